@@ -1,0 +1,18 @@
+import type { Knex } from 'knex';
+import * as usersAndSessions from './20261122_001_users_and_sessions.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/** Every migration in order. Listed, not globbed, so the same code runs from .ts and from dist/. */
+export const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> = [
+  ['20261122_001_users_and_sessions', usersAndSessions],
+];
+
+export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
+  getMigrations: async () => [...migrations],
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};

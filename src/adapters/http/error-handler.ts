@@ -1,0 +1,48 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isDomainError, type DomainError } from '../../domain/index.js';
+import { DOMAIN_ERROR_STATUS, httpProblem, problemType, sendProblem, validationProblem, type ProblemDetails } from './problem.js';
+import { toFieldErrors } from './validation.js';
+
+function fromDomainError(error: DomainError): ProblemDetails {
+  const row = DOMAIN_ERROR_STATUS[error.code];
+  const problem: ProblemDetails = { type: problemType(row.type), title: row.title, status: row.status, detail: error.message };
+  if (row.status === 422) problem.errors = error.fieldErrors;
+  return problem;
+}
+
+/** What a client may learn from the framework's own 4xx errors, phrased by us rather than by it. */
+const FRAMEWORK_ERRORS: Record<string, (error: FastifyError) => ProblemDetails> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => httpProblem(415, 'This content type is not supported here; send application/json.'),
+  FST_ERR_CTP_BODY_TOO_LARGE: () => httpProblem(413, 'The request body is larger than the server accepts.'),
+  FST_ERR_CTP_INVALID_JSON_BODY: () => httpProblem(400, 'The request body is not valid JSON.'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => httpProblem(400, 'The request body is empty but declared as JSON.'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => httpProblem(400, 'The Content-Length header does not match the body.'),
+};
+
+function classify(error: FastifyError): ProblemDetails | null {
+  if (isDomainError(error)) return fromDomainError(error);
+  if (error.validation) return validationProblem(toFieldErrors(error.validation as never, error.validationContext));
+  const known = FRAMEWORK_ERRORS[error.code];
+  if (known) return known(error);
+  const status = error.statusCode ?? 500;
+  if (error instanceof SyntaxError && status === 400) return httpProblem(400, 'The request body could not be parsed.');
+  if (status >= 400 && status < 500) return httpProblem(status, 'The request could not be processed.');
+  if (status === 503) return httpProblem(503, 'The service is temporarily unavailable; retry shortly.');
+  return null;
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = classify(error);
+    if (problem) {
+      if (problem.status >= 500) request.log.warn({ err: error }, 'service unavailable');
+      return sendProblem(reply, problem);
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendProblem(reply, httpProblem(500, `An unexpected error occurred. Quote request id ${request.id} when reporting it.`));
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, httpProblem(404, `No route ${request.method} ${request.url.split('?')[0]}.`)),
+  );
+}

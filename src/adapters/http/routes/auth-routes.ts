@@ -1,0 +1,109 @@
+import formBody from '@fastify/formbody';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Login, Logout, RefreshSession, RegisterUser, TokenPair } from '../../../application/index.js';
+import { principalOf } from '../authentication.js';
+import { toUserDto } from '../mappers.js';
+import { bearerSecurity, problems } from '../schemas/common.js';
+import { LoginBody, RefreshBody, TokenForm, TokenPairDto } from '../schemas/auth-schemas.js';
+import { RegisterBody, UserDto } from '../schemas/user-schemas.js';
+import type { RouteGuards } from './route-guards.js';
+
+export interface AuthRoutesOptions {
+  registerUser: RegisterUser;
+  login: Login;
+  refreshSession: RefreshSession;
+  logout: Logout;
+  guards: RouteGuards;
+}
+
+const toTokenPairDto = (pair: TokenPair) => ({
+  access_token: pair.accessToken,
+  token_type: pair.tokenType,
+  expires_in: pair.expiresIn,
+  refresh_token: pair.refreshToken,
+});
+
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { registerUser, login, refreshSession, logout, guards }) => {
+  const signUp = {
+    schema: {
+      tags: ['auth'],
+      summary: 'Sign up',
+      body: RegisterBody,
+      response: { 201: UserDto, ...problems(400, 409, 413, 415, 422, 429) },
+    },
+    config: guards.authRateLimit,
+  } as const;
+
+  for (const url of ['/register', '/users']) {
+    app.post(url, signUp, async (request, reply) => {
+      const user = await registerUser.execute(request.body);
+      return reply.code(201).header('location', `/users/${user.id}`).send(toUserDto(user));
+    });
+  }
+
+  app.post(
+    '/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in with a username or email',
+        body: LoginBody,
+        response: { 200: TokenPairDto, ...problems(400, 401, 415, 422, 429) },
+      },
+      config: guards.authRateLimit,
+    },
+    async (request) => toTokenPairDto(await login.execute({ login: request.body.username, password: request.body.password })),
+  );
+
+  // The OAuth2 password flow wants a form body; only this route accepts one.
+  await app.register(async (tokenScope) => {
+    await tokenScope.register(formBody);
+    tokenScope.withTypeProvider<TypeBoxTypeProvider>().post(
+      '/token',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Log in (OAuth2 password flow, used by the docs page)',
+          consumes: ['application/x-www-form-urlencoded'],
+          body: TokenForm,
+          response: { 200: TokenPairDto, ...problems(400, 401, 415, 422, 429) },
+        },
+        config: guards.authRateLimit,
+      },
+      async (request) => toTokenPairDto(await login.execute({ login: request.body.username, password: request.body.password })),
+    );
+  });
+
+  app.post(
+    '/refresh',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange a refresh token for a new token pair',
+        description: 'Refresh tokens are single use: presenting a used one revokes the whole login session.',
+        body: RefreshBody,
+        response: { 200: TokenPairDto, ...problems(400, 401, 415, 422, 429) },
+      },
+      config: guards.authRateLimit,
+    },
+    async (request) => toTokenPairDto(await refreshSession.execute(request.body.refresh_token)),
+  );
+
+  app.post(
+    '/logout',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'End this login session',
+        security: bearerSecurity,
+        response: { 204: { type: 'null', description: 'Logged out.' }, ...problems(401, 429) },
+      },
+      onRequest: guards.authenticated,
+      config: guards.userRateLimit,
+    },
+    async (request, reply) => {
+      await logout.execute(principalOf(request));
+      return reply.code(204).send();
+    },
+  );
+};

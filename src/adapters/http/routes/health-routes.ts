@@ -1,0 +1,42 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { httpProblem, sendProblem } from '../problem.js';
+import { problems } from '../schemas/common.js';
+
+/** Each dependency the service needs to answer requests, checked on demand. */
+export type ReadinessChecks = Record<string, () => Promise<boolean>>;
+
+export interface HealthRoutesOptions {
+  readiness: ReadinessChecks;
+}
+
+async function runChecks(checks: ReadinessChecks): Promise<Record<string, 'ok' | 'unavailable'>> {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => [name, (await check().catch(() => false)) ? 'ok' : 'unavailable'] as const),
+  );
+  return Object.fromEntries(entries);
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { readiness }) => {
+  app.get(
+    '/health',
+    { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/ready',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: the database (and Redis, when configured) answer',
+        response: { 200: Type.Object({ status: Type.Literal('ok'), checks: Type.Record(Type.String(), Type.String()) }), ...problems(503) },
+      },
+    },
+    async (_request, reply) => {
+      const checks = await runChecks(readiness);
+      if (Object.values(checks).every((state) => state === 'ok')) return { status: 'ok' as const, checks };
+      return sendProblem(reply, httpProblem(503, 'A dependency of the service is unavailable.', { checks }));
+    },
+  );
+};

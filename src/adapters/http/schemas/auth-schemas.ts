@@ -1,0 +1,42 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const Secret = Type.String({ minLength: 1, maxLength: 1024 });
+
+export const LoginBody = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 254, description: 'The username or the email address.', examples: ['ada_l'] }),
+    password: Type.String({ ...Secret, examples: ['correct horse battery staple'] }),
+  },
+  { additionalProperties: false, examples: [{ username: 'ada_l', password: 'correct horse battery staple' }] },
+);
+export type LoginBody = Static<typeof LoginBody>;
+
+/** OAuth2 resource-owner password grant, as Swagger UI's Authorize dialog sends it. */
+export const TokenForm = Type.Object(
+  {
+    username: LoginBody.properties.username,
+    password: LoginBody.properties.password,
+    grant_type: Type.Optional(Type.Literal('password')),
+    scope: Type.Optional(Type.String({ maxLength: 1024 })),
+    client_id: Type.Optional(Type.String({ maxLength: 1024 })),
+    client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { additionalProperties: false, examples: [{ grant_type: 'password', username: 'ada_l', password: 'correct horse battery staple' }] },
+);
+export type TokenForm = Static<typeof TokenForm>;
+
+export const RefreshBody = Type.Object(
+  { refresh_token: Type.String({ ...Secret, examples: ['kJ3v0Zl4…'] }) },
+  { additionalProperties: false },
+);
+export type RefreshBody = Static<typeof RefreshBody>;
+
+export const TokenPairDto = Type.Object(
+  {
+    access_token: Type.String(),
+    token_type: Type.Literal('bearer'),
+    expires_in: Type.Integer({ description: 'Seconds until the access token expires.', examples: [900] }),
+    refresh_token: Type.String({ description: 'Single use; exchange it at POST /refresh.' }),
+  },
+  { additionalProperties: false },
+);

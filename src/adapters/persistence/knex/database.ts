@@ -1,0 +1,67 @@
+import knex, { type Knex } from 'knex';
+import { migrationSource } from '../../../../migrations/index.js';
+
+export type DatabaseTarget = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string };
+
+export interface DatabaseOptions {
+  /** How long a query may wait for a connection before failing (fail fast when the database is gone). */
+  acquireTimeoutMs?: number;
+  /** PostgreSQL statement_timeout; a runaway query is cut rather than holding the pool. */
+  statementTimeoutMs?: number;
+  poolMax?: number;
+}
+
+type SqliteConnection = { run(sql: string, done: (error: Error | null) => void): void };
+
+/**
+ * SQLite runs in WAL mode with synchronous=NORMAL: a committed write survives the process being
+ * killed; on power loss the last transactions before the crash may roll back (never corrupt).
+ */
+const SQLITE_PRAGMAS = ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = NORMAL', 'PRAGMA foreign_keys = ON', 'PRAGMA busy_timeout = 5000'];
+
+export function createDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Knex {
+  const acquireConnectionTimeout = options.acquireTimeoutMs ?? 5_000;
+  if (target.kind === 'sqlite') {
+    return knex({
+      client: 'sqlite3',
+      connection: { filename: target.filename },
+      useNullAsDefault: true,
+      acquireConnectionTimeout,
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate: (conn: SqliteConnection, done: (error: Error | null, conn: SqliteConnection) => void) => {
+          const pragmas = target.filename === ':memory:' ? SQLITE_PRAGMAS.slice(2) : SQLITE_PRAGMAS;
+          const runNext = (index: number): void => {
+            const sql = pragmas[index];
+            if (sql === undefined) return done(null, conn);
+            conn.run(sql, (error) => (error ? done(error, conn) : runNext(index + 1)));
+          };
+          runNext(0);
+        },
+      },
+    });
+  }
+  return knex({
+    client: 'pg',
+    connection: {
+      connectionString: target.url,
+      statement_timeout: options.statementTimeoutMs ?? 10_000,
+      connectionTimeoutMillis: acquireConnectionTimeout,
+    },
+    acquireConnectionTimeout,
+    pool: { min: 0, max: options.poolMax ?? 10 },
+  });
+}
+
+export async function migrateToLatest(db: Knex): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
+
+export async function rollbackLast(db: Knex): Promise<string[]> {
+  const [, reverted] = (await db.migrate.rollback({ migrationSource })) as [number, string[]];
+  return reverted;
+}
+
+export const isPostgres = (db: Knex): boolean => db.client.config.client === 'pg';

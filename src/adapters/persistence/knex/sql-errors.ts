@@ -1,0 +1,13 @@
+/** The column a unique constraint failed on, for PostgreSQL and SQLite alike; null for other errors. */
+export function uniqueViolationColumn(error: unknown): string | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const { code, constraint, message } = error as { code?: string; constraint?: string; message?: string };
+  if (code === '23505' && constraint) return constraint; // PostgreSQL: users_email_key_unique
+  if (code === 'SQLITE_CONSTRAINT' && message?.includes('UNIQUE constraint failed')) return message;
+  return null;
+}
+
+/** Timestamps travel as RFC 3339 strings: sortable text in SQLite, timestamptz in PostgreSQL. */
+export const toDbTime = (date: Date): string => date.toISOString();
+export const fromDbTime = (value: string | Date): Date => (value instanceof Date ? value : new Date(value));
+export const fromDbTimeOrNull = (value: string | Date | null): Date | null => (value === null ? null : fromDbTime(value));

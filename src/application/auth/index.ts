@@ -1,0 +1,5 @@
+export * from './authenticate.js';
+export * from './login.js';
+export * from './logout.js';
+export * from './refresh-session.js';
+export * from './token-pair.js';

@@ -1,0 +1,28 @@
+import { DomainError } from '../../domain/index.js';
+import type { Clock, SessionRepository, TokenService } from '../ports/index.js';
+import type { SessionStarter, TokenPair } from './token-pair.js';
+
+const invalidRefreshToken = () => new DomainError('INVALID_TOKEN', 'The refresh token is invalid, expired or revoked.');
+
+/** Rotates a refresh token; presenting a used one revokes its whole login session. */
+export class RefreshSession {
+  constructor(
+    private readonly sessions: SessionRepository,
+    private readonly tokens: TokenService,
+    private readonly sessionStarter: SessionStarter,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(refreshToken: string): Promise<TokenPair> {
+    const now = this.clock.now();
+    const next = this.tokens.newRefreshToken();
+    const outcome = await this.sessions.rotateRefreshToken(
+      this.tokens.digestRefreshToken(refreshToken),
+      { digest: next.digest, expiresAt: this.sessionStarter.refreshExpiry(now) },
+      now,
+    );
+    if (outcome.kind === 'reused') await this.sessions.revoke(outcome.sessionId, now);
+    if (outcome.kind !== 'rotated') throw invalidRefreshToken();
+    return this.sessionStarter.pair(outcome.session.userId, outcome.session.id, next.token);
+  }
+}

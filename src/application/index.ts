@@ -1,0 +1,3 @@
+export * from './auth/index.js';
+export * from './ports/index.js';
+export * from './users/index.js';

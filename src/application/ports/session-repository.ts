@@ -1,0 +1,41 @@
+import type { Role } from '../../domain/index.js';
+
+/** One login: the family of refresh tokens that rotate from it, revoked as a whole. */
+export interface Session {
+  id: string;
+  userId: number;
+  createdAt: Date;
+}
+
+/** Who is calling, as the database says now (a role change applies at once). */
+export interface Principal {
+  userId: number;
+  role: Role;
+  sessionId: string;
+}
+
+export interface StoredRefreshToken {
+  digest: string;
+  expiresAt: Date;
+}
+
+export type RefreshOutcome =
+  | { kind: 'rotated'; session: Session }
+  /** The token had been used before: whoever holds it may be a thief. */
+  | { kind: 'reused'; sessionId: string }
+  | { kind: 'invalid' };
+
+export interface SessionRepository {
+  create(session: Session, refreshToken: StoredRefreshToken): Promise<void>;
+  /** The principal of a live session of an existing user, else null. */
+  findPrincipal(sessionId: string, userId: number): Promise<Principal | null>;
+  /**
+   * Marks the refresh token used and stores its successor in one step: of parallel calls with
+   * one token at most one rotates; the others see it as reused.
+   */
+  rotateRefreshToken(digest: string, next: StoredRefreshToken, now: Date): Promise<RefreshOutcome>;
+  revoke(sessionId: string, now: Date): Promise<void>;
+  revokeAllOfUser(userId: number, now: Date, exceptSessionId?: string): Promise<void>;
+}
+
+export const SESSION_REPOSITORY = Symbol('SessionRepository');

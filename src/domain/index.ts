@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './text.js';
+export * from './user.js';

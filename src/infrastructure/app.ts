@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { DependencyContainer } from 'tsyringe';
+import { CreateAdmin } from '../application/index.js';
+import { buildHttpApp } from '../adapters/http/http-app.js';
+import { createDatabase, migrateToLatest } from '../adapters/persistence/knex/database.js';
+import type { Argon2Options } from '../adapters/security/argon2-password-hasher.js';
+import type { Config } from './config.js';
+import { createContainer, resolveHttpUseCases } from './container.js';
+import { createLogger } from './logger.js';
+import { VERSION } from './version.js';
+
+export interface Application {
+  http: FastifyInstance;
+  container: DependencyContainer;
+  db: Knex | null;
+  logger: Logger;
+}
+
+export interface ApplicationOptions {
+  logger?: Logger;
+  /** 'memory' builds the app on in-memory repositories (tests, demos). Default 'sql'. */
+  persistence?: 'sql' | 'memory';
+  /** Apply pending migrations on start-up; default: only for the embedded SQLite database. */
+  migrate?: boolean;
+  /** An already open database (tests); the application then leaves closing it to the caller. */
+  db?: Knex;
+  argon2?: Argon2Options;
+}
+
+export async function openDatabase(config: Config, migrate?: boolean): Promise<Knex> {
+  const db = createDatabase(config.database);
+  if (migrate ?? config.database.kind === 'sqlite') await migrateToLatest(db);
+  return db;
+}
+
+/** Builds the whole service from configuration; `http.close()` releases everything it opened. */
+export async function createApplication(config: Config, options: ApplicationOptions = {}): Promise<Application> {
+  const logger = options.logger ?? createLogger(config);
+  for (const warning of config.warnings) logger.warn(warning);
+
+  const ownsDatabase = options.persistence !== 'memory' && !options.db;
+  const db = options.persistence === 'memory' ? null : (options.db ?? (await openDatabase(config, options.migrate)));
+  const container = createContainer({ config, logger, db: db ?? undefined, argon2: options.argon2 });
+
+  if (config.admin) {
+    const admin = await container.resolve(CreateAdmin).execute(config.admin, { onlyIfNoAdmin: true });
+    if (admin) logger.info({ userId: admin.id, username: admin.username }, 'created the first administrator from ADMIN_*');
+  }
+
+  const readiness: Record<string, () => Promise<boolean>> = {};
+  if (db) readiness.database = async () => (await db.raw('select 1'), true);
+
+  const http = await buildHttpApp(
+    { useCases: resolveHttpUseCases(container), readiness },
+    { logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, version: VERSION },
+  );
+  http.addHook('onClose', async () => {
+    if (ownsDatabase) await db?.destroy();
+  });
+  return { http, container, db, logger };
+}

@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DatabaseTarget } from '../adapters/persistence/knex/database.js';
+import { parseByteSize, parseDurationSeconds } from './duration.js';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  port: number;
+  host: string;
+  dataDir: string;
+  database: DatabaseTarget;
+  jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number };
+  redisUrl: string | null;
+  corsOrigins: string[];
+  logLevel: LogLevel;
+  rateLimit: { authMax: number; max: number; windowSeconds: number };
+  admin: { username: string; email: string; password: string } | null;
+  bodyLimit: number;
+  trustProxy: boolean;
+  metricsToken: string | null;
+  shutdownTimeoutMs: number;
+  /** Messages for the log once it exists (configuration is read before the logger). */
+  warnings: string[];
+}
+
+/** A bad setting: the message names the variable and is the one line the process prints. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const MIN_SECRET_BYTES = 32;
+
+class EnvReader {
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback: string): string {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? fallback : value;
+  }
+
+  optional(name: string): string | null {
+    const value = this.env[name]?.trim();
+    return value ? value : null;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.string(name, fallback);
+    if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}; got "${value}"`);
+    return value as T;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const text = this.optional(name);
+    if (text === null) return fallback;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${text}"`);
+    return value;
+  }
+
+  duration(name: string, fallback: string): number {
+    const text = this.string(name, fallback);
+    const seconds = parseDurationSeconds(text);
+    if (seconds === null) throw new ConfigError(`${name} must be seconds or a duration such as 15m or 30d; got "${text}"`);
+    return seconds;
+  }
+
+  bytes(name: string, fallback: string): number {
+    const text = this.string(name, fallback);
+    const bytes = parseByteSize(text);
+    if (bytes === null) throw new ConfigError(`${name} must be a size in bytes such as 1048576 or 1mb; got "${text}"`);
+    return bytes;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const text = this.optional(name)?.toLowerCase();
+    if (text === undefined || text === null) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+    if (['0', 'false', 'no', 'off'].includes(text)) return false;
+    throw new ConfigError(`${name} must be true or false; got "${text}"`);
+  }
+}
+
+export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url };
+  if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', filename: ':memory:' };
+  const file = /^(?:file|sqlite):(.+)$/i.exec(url)?.[1];
+  if (!file) throw new ConfigError(`DATABASE_URL must be file:<path>, sqlite:<path>, sqlite::memory: or postgres://…; got "${url}"`);
+  return { kind: 'sqlite', filename: path.resolve(cwd, file.replace(/^\/\/(?=\/)/, '')) };
+}
+
+function resolveJwtSecret(reader: EnvReader, nodeEnv: NodeEnv, dataDir: string, warnings: string[]): string {
+  const given = reader.optional('JWT_SECRET');
+  if (given !== null) {
+    if (Buffer.byteLength(given, 'utf8') < MIN_SECRET_BYTES) throw new ConfigError(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes long`);
+    return given;
+  }
+  if (nodeEnv === 'production') throw new ConfigError(`JWT_SECRET is required when NODE_ENV=production (at least ${MIN_SECRET_BYTES} bytes)`);
+  const file = path.join(dataDir, 'jwt-secret');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600 });
+  }
+  warnings.push(`JWT_SECRET is not set: using a generated development secret kept in ${file}. Set JWT_SECRET in production.`);
+  return readFileSync(file, 'utf8').trim();
+}
+
+function readAdmin(reader: EnvReader): Config['admin'] {
+  const username = reader.optional('ADMIN_USERNAME');
+  const email = reader.optional('ADMIN_EMAIL');
+  const password = reader.optional('ADMIN_PASSWORD');
+  if (!username && !email && !password) return null;
+  const missing = [['ADMIN_USERNAME', username], ['ADMIN_EMAIL', email], ['ADMIN_PASSWORD', password]].find(([, v]) => !v);
+  if (missing) throw new ConfigError(`${missing[0]} must be set together with the other ADMIN_* variables`);
+  return { username: username!, email: email!, password: password! };
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const reader = new EnvReader(env);
+  const warnings: string[] = [];
+  const nodeEnv = reader.oneOf<NodeEnv>('NODE_ENV', ['development', 'production', 'test'], 'development');
+  const dataDir = path.resolve(cwd, reader.string('DATA_DIR', './data'));
+  const databaseUrl = reader.optional('DATABASE_URL');
+  const database = databaseUrl ? parseDatabaseUrl(databaseUrl, cwd) : { kind: 'sqlite' as const, filename: path.join(dataDir, 'taskforge.sqlite') };
+  const redisUrl = reader.optional('REDIS_URL');
+  if (redisUrl !== null && !/^rediss?:\/\//i.test(redisUrl)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://; got "${redisUrl}"`);
+  const corsOrigins = reader.string('CORS_ORIGINS', '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/]+$/i.test(origin)) throw new ConfigError(`CORS_ORIGINS must list origins such as https://app.example.com; got "${origin}"`);
+  }
+
+  return {
+    nodeEnv,
+    port: reader.integer('PORT', 3000, 0, 65_535),
+    host: reader.string('HOST', '127.0.0.1'),
+    dataDir,
+    database,
+    jwt: {
+      secret: resolveJwtSecret(reader, nodeEnv, dataDir, warnings),
+      issuer: reader.string('JWT_ISSUER', 'taskforge'),
+      audience: reader.string('JWT_AUDIENCE', 'taskforge-api'),
+      accessTokenTtlSeconds: reader.duration('ACCESS_TOKEN_TTL', '15m'),
+      refreshTokenTtlSeconds: reader.duration('REFRESH_TOKEN_TTL', '30d'),
+    },
+    redisUrl,
+    corsOrigins,
+    logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
+    rateLimit: {
+      authMax: reader.integer('RATE_LIMIT_AUTH_MAX', 10, 1, 1_000_000),
+      max: reader.integer('RATE_LIMIT_MAX', 600, 1, 1_000_000),
+      windowSeconds: reader.duration('RATE_LIMIT_WINDOW', '1 minute'),
+    },
+    admin: readAdmin(reader),
+    bodyLimit: reader.bytes('BODY_LIMIT', '1mb'),
+    trustProxy: reader.boolean('TRUST_PROXY', false),
+    metricsToken: reader.optional('METRICS_TOKEN'),
+    shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    warnings,
+  };
+}

@@ -1,0 +1,36 @@
+import { createApplication } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const { http, logger } = await createApplication(config);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const deadline = setTimeout(() => {
+      logger.error('shutdown deadline passed; exiting with requests still open');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    await http.close();
+    logger.info('shut down cleanly');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  await http.listen({ port: config.port, host: config.host });
+  logger.info(`docs at http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/docs`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`taskforge: ${error.message}`);
+  } else {
+    console.error('taskforge: failed to start:', error instanceof Error ? error.message : error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import knex from 'knex';
+import { createDatabase, migrateToLatest } from '../../src/adapters/persistence/knex/database.js';
+
+export type SqlEngine = 'sqlite' | 'postgres';
+
+let containerUrl: Promise<string | null> | undefined;
+
+/** TEST_DATABASE_URL, else a throwaway testcontainers PostgreSQL when Docker answers, else null. */
+export function postgresUrl(): Promise<string | null> {
+  const fromEnv = process.env.TEST_DATABASE_URL;
+  if (fromEnv) return Promise.resolve(fromEnv);
+  containerUrl ??= (async () => {
+    try {
+      const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+      const started = await new PostgreSqlContainer('postgres:16-alpine').withDatabase('taskforge_test').start();
+      return started.getConnectionUri();
+    } catch {
+      console.warn('PostgreSQL tests skipped: set TEST_DATABASE_URL or start Docker for testcontainers.');
+      return null;
+    }
+  })();
+  return containerUrl;
+}
+
+/** Tests wipe what they touch; they refuse to run against a database not named for testing. */
+function assertTestDatabase(url: string): void {
+  const name = new URL(url).pathname.replace(/^\//, '');
+  if (!name.includes('test')) throw new Error(`refusing to run destructive tests against database "${name}": its name must contain "test"`);
+}
+
+export interface TestDatabase {
+  db: Knex;
+  engine: SqlEngine;
+  destroy(): Promise<void>;
+}
+
+/**
+ * A migrated, empty database of its own: an in-memory SQLite file, or a fresh schema in the
+ * PostgreSQL test database, so parallel test files never see each other's rows.
+ */
+export async function openTestDatabase(engine: SqlEngine): Promise<TestDatabase> {
+  if (engine === 'sqlite') {
+    const db = createDatabase({ kind: 'sqlite', filename: ':memory:' });
+    await migrateToLatest(db);
+    return { db, engine, destroy: () => db.destroy() };
+  }
+  const url = await postgresUrl();
+  if (!url) throw new Error('PostgreSQL is not available');
+  assertTestDatabase(url);
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = knex({ client: 'pg', connection: url });
+  await admin.raw(`create schema ${schema}`);
+  await admin.destroy();
+  const db = knex({ client: 'pg', connection: url, searchPath: [schema], pool: { min: 0, max: 5 } });
+  await migrateToLatest(db);
+  return {
+    db,
+    engine,
+    destroy: async () => {
+      await db.raw(`drop schema ${schema} cascade`);
+      await db.destroy();
+    },
+  };
+}
+
+/** The engines to run SQL suites on here: SQLite always, PostgreSQL when reachable. */
+export async function availableEngines(): Promise<SqlEngine[]> {
+  return (await postgresUrl()) ? ['sqlite', 'postgres'] : ['sqlite'];
+}

@@ -1,0 +1,49 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/infrastructure/config.js';
+import { createApplication, type Application } from '../../src/infrastructure/app.js';
+import { openTestDatabase, type SqlEngine, type TestDatabase } from './databases.js';
+
+/** Cheap argon2id so suites stay fast; production parameters are tested on the hasher itself. */
+export const FAST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+
+export const TEST_ENV = {
+  NODE_ENV: 'test',
+  JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+  LOG_LEVEL: 'silent',
+};
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ ...TEST_ENV, DATABASE_URL: 'sqlite::memory:', ...env });
+}
+
+export interface TestApp extends Application {
+  inject: FastifyInstance['inject'];
+  database: TestDatabase | null;
+  close(): Promise<void>;
+}
+
+/** The real HTTP adapter on a real (private) database, or on in-memory repositories. */
+export async function buildTestApp(engine: SqlEngine | 'memory' = 'sqlite', env: Record<string, string> = {}): Promise<TestApp> {
+  const config = testConfig(env);
+  const database = engine === 'memory' ? null : await openTestDatabase(engine);
+  const application = await createApplication(config, {
+    logger: pino({ level: 'silent' }),
+    persistence: engine === 'memory' ? 'memory' : 'sql',
+    db: database?.db,
+    argon2: FAST_ARGON2,
+  });
+  await application.http.ready();
+  return {
+    ...application,
+    database,
+    inject: application.http.inject.bind(application.http),
+    close: async () => {
+      await application.http.close();
+      await database?.destroy();
+    },
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by assertions
+export const json = <T = Record<string, any>>(response: LightMyRequestResponse): T => response.json() as T;
