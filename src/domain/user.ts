@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js';
+import { DomainError, ValidationError } from './errors.js';
 import { boundedText, codePointLength } from './text.js';
 
 export type Role = 'user' | 'admin';
@@ -55,3 +55,9 @@ export function checkPassword(plain: string, field = 'password'): string {
 
 /** The key under which usernames and emails are unique: case does not make a new identity. */
 export const identityKey = (value: string): string => value.trim().toLowerCase();
+
+export const usernameTaken = (): DomainError =>
+  new DomainError('USERNAME_TAKEN', 'That username is already taken.', [{ field: 'username', message: 'is already taken' }]);
+
+export const emailTaken = (): DomainError =>
+  new DomainError('EMAIL_TAKEN', 'That email address is already registered.', [{ field: 'email', message: 'is already registered' }]);

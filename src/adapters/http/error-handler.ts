@@ -6,7 +6,7 @@ import { toFieldErrors } from './validation.js';
 function fromDomainError(error: DomainError): ProblemDetails {
   const row = DOMAIN_ERROR_STATUS[error.code];
   const problem: ProblemDetails = { type: problemType(row.type), title: row.title, status: row.status, detail: error.message };
-  if (row.status === 422) problem.errors = error.fieldErrors;
+  if (row.status === 422 || error.fieldErrors.length > 0) problem.errors = error.fieldErrors;
   return problem;
 }
 

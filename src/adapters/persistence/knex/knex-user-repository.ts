@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { NewUser, Page, PageQuery, UserChanges, UserRepository } from '../../../application/index.js';
-import { DomainError, identityKey, type Role, type User } from '../../../domain/index.js';
+import { emailTaken, identityKey, usernameTaken, type Role, type User } from '../../../domain/index.js';
 import { fromDbTime, toDbTime, uniqueViolationColumn } from './sql-errors.js';
 
 interface UserRow {
@@ -41,8 +41,8 @@ function toRow(changes: Partial<NewUser> & { updatedAt?: Date }): Partial<UserRo
 
 function translateUniqueViolation(error: unknown): never {
   const column = uniqueViolationColumn(error);
-  if (column?.includes('email')) throw new DomainError('EMAIL_TAKEN', 'That email address is already registered.');
-  if (column?.includes('username')) throw new DomainError('USERNAME_TAKEN', 'That username is already taken.');
+  if (column?.includes('email')) throw emailTaken();
+  if (column?.includes('username')) throw usernameTaken();
   throw error;
 }
 

@@ -1,10 +1,13 @@
 import type { NewUser, Page, PageQuery, UserChanges, UserRepository } from '../../../application/index.js';
-import { DomainError, identityKey, type User } from '../../../domain/index.js';
+import { emailTaken, identityKey, usernameTaken, type User } from '../../../domain/index.js';
 
 /** Behaves like the SQL repositories, including their uniqueness rules; returns copies, never live objects. */
 export class InMemoryUserRepository implements UserRepository {
   private readonly users = new Map<number, User>();
   private lastId = 0;
+
+  /** Stands in for ON DELETE CASCADE: other in-memory stores drop what the user owned. */
+  readonly onDelete: Array<(userId: number) => void> = [];
 
   async create(user: NewUser): Promise<User> {
     this.assertUnique(user);
@@ -51,17 +54,14 @@ export class InMemoryUserRepository implements UserRepository {
     return [...this.users.values()].some((u) => u.role === 'admin');
   }
 
-  /** Stands in for ON DELETE CASCADE: other in-memory stores drop what the user owned. */
-  readonly onDelete: Array<(userId: number) => void> = [];
-
   private assertUnique(candidate: { username?: string; email?: string }, exceptId?: number): void {
     for (const other of this.users.values()) {
       if (other.id === exceptId) continue;
       if (candidate.username !== undefined && identityKey(other.username) === identityKey(candidate.username)) {
-        throw new DomainError('USERNAME_TAKEN', 'That username is already taken.');
+        throw usernameTaken();
       }
       if (candidate.email !== undefined && identityKey(other.email) === identityKey(candidate.email)) {
-        throw new DomainError('EMAIL_TAKEN', 'That email address is already registered.');
+        throw emailTaken();
       }
     }
   }
