@@ -34,7 +34,8 @@ export class JwtTokenService implements TokenService {
       algorithms: ['HS256'],
       allowedIss: options.issuer,
       allowedAud: options.audience,
-      requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+      // fast-jwt checks iss and aud only when present; a token without them is not ours either.
+      requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'iss', 'aud'],
       cache: 1000,
     });
   }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken } from '../../../application/index.js';
 import type { Role } from '../../../domain/index.js';
 import { fromDbTime, toDbTime } from './sql-errors.js';
+import { isStorableId } from './sql-ids.js';
 
 interface RefreshTokenState {
   session_id: string;
@@ -23,6 +24,7 @@ export class KnexSessionRepository implements SessionRepository {
   }
 
   async findPrincipal(sessionId: string, userId: number): Promise<Principal | null> {
+    if (!isStorableId(userId)) return null;
     const row = await this.db('sessions as s')
       .join('users as u', 'u.id', 's.user_id')
       .where({ 's.id': sessionId, 's.user_id': userId })

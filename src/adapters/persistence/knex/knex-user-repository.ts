@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { NewUser, Page, PageQuery, UserChanges, UserRepository } from '../../../application/index.js';
 import { emailTaken, identityKey, usernameTaken, type Role, type User } from '../../../domain/index.js';
 import { fromDbTime, toDbTime, uniqueViolationColumn } from './sql-errors.js';
+import { isStorableId } from './sql-ids.js';
 
 interface UserRow {
   id: number;
@@ -63,6 +64,7 @@ export class KnexUserRepository implements UserRepository {
   }
 
   async findById(id: number): Promise<User | null> {
+    if (!isStorableId(id)) return null;
     const row = await this.db<UserRow>('users').where({ id }).first();
     return row ? toEntity(row) : null;
   }
@@ -74,6 +76,7 @@ export class KnexUserRepository implements UserRepository {
   }
 
   async update(id: number, changes: UserChanges): Promise<User | null> {
+    if (!isStorableId(id)) return null;
     try {
       const [row] = await this.db<UserRow>('users').where({ id }).update(toRow(changes)).returning('*');
       return row ? toEntity(row as UserRow) : null;
@@ -83,6 +86,7 @@ export class KnexUserRepository implements UserRepository {
   }
 
   async delete(id: number): Promise<boolean> {
+    if (!isStorableId(id)) return false;
     return (await this.db('users').where({ id }).delete()) > 0;
   }
 

@@ -3,8 +3,9 @@ export function uniqueViolationColumn(error: unknown): string | null {
   if (typeof error !== 'object' || error === null) return null;
   const { code, constraint, message } = error as { code?: string; constraint?: string; message?: string };
   if (code === '23505' && constraint) return constraint; // PostgreSQL: users_email_key_unique
-  if (code === 'SQLITE_CONSTRAINT' && message?.includes('UNIQUE constraint failed')) return message;
-  return null;
+  // SQLite names the column only in the message, after knex has prefixed the whole statement.
+  const sqlite = code === 'SQLITE_CONSTRAINT' ? /UNIQUE constraint failed: (.+)$/.exec(message ?? '') : null;
+  return sqlite?.[1] ?? null;
 }
 
 /** Timestamps travel as RFC 3339 strings: sortable text in SQLite, timestamptz in PostgreSQL. */
