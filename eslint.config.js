@@ -27,6 +27,17 @@ export default tseslint.config(
     },
   },
   {
+    // The HTTP adapter speaks to persistence only through use cases and injected functions.
+    files: ['src/adapters/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['knex', 'pg', 'sqlite3', '**/adapters/persistence/**'], message: 'src/adapters/http must not depend on the database layer; inject what it needs.' },
+        ],
+      }],
+    },
+  },
+  {
     // Use cases see only the domain and the ports they declare.
     files: ['src/application/**/*.ts'],
     rules: {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as usersAndSessions from './20261122_001_users_and_sessions.js';
+import * as tasks from './20261123_002_tasks.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -9,6 +10,7 @@ interface Migration {
 /** Every migration in order. Listed, not globbed, so the same code runs from .ts and from dist/. */
 export const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['20261122_001_users_and_sessions', usersAndSessions],
+  ['20261123_002_tasks', tasks],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {

@@ -5,10 +5,14 @@ import type { DependencyContainer } from 'tsyringe';
 import { CreateAdmin } from '../application/index.js';
 import { buildHttpApp } from '../adapters/http/http-app.js';
 import { createDatabase, migrateToLatest } from '../adapters/persistence/knex/database.js';
+import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
+import { poolStats } from '../adapters/persistence/knex/pool-stats.js';
+import { RedisWindowCounter } from '../adapters/redis/redis-window-counter.js';
 import type { Argon2Options } from '../adapters/security/argon2-password-hasher.js';
 import type { Config } from './config.js';
 import { createContainer, resolveHttpUseCases } from './container.js';
 import { createLogger } from './logger.js';
+import { createRedisClient, redisAnswers } from './redis.js';
 import { VERSION } from './version.js';
 
 export interface Application {
@@ -29,8 +33,16 @@ export interface ApplicationOptions {
   argon2?: Argon2Options;
 }
 
-export async function openDatabase(config: Config, migrate?: boolean): Promise<Knex> {
-  const db = createDatabase(config.database);
+export async function openDatabase(config: Config, migrate?: boolean, logger?: Logger): Promise<Knex> {
+  const db = createDatabase(config.database, {
+    acquireTimeoutMs: config.databaseTimeouts.acquireMs,
+    statementTimeoutMs: config.databaseTimeouts.statementMs,
+    log: logger && {
+      warn: (message) => logger.warn({ component: 'knex' }, message),
+      error: (message) => logger.error({ component: 'knex' }, message),
+      debug: (message) => logger.debug({ component: 'knex' }, message),
+    },
+  });
   if (migrate ?? config.database.kind === 'sqlite') await migrateToLatest(db);
   return db;
 }
@@ -41,7 +53,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
   for (const warning of config.warnings) logger.warn(warning);
 
   const ownsDatabase = options.persistence !== 'memory' && !options.db;
-  const db = options.persistence === 'memory' ? null : (options.db ?? (await openDatabase(config, options.migrate)));
+  const db = options.persistence === 'memory' ? null : (options.db ?? (await openDatabase(config, options.migrate, logger)));
   const container = createContainer({ config, logger, db: db ?? undefined, argon2: options.argon2 });
 
   if (config.admin) {
@@ -51,12 +63,29 @@ export async function createApplication(config: Config, options: ApplicationOpti
 
   const readiness: Record<string, () => Promise<boolean>> = {};
   if (db) readiness.database = async () => (await db.raw('select 1'), true);
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
+  if (redis) readiness.redis = () => redisAnswers(redis);
 
   const http = await buildHttpApp(
-    { useCases: resolveHttpUseCases(container), readiness },
-    { logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, version: VERSION },
+    {
+      useCases: resolveHttpUseCases(container),
+      readiness,
+      isUnavailable: isDatabaseUnavailable,
+      sharedRateLimitCounter: redis ? new RedisWindowCounter(redis, `${config.redisKeyPrefix}rate-limit:`) : null,
+      poolStats: db ? () => poolStats(db) : undefined,
+    },
+    {
+      logger,
+      bodyLimit: config.bodyLimit,
+      trustProxy: config.trustProxy,
+      version: VERSION,
+      rateLimit: config.rateLimit,
+      corsOrigins: config.corsOrigins,
+      metricsToken: config.metricsToken,
+    },
   );
   http.addHook('onClose', async () => {
+    redis?.disconnect();
     if (ownsDatabase) await db?.destroy();
   });
   return { http, container, db, logger };

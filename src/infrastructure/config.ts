@@ -14,8 +14,12 @@ export interface Config {
   host: string;
   dataDir: string;
   database: DatabaseTarget;
+  /** Bounds on waiting for the database, so an outage fails requests fast instead of hanging them. */
+  databaseTimeouts: { acquireMs: number; statementMs: number };
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number };
   redisUrl: string | null;
+  /** Namespaces this deployment's keys, so several services (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
   corsOrigins: string[];
   logLevel: LogLevel;
   rateLimit: { authMax: number; max: number; windowSeconds: number };
@@ -95,6 +99,15 @@ export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget {
   return { kind: 'sqlite', filename: path.resolve(cwd, file.replace(/^\/\/(?=\/)/, '')) };
 }
 
+const dataDirOf = (reader: EnvReader, cwd: string): string => path.resolve(cwd, reader.string('DATA_DIR', './data'));
+
+/** DATABASE_URL, else the SQLite file in the data folder: what the server, the CLI and knex's own CLI open. */
+export function databaseTarget(env: Env = process.env, cwd = process.cwd()): DatabaseTarget {
+  const reader = new EnvReader(env);
+  const url = reader.optional('DATABASE_URL');
+  return url ? parseDatabaseUrl(url, cwd) : { kind: 'sqlite', filename: path.join(dataDirOf(reader, cwd), 'taskforge.sqlite') };
+}
+
 function resolveJwtSecret(reader: EnvReader, nodeEnv: NodeEnv, dataDir: string, warnings: string[]): string {
   const given = reader.optional('JWT_SECRET');
   if (given !== null) {
@@ -125,9 +138,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const reader = new EnvReader(env);
   const warnings: string[] = [];
   const nodeEnv = reader.oneOf<NodeEnv>('NODE_ENV', ['development', 'production', 'test'], 'development');
-  const dataDir = path.resolve(cwd, reader.string('DATA_DIR', './data'));
-  const databaseUrl = reader.optional('DATABASE_URL');
-  const database = databaseUrl ? parseDatabaseUrl(databaseUrl, cwd) : { kind: 'sqlite' as const, filename: path.join(dataDir, 'taskforge.sqlite') };
+  const dataDir = dataDirOf(reader, cwd);
+  const database = databaseTarget(env, cwd);
   const redisUrl = reader.optional('REDIS_URL');
   if (redisUrl !== null && !/^rediss?:\/\//i.test(redisUrl)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://; got "${redisUrl}"`);
   const corsOrigins = reader.string('CORS_ORIGINS', '').split(',').map((o) => o.trim()).filter(Boolean);
@@ -141,6 +153,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     host: reader.string('HOST', '127.0.0.1'),
     dataDir,
     database,
+    databaseTimeouts: {
+      acquireMs: reader.integer('DATABASE_ACQUIRE_TIMEOUT_MS', 5_000, 100, 600_000),
+      statementMs: reader.integer('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    },
     jwt: {
       secret: resolveJwtSecret(reader, nodeEnv, dataDir, warnings),
       issuer: reader.string('JWT_ISSUER', 'taskforge'),
@@ -149,6 +165,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       refreshTokenTtlSeconds: reader.duration('REFRESH_TOKEN_TTL', '30d'),
     },
     redisUrl,
+    redisKeyPrefix: reader.string('REDIS_KEY_PREFIX', 'taskforge:'),
     corsOrigins,
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
     rateLimit: {

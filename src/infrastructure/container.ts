@@ -5,39 +5,57 @@ import { container as rootContainer, instanceCachingFactory, type DependencyCont
 import {
   Authenticate,
   CLOCK,
+  CURSOR_CODEC,
   CreateAdmin,
+  CreateTask,
+  DeleteTask,
   DeleteUser,
   EVENT_PUBLISHER,
   GetCurrentUser,
+  GetTask,
   GetUser,
   ID_GENERATOR,
+  IDEMPOTENCY_STORE,
+  ListTasks,
   ListUsers,
   Login,
   Logout,
   PASSWORD_HASHER,
+  PatchTask,
   PatchUser,
   RefreshSession,
   RegisterUser,
+  ReplaceTask,
   ReplaceUser,
   SESSION_REPOSITORY,
   SessionStarter,
+  TASK_REPOSITORY,
   TOKEN_SERVICE,
+  TaskUpdater,
   USER_REPOSITORY,
   UserUpdater,
   type Clock,
+  type CursorCodec,
   type EventPublisher,
   type IdGenerator,
+  type IdempotencyStore,
   type PasswordHasher,
   type SessionRepository,
+  type TaskRepository,
   type TokenService,
   type UserRepository,
 } from '../application/index.js';
 import type { HttpUseCases } from '../adapters/http/http-app.js';
+import { KnexIdempotencyStore } from '../adapters/persistence/knex/knex-idempotency-store.js';
 import { KnexSessionRepository } from '../adapters/persistence/knex/knex-session-repository.js';
+import { KnexTaskRepository } from '../adapters/persistence/knex/knex-task-repository.js';
 import { KnexUserRepository } from '../adapters/persistence/knex/knex-user-repository.js';
+import { InMemoryIdempotencyStore } from '../adapters/persistence/memory/in-memory-idempotency-store.js';
 import { InMemorySessionRepository } from '../adapters/persistence/memory/in-memory-session-repository.js';
+import { InMemoryTaskRepository } from '../adapters/persistence/memory/in-memory-task-repository.js';
 import { InMemoryUserRepository } from '../adapters/persistence/memory/in-memory-user-repository.js';
 import { Argon2PasswordHasher, type Argon2Options } from '../adapters/security/argon2-password-hasher.js';
+import { HmacCursorCodec } from '../adapters/security/hmac-cursor-codec.js';
 import { JwtTokenService } from '../adapters/security/jwt-token-service.js';
 import { NoOpEventPublisher } from '../adapters/system/no-op-event-publisher.js';
 import { SystemClock } from '../adapters/system/system-clock.js';
@@ -63,6 +81,12 @@ export interface ContainerOptions {
   argon2?: Argon2Options;
 }
 
+/** In-memory stores drop a deleted user's data, as ON DELETE CASCADE does in SQL. */
+function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: DependencyContainer, store: T): T {
+  r<InMemoryUserRepository>(c, USER_REPOSITORY).onDelete.push((userId) => store.deleteAllOf(userId));
+  return store;
+}
+
 /** The one place that chooses adapters. */
 export function createContainer({ config, logger, db, argon2 }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
@@ -74,14 +98,19 @@ export function createContainer({ config, logger, db, argon2 }: ContainerOptions
   single<EventPublisher>(c, EVENT_PUBLISHER, () => new NoOpEventPublisher());
   single<PasswordHasher>(c, PASSWORD_HASHER, () => new Argon2PasswordHasher(argon2));
   single<TokenService>(c, TOKEN_SERVICE, () => new JwtTokenService(config.jwt));
+  single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
   if (db) {
     c.register(KNEX, { useValue: db });
     single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db));
     single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db));
+    single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db));
+    single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
   } else {
     single<UserRepository>(c, USER_REPOSITORY, () => new InMemoryUserRepository());
     single<SessionRepository>(c, SESSION_REPOSITORY, (c) => new InMemorySessionRepository(r(c, USER_REPOSITORY)));
+    single<TaskRepository>(c, TASK_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryTaskRepository()));
+    single<IdempotencyStore>(c, IDEMPOTENCY_STORE, (c) => cascadeFromUsers(c, new InMemoryIdempotencyStore()));
   }
 
   registerUseCases(c);
@@ -103,6 +132,13 @@ function registerUseCases(c: DependencyContainer): void {
   single(c, ReplaceUser, (c) => new ReplaceUser(r(c, UserUpdater)));
   single(c, PatchUser, (c) => new PatchUser(r(c, UserUpdater)));
   single(c, DeleteUser, (c) => new DeleteUser(r(c, USER_REPOSITORY)));
+  single(c, CreateTask, (c) => new CreateTask(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
+  single(c, GetTask, (c) => new GetTask(r(c, TASK_REPOSITORY)));
+  single(c, ListTasks, (c) => new ListTasks(r(c, TASK_REPOSITORY), r(c, CURSOR_CODEC)));
+  single(c, TaskUpdater, (c) => new TaskUpdater(r(c, TASK_REPOSITORY), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
+  single(c, ReplaceTask, (c) => new ReplaceTask(r(c, TaskUpdater)));
+  single(c, PatchTask, (c) => new PatchTask(r(c, TaskUpdater)));
+  single(c, DeleteTask, (c) => new DeleteTask(r(c, TASK_REPOSITORY), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
 }
 
 export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
@@ -118,5 +154,11 @@ export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
     replaceUser: r(c, ReplaceUser),
     patchUser: r(c, PatchUser),
     deleteUser: r(c, DeleteUser),
+    createTask: r(c, CreateTask),
+    getTask: r(c, GetTask),
+    listTasks: r(c, ListTasks),
+    replaceTask: r(c, ReplaceTask),
+    patchTask: r(c, PatchTask),
+    deleteTask: r(c, DeleteTask),
   };
 }

@@ -15,7 +15,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
-    await http.close();
+    try {
+      await http.close();
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed while releasing resources');
+      process.exit(1);
+    }
     logger.info('shut down cleanly');
     process.exit(0);
   };

@@ -1,5 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/infrastructure/config.js';
 import { createApplication, type Application } from '../../src/infrastructure/app.js';
 import { openTestDatabase, type SqlEngine, type TestDatabase } from './databases.js';
@@ -11,6 +11,9 @@ export const TEST_ENV = {
   NODE_ENV: 'test',
   JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
   LOG_LEVEL: 'silent',
+  // Suites register many users from one address; rate-limit tests set their own limits.
+  RATE_LIMIT_AUTH_MAX: '100000',
+  RATE_LIMIT_MAX: '100000',
 };
 
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -24,11 +27,15 @@ export interface TestApp extends Application {
 }
 
 /** The real HTTP adapter on a real (private) database, or on in-memory repositories. */
-export async function buildTestApp(engine: SqlEngine | 'memory' = 'sqlite', env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp(
+  engine: SqlEngine | 'memory' = 'sqlite',
+  env: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<TestApp> {
   const config = testConfig(env);
   const database = engine === 'memory' ? null : await openTestDatabase(engine);
   const application = await createApplication(config, {
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     persistence: engine === 'memory' ? 'memory' : 'sql',
     db: database?.db,
     argon2: FAST_ARGON2,

@@ -17,23 +17,33 @@ const FRAMEWORK_ERRORS: Record<string, (error: FastifyError) => ProblemDetails> 
   FST_ERR_CTP_INVALID_JSON_BODY: () => httpProblem(400, 'The request body is not valid JSON.'),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => httpProblem(400, 'The request body is empty but declared as JSON.'),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => httpProblem(400, 'The Content-Length header does not match the body.'),
+  RATE_LIMITED: (error) => httpProblem(429, error.message),
 };
 
-function classify(error: FastifyError): ProblemDetails | null {
+export interface ErrorHandlingOptions {
+  /** True for errors meaning a dependency cannot answer right now (database down, pool exhausted). */
+  isUnavailable?: (error: unknown) => boolean;
+}
+
+const UNAVAILABLE = (): ProblemDetails => httpProblem(503, 'The service is temporarily unavailable; retry shortly.');
+
+function classify(error: FastifyError, isUnavailable: (error: unknown) => boolean): ProblemDetails | null {
   if (isDomainError(error)) return fromDomainError(error);
+  if (isUnavailable(error)) return UNAVAILABLE();
   if (error.validation) return validationProblem(toFieldErrors(error.validation as never, error.validationContext));
   const known = FRAMEWORK_ERRORS[error.code];
   if (known) return known(error);
   const status = error.statusCode ?? 500;
   if (error instanceof SyntaxError && status === 400) return httpProblem(400, 'The request body could not be parsed.');
   if (status >= 400 && status < 500) return httpProblem(status, 'The request could not be processed.');
-  if (status === 503) return httpProblem(503, 'The service is temporarily unavailable; retry shortly.');
+  if (status === 503) return UNAVAILABLE();
   return null;
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
+  const isUnavailable = options.isUnavailable ?? (() => false);
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = classify(error);
+    const problem = classify(error, isUnavailable);
     if (problem) {
       if (problem.status >= 500) request.log.warn({ err: error }, 'service unavailable');
       return sendProblem(reply, problem);

@@ -2,6 +2,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type {
   Authenticate,
+  CreateTask,
+  DeleteTask,
+  GetTask,
+  ListTasks,
+  PatchTask,
+  ReplaceTask,
   DeleteUser,
   GetCurrentUser,
   GetUser,
@@ -16,10 +22,16 @@ import type {
 import { bearerAuthentication } from './authentication.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerOpenApi } from './openapi.js';
+import { registerMetrics, type PoolStats } from './plugins/metrics.js';
+import { registerRateLimits, type RateLimitSettings } from './plugins/rate-limit.js';
+import type { SharedWindowCounter } from './plugins/rate-limit-store.js';
+import { registerSecurityHeaders } from './plugins/security-headers.js';
+import { registerShutdownGuard } from './plugins/shutdown-guard.js';
 import { requestIdFor } from './request-id.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health-routes.js';
 import type { RouteGuards } from './routes/route-guards.js';
+import { taskRoutes } from './routes/task-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import { Problem } from './schemas/common.js';
 import { schemaCompiler, trimStrings } from './validation.js';
@@ -36,6 +48,12 @@ export interface HttpUseCases {
   replaceUser: ReplaceUser;
   patchUser: PatchUser;
   deleteUser: DeleteUser;
+  createTask: CreateTask;
+  getTask: GetTask;
+  listTasks: ListTasks;
+  replaceTask: ReplaceTask;
+  patchTask: PatchTask;
+  deleteTask: DeleteTask;
 }
 
 export interface HttpAppOptions {
@@ -43,11 +61,21 @@ export interface HttpAppOptions {
   bodyLimit: number;
   trustProxy: boolean;
   version: string;
+  rateLimit?: RateLimitSettings;
+  corsOrigins?: readonly string[];
+  metricsToken?: string | null;
 }
+
+const DEFAULT_RATE_LIMITS: RateLimitSettings = { authMax: 10, max: 600, windowSeconds: 60 };
 
 export interface HttpAppDependencies {
   useCases: HttpUseCases;
   readiness: ReadinessChecks;
+  /** Tells an unreachable or overloaded dependency (answered 503) from a bug (answered 500). */
+  isUnavailable?: (error: unknown) => boolean;
+  /** Counters shared by every instance (Redis); without it, limits are counted per instance. */
+  sharedRateLimitCounter?: SharedWindowCounter | null;
+  poolStats?: () => PoolStats | null;
 }
 
 export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOptions): Promise<FastifyInstance> {
@@ -56,6 +84,8 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
+    // Late requests on open connections are served (see shutdown-guard), never a non-problem 503.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: false,
     genReqId: requestIdFor,
@@ -66,11 +96,12 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   app.decorateRequest('principal', null);
   app.addSchema(Problem);
-  registerErrorHandling(app);
+  registerErrorHandling(app, { isUnavailable: deps.isUnavailable });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  registerShutdownGuard(app);
   app.addHook('preValidation', async (request) => {
     trimStrings(request.body);
   });
@@ -87,17 +118,21 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
     );
   });
 
+  await registerSecurityHeaders(app, options.corsOrigins ?? []);
+  registerMetrics(app, { token: options.metricsToken ?? null, poolStats: deps.poolStats });
   await registerOpenApi(app, options.version);
+  const rateLimits = await registerRateLimits(app, options.rateLimit ?? DEFAULT_RATE_LIMITS, deps.sharedRateLimitCounter ?? null);
 
   const { useCases } = deps;
   const guards: RouteGuards = {
     authenticated: bearerAuthentication(useCases.authenticate),
-    authRateLimit: {},
-    userRateLimit: {},
+    authRateLimit: rateLimits.authRateLimit,
+    userRateLimit: rateLimits.userRateLimit,
   };
 
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(authRoutes, { ...useCases, guards });
   await app.register(userRoutes, { ...useCases, guards });
+  await app.register(taskRoutes, { ...useCases, guards });
   return app;
 }

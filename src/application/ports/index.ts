@@ -5,3 +5,6 @@ export * from './password-hasher.js';
 export * from './session-repository.js';
 export * from './token-service.js';
 export * from './user-repository.js';
+export * from './cursor-codec.js';
+export * from './idempotency-store.js';
+export * from './task-repository.js';

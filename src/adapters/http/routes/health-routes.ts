@@ -10,9 +10,20 @@ export interface HealthRoutesOptions {
   readiness: ReadinessChecks;
 }
 
+/** A probe that hangs is a failed probe: orchestrators time out, and so do we, a little sooner. */
+const CHECK_TIMEOUT_MS = 2_000;
+
+function withinTimeout(check: () => Promise<boolean>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS);
+  });
+  return Promise.race([check().catch(() => false), timeout]).finally(() => clearTimeout(timer));
+}
+
 async function runChecks(checks: ReadinessChecks): Promise<Record<string, 'ok' | 'unavailable'>> {
   const entries = await Promise.all(
-    Object.entries(checks).map(async ([name, check]) => [name, (await check().catch(() => false)) ? 'ok' : 'unavailable'] as const),
+    Object.entries(checks).map(async ([name, check]) => [name, (await withinTimeout(check)) ? 'ok' : 'unavailable'] as const),
   );
   return Object.fromEntries(entries);
 }

@@ -9,7 +9,23 @@ export interface DatabaseOptions {
   /** PostgreSQL statement_timeout; a runaway query is cut rather than holding the pool. */
   statementTimeoutMs?: number;
   poolMax?: number;
+  /** Where knex's own warnings go (connection errors during an outage); console otherwise. */
+  log?: DatabaseLog;
 }
+
+export interface DatabaseLog {
+  warn(message: string): void;
+  error(message: string): void;
+  debug(message: string): void;
+}
+
+const knexLog = (log: DatabaseLog | undefined) =>
+  log && {
+    warn: (message: unknown) => log.warn(String(message)),
+    error: (message: unknown) => log.error(String(message)),
+    debug: (message: unknown) => log.debug(String(message)),
+    deprecate: (method: string, alternative: string) => log.warn(`knex: ${method} is deprecated, use ${alternative}`),
+  };
 
 type SqliteConnection = { run(sql: string, done: (error: Error | null) => void): void };
 
@@ -27,6 +43,7 @@ export function createDatabase(target: DatabaseTarget, options: DatabaseOptions 
       connection: { filename: target.filename },
       useNullAsDefault: true,
       acquireConnectionTimeout,
+      log: knexLog(options.log),
       pool: {
         min: 1,
         max: 1,
@@ -47,9 +64,13 @@ export function createDatabase(target: DatabaseTarget, options: DatabaseOptions 
     connection: {
       connectionString: target.url,
       statement_timeout: options.statementTimeoutMs ?? 10_000,
+      // The server-side timeout cannot fire when the network itself is gone; this one can.
+      query_timeout: (options.statementTimeoutMs ?? 10_000) + 2_000,
       connectionTimeoutMillis: acquireConnectionTimeout,
+      keepAlive: true,
     },
     acquireConnectionTimeout,
+    log: knexLog(options.log),
     pool: { min: 0, max: options.poolMax ?? 10 },
   });
 }

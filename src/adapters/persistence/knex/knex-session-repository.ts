@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken } from '../../../application/index.js';
 import type { Role } from '../../../domain/index.js';
+import { PreparedStatements } from './prepared-statements.js';
 import { fromDbTime, toDbTime } from './sql-errors.js';
 import { isStorableId } from './sql-ids.js';
 
@@ -14,7 +15,11 @@ interface RefreshTokenState {
 }
 
 export class KnexSessionRepository implements SessionRepository {
-  constructor(private readonly db: Knex) {}
+  private readonly statements: PreparedStatements;
+
+  constructor(private readonly db: Knex) {
+    this.statements = new PreparedStatements(db);
+  }
 
   async create(session: Session, refreshToken: StoredRefreshToken): Promise<void> {
     await this.db.transaction(async (trx) => {
@@ -25,11 +30,11 @@ export class KnexSessionRepository implements SessionRepository {
 
   async findPrincipal(sessionId: string, userId: number): Promise<Principal | null> {
     if (!isStorableId(userId)) return null;
-    const row = await this.db('sessions as s')
-      .join('users as u', 'u.id', 's.user_id')
-      .where({ 's.id': sessionId, 's.user_id': userId })
-      .whereNull('s.revoked_at')
-      .first<{ role: Role } | undefined>('u.role');
+    // Every authenticated request runs this: a prepared statement, not a query builder.
+    const row = await this.statements.first<{ role: Role }>(
+      'select u.role from sessions s join users u on u.id = s.user_id where s.id = ? and s.user_id = ? and s.revoked_at is null',
+      [sessionId, userId],
+    );
     return row ? { userId, role: row.role, sessionId } : null;
   }
 

@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A free TCP port in [from, to] on 127.0.0.1 (checked, then released for the server to take). */
+export async function freePort(from = 3100, to = 3199): Promise<number> {
+  const offset = Math.floor(Math.random() * (to - from + 1));
+  for (let i = 0; i <= to - from; i++) {
+    const port = from + ((offset + i) % (to - from + 1));
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port in ${from}-${to}`);
+}
+
+export interface ServerProcess {
+  port: number;
+  baseUrl: string;
+  child: ChildProcess;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
+}
+
+export interface StartServerOptions {
+  env: Record<string, string>;
+  port?: number;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * The real server (`src/infrastructure/main.ts` through tsx, one process, so signals reach it
+ * directly), resolved once `/health` answers.
+ */
+export async function startServer({ env, port, readyTimeoutMs = 20_000 }: StartServerOptions): Promise<ServerProcess> {
+  const chosenPort = port ?? (await freePort());
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/infrastructure/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(chosenPort), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const server: ServerProcess = { port: chosenPort, baseUrl: `http://127.0.0.1:${chosenPort}`, child, exited, output: () => output };
+
+  const deadline = Date.now() + readyTimeoutMs;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (Date.now() < deadline && !gone) {
+    try {
+      if ((await fetch(`${server.baseUrl}/health`, { signal: AbortSignal.timeout(1_000) })).ok) return server;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server did not become healthy on port ${chosenPort}:\n${output}`);
+}

@@ -1,0 +1,99 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { httpProblem, sendProblem } from '../problem.js';
+import { problems } from '../schemas/common.js';
+
+export interface PoolStats {
+  used: number;
+  free: number;
+  pending: number;
+}
+
+export interface MetricsOptions {
+  /** When set, scrapers must send `Authorization: Bearer <token>`. */
+  token: string | null;
+  /** The database pool right now; null when there is no pool (in-memory persistence). */
+  poolStats?: () => PoolStats | null;
+}
+
+/** Label for requests that matched no route: raw URLs would let any client grow our label set. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+let processRegistry: Registry | undefined;
+
+/**
+ * Process metrics (CPU, memory, GC, event-loop lag) describe the process, not an app instance, and
+ * their collectors are not free: one set per process, shared by every app built in it.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 20 });
+  }
+  return processRegistry;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function bearerMatches(request: FastifyRequest, expected: Buffer): boolean {
+  return timingSafeEqual(digest(request.headers.authorization ?? ''), expected);
+}
+
+function routeLabel(request: FastifyRequest): string {
+  return request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);
+}
+
+/** Request metrics for this app (its own registry) and `GET /metrics` in Prometheus text format. */
+export function registerMetrics(app: FastifyInstance, options: MetricsOptions): void {
+  const registry = new Registry();
+  const labelNames = ['method', 'route', 'status_code'] as const;
+  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered', labelNames, registers: [registry] });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving a request to finishing its response',
+    labelNames,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const { poolStats } = options;
+  if (poolStats) {
+    new Gauge({
+      name: 'db_pool_connections',
+      help: 'Database pool connections by state (pending = queries waiting for a connection)',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        const stats = poolStats() ?? { used: 0, free: 0, pending: 0 };
+        for (const state of ['used', 'free', 'pending'] as const) this.set({ state }, stats[state]);
+      },
+    });
+  }
+
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const labels = { method: request.method, route: routeLabel(request), status_code: String(reply.statusCode) };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  const expected = options.token === null ? null : digest(`Bearer ${options.token}`);
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        description: 'Text exposition format. Needs `Authorization: Bearer <METRICS_TOKEN>` when the server sets METRICS_TOKEN.',
+        produces: ['text/plain'],
+        response: { 200: { type: 'string', description: 'Prometheus text format' }, ...problems(401) },
+      },
+    },
+    async (request, reply) => {
+      if (expected && !bearerMatches(request, expected)) return sendProblem(reply, httpProblem(401, 'The metrics need the bearer token the server was configured with.'));
+      const text = (await processMetrics().metrics()) + (await registry.metrics());
+      return reply.type(registry.contentType).send(text);
+    },
+  );
+}

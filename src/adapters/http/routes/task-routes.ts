@@ -1,0 +1,193 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CreateTask, DeleteTask, GetTask, ListTasks, PatchTask, ReplaceTask, TaskListPage } from '../../../application/index.js';
+import type { Task } from '../../../domain/index.js';
+import { principalOf } from '../authentication.js';
+import { etagOf, expectedVersions, noneMatchHits } from '../etag.js';
+import { httpProblem, sendProblem } from '../problem.js';
+import { IdParams, bearerSecurity, problems } from '../schemas/common.js';
+import {
+  ConditionalReadHeaders,
+  ConditionalWriteHeaders,
+  CreateTaskBody,
+  CreateTaskHeaders,
+  PatchTaskBody,
+  ReplaceTaskBody,
+  TaskDto,
+  TaskListQuery,
+  TaskPage,
+} from '../schemas/task-schemas.js';
+import { fromTaskBody, fromTaskPatch, toTaskDto } from '../task-mappers.js';
+import type { RouteGuards } from './route-guards.js';
+
+const DEFAULT_PAGE_SIZE = 20;
+
+export interface TaskRoutesOptions {
+  createTask: CreateTask;
+  getTask: GetTask;
+  listTasks: ListTasks;
+  replaceTask: ReplaceTask;
+  patchTask: PatchTask;
+  deleteTask: DeleteTask;
+  guards: RouteGuards;
+}
+
+/** Every task response names its version, so a client can make its next write conditional. */
+const sendTask = (reply: FastifyReply, task: Task) => reply.header('etag', etagOf(task.version)).send(toTaskDto(task));
+
+const splitCommas = (values: string[] | undefined) => values?.flatMap((value) => value.split(','));
+
+const toPageDto = (page: TaskListPage) => ({
+  items: page.items.map(toTaskDto),
+  total: page.total,
+  limit: page.limit,
+  offset: page.offset,
+  next_cursor: page.nextCursor,
+});
+
+/** Merge patch is a PATCH format; a full representation is plain JSON. */
+async function plainJsonOnly(request: FastifyRequest, reply: FastifyReply) {
+  if (/^application\/merge-patch\+json/i.test(request.headers['content-type'] ?? '')) {
+    return sendProblem(reply, httpProblem(415, 'Send the full task as application/json; merge patches go to PATCH.'));
+  }
+}
+
+export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, options) => {
+  const { guards } = options;
+  const protectedRoute = { onRequest: guards.authenticated, config: guards.userRateLimit } as const;
+  const tags = ['tasks'];
+  const security = bearerSecurity;
+
+  app.post(
+    '/tasks',
+    {
+      ...protectedRoute,
+      preValidation: plainJsonOnly,
+      schema: {
+        tags,
+        summary: 'Create a task',
+        description:
+          'With an Idempotency-Key, a retry within 24 hours returns the first response (status, Location, ETag, body) and creates nothing; ' +
+          'the same key with another body is a 422, and while the first request runs a 409. A request that fails with a 4xx does not use up its key.',
+        security,
+        headers: CreateTaskHeaders,
+        body: CreateTaskBody,
+        response: { 201: TaskDto, ...problems(400, 401, 409, 413, 415, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { task, replayed } = await options.createTask.execute(principalOf(request), fromTaskBody(request.body), request.headers['idempotency-key']);
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return sendTask(reply.code(201).header('location', `/tasks/${task.id}`), task);
+    },
+  );
+
+  app.get(
+    '/tasks',
+    {
+      ...protectedRoute,
+      schema: {
+        tags,
+        summary: 'List your tasks',
+        description:
+          'Offset (limit/offset) or keyset (cursor) pagination; next_cursor is given for both and is null on the last page. ' +
+          'A cursor carries its sort and filters: repeating them is allowed, changing them is a 422.',
+        security,
+        querystring: TaskListQuery,
+        response: { 200: TaskPage, ...problems(401, 422, 429) },
+      },
+    },
+    async (request) => {
+      const { status, priority, limit = DEFAULT_PAGE_SIZE, ...query } = request.query;
+      const page = await options.listTasks.execute(principalOf(request), { ...query, limit, status: splitCommas(status), priority: splitCommas(priority) });
+      return toPageDto(page);
+    },
+  );
+
+  app.get(
+    '/tasks/:id',
+    {
+      ...protectedRoute,
+      schema: {
+        tags,
+        summary: 'One of your tasks',
+        description: 'With If-None-Match naming the current ETag, 304 and no body.',
+        security,
+        params: IdParams,
+        headers: ConditionalReadHeaders,
+        response: { 200: TaskDto, 304: { type: 'null', description: 'Not modified.' }, ...problems(401, 404, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const task = await options.getTask.execute(principalOf(request), request.params.id);
+      if (noneMatchHits(request.headers['if-none-match'], task.version)) return reply.code(304).header('etag', etagOf(task.version)).send();
+      return sendTask(reply, task);
+    },
+  );
+
+  app.put(
+    '/tasks/:id',
+    {
+      ...protectedRoute,
+      preValidation: plainJsonOnly,
+      schema: {
+        tags,
+        summary: 'Replace a task',
+        description: 'Every writable field; omitted optional fields return to their defaults. If-Match with a stale ETag: 412, nothing written.',
+        security,
+        params: IdParams,
+        headers: ConditionalWriteHeaders,
+        body: ReplaceTaskBody,
+        response: { 200: TaskDto, ...problems(400, 401, 404, 412, 413, 415, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const expected = expectedVersions(request.headers['if-match']);
+      return sendTask(reply, await options.replaceTask.execute(principalOf(request), request.params.id, fromTaskBody(request.body), expected));
+    },
+  );
+
+  app.patch(
+    '/tasks/:id',
+    {
+      ...protectedRoute,
+      schema: {
+        tags,
+        summary: 'Change some fields of a task',
+        description:
+          'application/json or application/merge-patch+json. null clears due_date; null elsewhere is a 422. ' +
+          'A patch that changes nothing (even {}) answers 200 and keeps the version. If-Match with a stale ETag: 412, nothing written.',
+        security,
+        consumes: ['application/merge-patch+json', 'application/json'],
+        params: IdParams,
+        headers: ConditionalWriteHeaders,
+        body: PatchTaskBody,
+        response: { 200: TaskDto, ...problems(400, 401, 404, 412, 413, 415, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const expected = expectedVersions(request.headers['if-match']);
+      return sendTask(reply, await options.patchTask.execute(principalOf(request), request.params.id, fromTaskPatch(request.body), expected));
+    },
+  );
+
+  app.delete(
+    '/tasks/:id',
+    {
+      ...protectedRoute,
+      schema: {
+        tags,
+        summary: 'Delete a task',
+        description: 'If-Match with a stale ETag: 412, nothing deleted.',
+        security,
+        params: IdParams,
+        headers: ConditionalWriteHeaders,
+        response: { 204: { type: 'null', description: 'Deleted.' }, ...problems(401, 404, 412, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      await options.deleteTask.execute(principalOf(request), request.params.id, expectedVersions(request.headers['if-match']));
+      return reply.code(204).send();
+    },
+  );
+};

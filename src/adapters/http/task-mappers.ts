@@ -1,0 +1,34 @@
+import type { Task, TaskInput, TaskPatch } from '../../domain/index.js';
+import type { CreateTaskBody, PatchTaskBody, TaskDto } from './schemas/task-schemas.js';
+
+/** A whitelist: a new column on tasks can never leak into a response by accident. */
+export const toTaskDto = (task: Task): TaskDto => ({
+  id: task.id,
+  user_id: task.userId,
+  title: task.title,
+  description: task.description,
+  status: task.status,
+  completed: task.status === 'done',
+  priority: task.priority,
+  due_date: task.dueDate?.toISOString() ?? null,
+  tags: [...task.tags],
+  completed_at: task.completedAt?.toISOString() ?? null,
+  created_at: task.createdAt.toISOString(),
+  updated_at: task.updatedAt.toISOString(),
+  version: task.version,
+});
+
+export const fromTaskBody = (body: CreateTaskBody): TaskInput => ({ ...fromTaskPatch(body), title: body.title });
+
+/** Only the fields present: absent and null mean different things in a merge patch. */
+export function fromTaskPatch(body: PatchTaskBody): TaskPatch {
+  const patch: TaskPatch = {};
+  if (body.title !== undefined) patch.title = body.title;
+  if (body.description !== undefined) patch.description = body.description;
+  if (body.status !== undefined) patch.status = body.status;
+  if (body.completed !== undefined) patch.completed = body.completed;
+  if (body.priority !== undefined) patch.priority = body.priority;
+  if (body.due_date !== undefined) patch.dueDate = body.due_date;
+  if (body.tags !== undefined) patch.tags = body.tags;
+  return patch;
+}

@@ -1,0 +1,69 @@
+import type { Knex } from 'knex';
+import type { ClaimOutcome, IdempotencyClaim, IdempotencyStore } from '../../../application/index.js';
+import type { Task } from '../../../domain/index.js';
+import { toDbTime } from './sql-errors.js';
+
+interface KeyRow {
+  user_id: number;
+  key: string;
+  fingerprint: string;
+  task: string | null;
+  created_at: string | Date;
+}
+
+type StoredTask = Omit<Task, 'dueDate' | 'completedAt' | 'createdAt' | 'updatedAt'> & {
+  dueDate: string | null;
+  completedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+const toSnapshot = (task: Task): string => JSON.stringify(task);
+
+function fromSnapshot(text: string): Task {
+  const stored = JSON.parse(text) as StoredTask;
+  return {
+    ...stored,
+    dueDate: stored.dueDate === null ? null : new Date(stored.dueDate),
+    completedAt: stored.completedAt === null ? null : new Date(stored.completedAt),
+    createdAt: new Date(stored.createdAt),
+    updatedAt: new Date(stored.updatedAt),
+  };
+}
+
+export class KnexIdempotencyStore implements IdempotencyStore {
+  constructor(private readonly db: Knex) {}
+
+  async claim(claim: IdempotencyClaim): Promise<ClaimOutcome> {
+    const { userId, key } = claim;
+    // Forget this user's expired keys, and this key if its first request was abandoned mid-way.
+    await this.db('idempotency_keys')
+      .where({ user_id: userId })
+      .andWhere((w) =>
+        void w
+          .where('created_at', '<', toDbTime(claim.expiredBefore))
+          .orWhere((a) => void a.where({ key }).whereNull('task').andWhere('created_at', '<', toDbTime(claim.abandonedBefore))),
+      )
+      .delete();
+    // The primary key arbitrates between concurrent claims: exactly one insert takes effect.
+    const inserted = await this.db('idempotency_keys')
+      .insert({ user_id: userId, key, fingerprint: claim.fingerprint, task: null, created_at: toDbTime(claim.now) })
+      .onConflict(['user_id', 'key'])
+      .ignore()
+      .returning('key');
+    if (inserted.length > 0) return { kind: 'claimed' };
+
+    const row = await this.db<KeyRow>('idempotency_keys').where({ user_id: userId, key }).first();
+    if (!row) return this.claim(claim);
+    if (row.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
+    return row.task === null ? { kind: 'in_flight' } : { kind: 'replay', task: fromSnapshot(row.task) };
+  }
+
+  async complete(userId: number, key: string, task: Task): Promise<void> {
+    await this.db('idempotency_keys').where({ user_id: userId, key }).update({ task: toSnapshot(task) });
+  }
+
+  async release(userId: number, key: string): Promise<void> {
+    await this.db('idempotency_keys').where({ user_id: userId, key }).whereNull('task').delete();
+  }
+}

@@ -1,0 +1,224 @@
+import type { Knex } from 'knex';
+import type { NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, TaskSortKey } from '../../../application/index.js';
+import { priorityRank, titleKey, type Task, type TaskPriority, type TaskStatus } from '../../../domain/index.js';
+import { isPostgres } from './database.js';
+import { PreparedStatements } from './prepared-statements.js';
+import { fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-errors.js';
+import { isStorableId } from './sql-ids.js';
+
+interface TaskRow {
+  id: number | string;
+  user_id: number | string;
+  title: string;
+  title_key: string;
+  description: string;
+  status: TaskStatus;
+  priority: TaskPriority;
+  priority_rank: number;
+  due_date: string | Date | null;
+  tags: string;
+  completed_at: string | Date | null;
+  created_at: string | Date;
+  updated_at: string | Date;
+  version: number | string;
+}
+
+const toRow = (task: NewTask): Omit<TaskRow, 'id'> => ({
+  user_id: task.userId,
+  title: task.title,
+  title_key: titleKey(task.title),
+  description: task.description,
+  status: task.status,
+  priority: task.priority,
+  priority_rank: priorityRank(task.priority),
+  due_date: task.dueDate && toDbTime(task.dueDate),
+  tags: JSON.stringify(task.tags),
+  completed_at: task.completedAt && toDbTime(task.completedAt),
+  created_at: toDbTime(task.createdAt),
+  updated_at: toDbTime(task.updatedAt),
+  version: task.version,
+});
+
+const toEntity = (row: TaskRow): Task => ({
+  id: Number(row.id),
+  userId: Number(row.user_id),
+  title: row.title,
+  description: row.description,
+  status: row.status,
+  priority: row.priority,
+  dueDate: fromDbTimeOrNull(row.due_date),
+  tags: JSON.parse(row.tags) as string[],
+  completedAt: fromDbTimeOrNull(row.completed_at),
+  createdAt: fromDbTime(row.created_at),
+  updatedAt: fromDbTime(row.updated_at),
+  version: Number(row.version),
+});
+
+/** The column each sort compares; all are plain columns so a keyset is a single index range. */
+const SORT_COLUMN: Record<TaskSortKey, string> = {
+  created_at: 'created_at',
+  updated_at: 'updated_at',
+  due_date: 'due_date',
+  priority: 'priority_rank',
+  title: 'title_key',
+};
+const TIME_COLUMNS = new Set(['created_at', 'updated_at', 'due_date']);
+
+const INSERT_COLUMNS = [
+  'user_id', 'title', 'title_key', 'description', 'status', 'priority', 'priority_rank',
+  'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
+] as const satisfies ReadonlyArray<keyof Omit<TaskRow, 'id'>>;
+const INSERT_TASK = `insert into tasks (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map(() => '?').join(', ')}) returning *`;
+/** Everything but the owner and the creation time. */
+const UPDATE_COLUMNS = INSERT_COLUMNS.filter((column) => column !== 'user_id' && column !== 'created_at');
+const UPDATE_TASK = `update tasks set ${UPDATE_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? returning *`;
+
+/** No condition beyond the owner: the listing most requests ask for. */
+const isUnfiltered = (filter: TaskFilter): boolean =>
+  filter.statuses === undefined &&
+  filter.priorities === undefined &&
+  (filter.tags === undefined || filter.tags.length === 0) &&
+  filter.q === undefined &&
+  filter.dueBefore === undefined &&
+  filter.dueAfter === undefined;
+
+const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export class KnexTaskRepository implements TaskRepository {
+  private readonly postgres: boolean;
+
+  private readonly statements: PreparedStatements;
+
+  constructor(private readonly db: Knex) {
+    this.postgres = isPostgres(db);
+    this.statements = new PreparedStatements(db);
+  }
+
+  create(task: NewTask): Promise<Task> {
+    const row = toRow(task);
+    return this.db.transaction(async (trx) => {
+      const [inserted] = await this.statements.all<TaskRow>(INSERT_TASK, INSERT_COLUMNS.map((column) => row[column]), trx);
+      const created = toEntity(inserted!);
+      await this.writeTags(trx, created.id, created.tags);
+      return created;
+    });
+  }
+
+  async findById(userId: number, id: number): Promise<Task | null> {
+    if (!isStorableId(id)) return null;
+    const row = await this.statements.first<TaskRow>('select * from tasks where id = ? and user_id = ?', [id, userId]);
+    return row ? toEntity(row) : null;
+  }
+
+  update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
+    if (!isStorableId(id)) return Promise.resolve(null);
+    return this.db.transaction(async (trx) => {
+      // One conditional statement decides between concurrent writers: the loser matches no row.
+      const changes = toRow(next);
+      const [row] = await this.statements.all<TaskRow>(UPDATE_TASK, [...UPDATE_COLUMNS.map((column) => changes[column]), id, userId, expectedVersion], trx);
+      if (!row) return null;
+      await this.statements.run('delete from task_tags where task_id = ?', [id], trx);
+      await this.writeTags(trx, id, next.tags);
+      return toEntity(row);
+    });
+  }
+
+  async delete(userId: number, id: number, expectedVersion?: number): Promise<boolean> {
+    if (!isStorableId(id)) return false;
+    const where = expectedVersion === undefined ? { id, user_id: userId } : { id, user_id: userId, version: expectedVersion };
+    return (await this.db('tasks').where(where).delete()) > 0;
+  }
+
+  async findPage(userId: number, query: TaskPageQuery): Promise<Task[]> {
+    const { sort, limit, after } = query;
+    if (after === undefined && (query.offset ?? 0) > 0) return this.findByOffset(userId, query);
+    if (sort.key !== 'due_date') return this.keysetSegment(userId, query.filter, sort.key, sort.descending, limit, after);
+
+    // Tasks without a due date come last in both directions: the dated ones first, then the
+    // undated ones by id, each segment its own range of the (user_id, due_date, id) index.
+    const tasks: Task[] = [];
+    if (after === undefined || after.value !== null) {
+      tasks.push(...(await this.keysetSegment(userId, query.filter, 'due_date', sort.descending, limit, after, 'dated')));
+    }
+    if (tasks.length < limit) {
+      const undatedAfter = after?.value === null ? after : undefined;
+      tasks.push(...(await this.keysetSegment(userId, query.filter, 'due_date', sort.descending, limit - tasks.length, undatedAfter, 'undated')));
+    }
+    return tasks;
+  }
+
+  async count(userId: number, filter: TaskFilter): Promise<number> {
+    if (isUnfiltered(filter)) {
+      const counted = await this.statements.first<{ n: string | number }>('select count(*) as n from tasks where user_id = ?', [userId]);
+      return Number(counted?.n ?? 0);
+    }
+    const row = await this.filtered(userId, filter).count<{ n: string | number }[]>({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  }
+
+  private async keysetSegment(
+    userId: number,
+    filter: TaskFilter,
+    key: TaskSortKey,
+    descending: boolean,
+    limit: number,
+    after?: SortPosition,
+    segment?: 'dated' | 'undated',
+  ): Promise<Task[]> {
+    const column = SORT_COLUMN[key];
+    const direction = descending ? 'desc' : 'asc';
+    const op = descending ? '<' : '>';
+    if (segment === undefined && isUnfiltered(filter)) {
+      // The default listing: fixed SQL per sort, prepared once.
+      const keyset = after ? ` and (${column}, id) ${op} (${this.placeholder(column)}, ?)` : '';
+      const sql = `select * from tasks where user_id = ?${keyset} order by ${column} ${direction}, id ${direction} limit ?`;
+      const rows = await this.statements.all<TaskRow>(sql, after ? [userId, after.value, after.id, limit] : [userId, limit]);
+      return rows.map(toEntity);
+    }
+    const query = this.filtered(userId, filter);
+    if (segment === 'undated') {
+      void query.whereNull(column);
+      if (after) void query.where('id', op, after.id);
+      void query.orderBy('id', direction);
+    } else {
+      if (segment === 'dated') void query.whereNotNull(column);
+      if (after) void query.whereRaw(`(${column}, id) ${op} (${this.placeholder(column)}, ?)`, [after.value, after.id]);
+      void query.orderBy(column, direction).orderBy('id', direction);
+    }
+    const rows = await query.limit(limit);
+    return rows.map(toEntity);
+  }
+
+  /** Offsets cost what they skip; only the first page of an offset listing is a keyset page. */
+  private async findByOffset(userId: number, { filter, sort, limit, offset }: TaskPageQuery): Promise<Task[]> {
+    const column = SORT_COLUMN[sort.key];
+    const direction = sort.descending ? 'desc' : 'asc';
+    const query = this.filtered(userId, filter);
+    if (sort.key === 'due_date') void query.orderByRaw('case when due_date is null then 1 else 0 end');
+    const rows = await query.orderBy(column, direction).orderBy('id', direction).limit(limit).offset(offset ?? 0);
+    return rows.map(toEntity);
+  }
+
+  private filtered(userId: number, filter: TaskFilter): Knex.QueryBuilder<TaskRow, TaskRow[]> {
+    const query = this.db<TaskRow>('tasks').where('user_id', userId);
+    if (filter.statuses) void query.whereIn('status', filter.statuses);
+    if (filter.priorities) void query.whereIn('priority', filter.priorities);
+    for (const tag of filter.tags ?? []) {
+      void query.whereExists((sub) => void sub.select(this.db.raw('1')).from('task_tags').whereRaw('task_tags.task_id = tasks.id').andWhere('task_tags.tag', tag));
+    }
+    if (filter.q !== undefined) void query.whereRaw(`title_key like ? escape '\\'`, [`%${escapeLike(filter.q)}%`]);
+    if (filter.dueBefore) void query.where('due_date', '<', toDbTime(filter.dueBefore));
+    if (filter.dueAfter) void query.where('due_date', '>=', toDbTime(filter.dueAfter));
+    return query;
+  }
+
+  private placeholder(column: string): string {
+    return this.postgres && TIME_COLUMNS.has(column) ? '?::timestamptz' : '?';
+  }
+
+  private async writeTags(trx: Knex.Transaction, taskId: number, tags: readonly string[]): Promise<void> {
+    if (tags.length === 0) return;
+    const sql = `insert into task_tags (task_id, tag) values ${tags.map(() => '(?, ?)').join(', ')}`;
+    await this.statements.run(sql, tags.flatMap((tag) => [taskId, tag]), trx);
+  }
+}

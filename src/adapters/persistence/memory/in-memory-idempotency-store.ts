@@ -1,0 +1,46 @@
+import type { ClaimOutcome, IdempotencyClaim, IdempotencyStore } from '../../../application/index.js';
+import type { Task } from '../../../domain/index.js';
+
+interface KeyRecord {
+  fingerprint: string;
+  task: Task | null;
+  createdAt: Date;
+}
+
+const copy = (task: Task): Task => structuredClone(task);
+
+export class InMemoryIdempotencyStore implements IdempotencyStore {
+  private readonly records = new Map<string, KeyRecord>();
+
+  async claim(claim: IdempotencyClaim): Promise<ClaimOutcome> {
+    const id = this.id(claim.userId, claim.key);
+    const existing = this.records.get(id);
+    const forgotten =
+      existing && (existing.createdAt < claim.expiredBefore || (existing.task === null && existing.createdAt < claim.abandonedBefore));
+    if (!existing || forgotten) {
+      this.records.set(id, { fingerprint: claim.fingerprint, task: null, createdAt: claim.now });
+      return { kind: 'claimed' };
+    }
+    if (existing.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
+    return existing.task ? { kind: 'replay', task: copy(existing.task) } : { kind: 'in_flight' };
+  }
+
+  async complete(userId: number, key: string, task: Task): Promise<void> {
+    const record = this.records.get(this.id(userId, key));
+    if (record) record.task = copy(task);
+  }
+
+  async release(userId: number, key: string): Promise<void> {
+    const id = this.id(userId, key);
+    if (this.records.get(id)?.task === null) this.records.delete(id);
+  }
+
+  /** Stands in for ON DELETE CASCADE from users. */
+  deleteAllOf(userId: number): void {
+    for (const id of this.records.keys()) if (id.startsWith(`${userId}:`)) this.records.delete(id);
+  }
+
+  private id(userId: number, key: string): string {
+    return `${userId}:${key}`;
+  }
+}

@@ -1,0 +1,82 @@
+import type { Task, TaskInput } from '../../domain/index.js';
+import { DomainError, ValidationError, newTaskState, parseTaskInput } from '../../domain/index.js';
+import type { Clock, EventPublisher, IdempotencyStore, Principal, TaskRepository } from '../ports/index.js';
+import { publishTaskEvent } from './task-events.js';
+
+/** How long a key is remembered, and after how long an unfinished claim counts as abandoned. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+export const IDEMPOTENCY_IN_FLIGHT_LEASE_MS = 60 * 1000;
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export function parseIdempotencyKey(raw: string): string {
+  if (!IDEMPOTENCY_KEY.test(raw)) throw ValidationError.field('idempotency-key', 'must be 1 to 255 visible ASCII characters');
+  return raw;
+}
+
+/** The same body, whatever order its keys came in. */
+function fingerprint(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(fingerprint).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${fingerprint(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export interface CreatedTask {
+  task: Task;
+  /** True when an earlier request with the same Idempotency-Key created it. */
+  replayed: boolean;
+}
+
+export class CreateTask {
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly idempotency: IdempotencyStore,
+    private readonly events: EventPublisher,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(actor: Principal, input: TaskInput, idempotencyKey?: string): Promise<CreatedTask> {
+    const key = idempotencyKey === undefined ? undefined : parseIdempotencyKey(idempotencyKey);
+    // Validation comes first: a request that fails it never claims (and so never uses up) a key.
+    const fields = parseTaskInput(input);
+    if (key === undefined) return { task: await this.create(actor.userId, fields), replayed: false };
+
+    const now = this.clock.now();
+    const outcome = await this.idempotency.claim({
+      userId: actor.userId,
+      key,
+      fingerprint: fingerprint(input),
+      now,
+      expiredBefore: new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS),
+      abandonedBefore: new Date(now.getTime() - IDEMPOTENCY_IN_FLIGHT_LEASE_MS),
+    });
+    if (outcome.kind === 'replay') return { task: outcome.task, replayed: true };
+    if (outcome.kind === 'in_flight') {
+      throw new DomainError('IDEMPOTENCY_KEY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed; retry later.');
+    }
+    if (outcome.kind === 'mismatch') {
+      throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body.', [
+        { field: 'idempotency-key', message: 'was already used with a different request body' },
+      ]);
+    }
+    try {
+      const task = await this.create(actor.userId, fields);
+      await this.idempotency.complete(actor.userId, key, task);
+      return { task, replayed: false };
+    } catch (error) {
+      await this.idempotency.release(actor.userId, key);
+      throw error;
+    }
+  }
+
+  private async create(userId: number, fields: ReturnType<typeof parseTaskInput>): Promise<Task> {
+    const now = this.clock.now();
+    const task = await this.tasks.create(newTaskState(userId, fields, now));
+    await publishTaskEvent(this.events, { type: 'task.created', userId, occurredAt: now, payload: { task } });
+    return task;
+  }
+}

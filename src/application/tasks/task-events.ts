@@ -1,0 +1,13 @@
+import type { Task } from '../../domain/index.js';
+import type { DomainEvent, EventPublisher } from '../ports/index.js';
+
+export type TaskCreated = DomainEvent<'task.created', { task: Task }>;
+export type TaskUpdated = DomainEvent<'task.updated', { task: Task }>;
+export type TaskDeleted = DomainEvent<'task.deleted', { taskId: number }>;
+export type TaskEvent = TaskCreated | TaskUpdated | TaskDeleted;
+
+/** Announces a change after it is stored; the payload is a copy, never the live entity. */
+export function publishTaskEvent(events: EventPublisher, event: TaskEvent): Promise<void> {
+  const payload = 'task' in event.payload ? { task: { ...event.payload.task, tags: [...event.payload.task.tags] } } : event.payload;
+  return events.publish({ ...event, payload });
+}

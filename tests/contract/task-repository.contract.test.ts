@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskFilter, TaskSort } from '../../src/application/index.js';
+import { sortPositionOf } from '../../src/application/index.js';
+import type { Task } from '../../src/domain/index.js';
+import { openTaskStores, storeKinds, type TaskStores } from '../support/task-stores.js';
+import { aTask } from '../support/task-builders.js';
+
+const kinds = await storeKinds();
+
+const at = (iso: string) => new Date(iso);
+const newTask = (userId: number, overrides: Partial<Task> = {}) => {
+  const { id: _id, ...task } = aTask({ userId, ...overrides });
+  return task;
+};
+
+describe.each(kinds)('TaskRepository contract on %s', (kind) => {
+  let stores: TaskStores;
+  let owner: number;
+  let stranger: number;
+
+  beforeAll(async () => {
+    stores = await openTaskStores(kind);
+    owner = await stores.newUser();
+    stranger = await stores.newUser();
+  });
+  afterAll(() => stores.close());
+
+  it('round-trips every field, tags in order, times to the millisecond', async () => {
+    const input = newTask(owner, {
+      title: 'Ünïcode 😀 title',
+      description: 'line one\nline two',
+      status: 'done',
+      priority: 'urgent',
+      dueDate: at('2026-12-01T15:00:00.123Z'),
+      tags: ['zeta', 'alpha', 'mid'],
+      completedAt: at('2026-11-22T10:00:00.456Z'),
+      createdAt: at('2026-11-22T10:00:00.456Z'),
+      updatedAt: at('2026-11-22T10:00:00.456Z'),
+    });
+    const created = await stores.tasks.create(input);
+    expect(created).toEqual({ ...input, id: expect.any(Number) });
+    expect(await stores.tasks.findById(owner, created.id)).toEqual(created);
+  });
+
+  it('finds, updates and deletes only the owner\'s task', async () => {
+    const task = await stores.tasks.create(newTask(owner));
+    expect(await stores.tasks.findById(stranger, task.id)).toBeNull();
+    expect(await stores.tasks.update(stranger, task.id, 1, { ...task, title: 'hijack', version: 2 })).toBeNull();
+    expect(await stores.tasks.delete(stranger, task.id)).toBe(false);
+    expect(await stores.tasks.count(stranger, {})).toBe(0);
+    expect(await stores.tasks.findById(owner, task.id)).toEqual(task);
+  });
+
+  it('answers "absent" for ids no table can hold', async () => {
+    for (const id of [0, -1, 2 ** 31, Number.MAX_SAFE_INTEGER]) {
+      expect(await stores.tasks.findById(owner, id)).toBeNull();
+      expect(await stores.tasks.delete(owner, id)).toBe(false);
+      expect(await stores.tasks.update(owner, id, 1, aTask({ userId: owner }))).toBeNull();
+    }
+  });
+
+  it('updates only the expected version: of two writers of one version exactly one wins', async () => {
+    const task = await stores.tasks.create(newTask(owner, { tags: ['old'] }));
+    const results = await Promise.all(
+      ['first', 'second', 'third'].map((title) => stores.tasks.update(owner, task.id, 1, { ...task, title, tags: ['new'], version: 2 })),
+    );
+    const winners = results.filter((r) => r !== null);
+    expect(winners).toHaveLength(1);
+    expect(await stores.tasks.findById(owner, task.id)).toEqual(winners[0]);
+    expect(await stores.tasks.count(owner, { tags: ['old'] })).toBe(0);
+    expect(await stores.tasks.count(owner, { tags: ['new'] })).toBeGreaterThanOrEqual(1);
+    expect(await stores.tasks.update(owner, task.id, 1, { ...task, version: 2 })).toBeNull();
+  });
+
+  it('deletes a given version only', async () => {
+    const task = await stores.tasks.create(newTask(owner, { version: 3 }));
+    expect(await stores.tasks.delete(owner, task.id, 2)).toBe(false);
+    expect(await stores.tasks.delete(owner, task.id, 3)).toBe(true);
+    expect(await stores.tasks.delete(owner, task.id)).toBe(false);
+  });
+
+  describe('pages', () => {
+    let user: number;
+    const specs: Array<Partial<Task>> = [
+      { title: 'b', priority: 'high', dueDate: at('2026-01-02T00:00:00Z'), tags: ['x'], status: 'todo', createdAt: at('2026-01-01T00:00:00Z') },
+      { title: 'A', priority: 'low', dueDate: null, tags: ['x', 'y'], status: 'done', createdAt: at('2026-01-01T00:00:00Z') },
+      { title: 'éclair', priority: 'urgent', dueDate: at('2026-01-01T00:00:00Z'), tags: [], status: 'in_progress', createdAt: at('2026-01-03T00:00:00Z') },
+      { title: 'z_50%', priority: 'medium', dueDate: at('2026-01-02T00:00:00Z'), tags: ['y'], status: 'todo', createdAt: at('2025-12-31T00:00:00Z') },
+      { title: 'Zeta\\', priority: 'high', dueDate: null, tags: ['x'], status: 'done', createdAt: at('2026-01-02T00:00:00Z') },
+      { title: '😀 grin', priority: 'low', dueDate: at('2027-01-01T00:00:00Z'), tags: ['y'], status: 'todo', createdAt: at('2026-01-01T00:00:00Z') },
+    ];
+    const stored: Task[] = [];
+
+    beforeAll(async () => {
+      user = await stores.newUser();
+      for (const spec of specs) stored.push(await stores.tasks.create(newTask(user, { ...spec, updatedAt: spec.createdAt })));
+    });
+
+    const titles = (tasks: Task[]) => tasks.map((t) => t.title);
+    const page = async (sort: TaskSort, filter: TaskFilter = {}, limit = 100) => titles(await stores.tasks.findPage(user, { filter, sort, limit }));
+
+    it.each<[string, boolean, string[]]>([
+      ['created_at', false, ['z_50%', 'b', 'A', '😀 grin', 'Zeta\\', 'éclair']],
+      ['created_at', true, ['éclair', 'Zeta\\', '😀 grin', 'A', 'b', 'z_50%']],
+      ['priority', false, ['A', '😀 grin', 'z_50%', 'b', 'Zeta\\', 'éclair']],
+      ['priority', true, ['éclair', 'Zeta\\', 'b', 'z_50%', '😀 grin', 'A']],
+      ['due_date', false, ['éclair', 'b', 'z_50%', '😀 grin', 'A', 'Zeta\\']],
+      ['due_date', true, ['😀 grin', 'z_50%', 'b', 'éclair', 'Zeta\\', 'A']],
+      ['title', false, ['A', 'b', 'z_50%', 'Zeta\\', 'éclair', '😀 grin']],
+      ['title', true, ['😀 grin', 'éclair', 'Zeta\\', 'z_50%', 'b', 'A']],
+    ])('sorts by %s (descending: %s) with id tie-breaks and undated last', async (key, descending, expected) => {
+      const sort = { key: key as TaskSort['key'], descending };
+      expect(await page(sort)).toEqual(expected);
+      // Walking by keyset, one task at a time, gives the same order.
+      const walked: Task[] = [];
+      for (;;) {
+        const last = walked.at(-1);
+        const next = await stores.tasks.findPage(user, { filter: {}, sort, limit: 1, after: last && sortPositionOf(last, sort.key) });
+        if (next.length === 0) break;
+        walked.push(...next);
+      }
+      expect(titles(walked)).toEqual(expected);
+      // And offsets agree with it too.
+      expect(titles(await stores.tasks.findPage(user, { filter: {}, sort, limit: 2, offset: 3 }))).toEqual(expected.slice(3, 5));
+    });
+
+    it.each<[string, TaskFilter, string[]]>([
+      ['statuses', { statuses: ['todo', 'done'] }, ['A', 'b', 'z_50%', 'Zeta\\', '😀 grin']],
+      ['no status at all', { statuses: [] }, []],
+      ['priorities', { priorities: ['low', 'urgent'] }, ['A', 'éclair', '😀 grin']],
+      ['every tag', { tags: ['x', 'y'] }, ['A']],
+      ['one tag', { tags: ['y'] }, ['A', 'z_50%', '😀 grin']],
+      ['q, case-insensitive', { q: 'z' }, ['z_50%', 'Zeta\\']],
+      ['q with a literal %', { q: '%' }, ['z_50%']],
+      ['q with a literal _', { q: '_' }, ['z_50%']],
+      ['q with a literal \\', { q: '\\' }, ['Zeta\\']],
+      ['q with non-ASCII', { q: 'écl' }, ['éclair']],
+      ['dueBefore (exclusive)', { dueBefore: at('2026-01-02T00:00:00Z') }, ['éclair']],
+      ['dueAfter (inclusive)', { dueAfter: at('2026-01-02T00:00:00Z') }, ['b', 'z_50%', '😀 grin']],
+      ['several at once', { tags: ['y'], priorities: ['low'], statuses: ['todo'] }, ['😀 grin']],
+    ])('filters by %s, and counts the same set', async (_name, filter, expected) => {
+      expect(await page({ key: 'title', descending: false }, filter)).toEqual(expected);
+      expect(await stores.tasks.count(user, filter)).toBe(expected.length);
+    });
+  });
+
+  describe('IdempotencyStore', () => {
+    const now = at('2026-11-22T10:00:00.000Z');
+    const claim = (userId: number, key: string, fingerprint = 'f1', when = now) => ({
+      userId,
+      key,
+      fingerprint,
+      now: when,
+      expiredBefore: new Date(when.getTime() - 86_400_000),
+      abandonedBefore: new Date(when.getTime() - 60_000),
+    });
+
+    it('claims once, reports in-flight and mismatch, then replays the stored snapshot', async () => {
+      const task = await stores.tasks.create(newTask(owner, { dueDate: at('2026-12-01T00:00:00Z'), tags: ['a'] }));
+      expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'claimed' });
+      expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'in_flight' });
+      expect(await stores.idempotency.claim(claim(owner, 'k1', 'f2'))).toEqual({ kind: 'mismatch' });
+      expect(await stores.idempotency.claim(claim(stranger, 'k1'))).toEqual({ kind: 'claimed' });
+      await stores.idempotency.complete(owner, 'k1', task);
+      expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'replay', task });
+      await stores.idempotency.release(owner, 'k1');
+      expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'replay', task });
+    });
+
+    it('forgets released keys, expired keys and abandoned claims', async () => {
+      expect(await stores.idempotency.claim(claim(owner, 'k2'))).toEqual({ kind: 'claimed' });
+      await stores.idempotency.release(owner, 'k2');
+      expect(await stores.idempotency.claim(claim(owner, 'k2'))).toEqual({ kind: 'claimed' });
+      const later = new Date(now.getTime() + 61_000);
+      expect(await stores.idempotency.claim(claim(owner, 'k2', 'f1', later))).toEqual({ kind: 'claimed' });
+      const task = await stores.tasks.create(newTask(owner));
+      await stores.idempotency.complete(owner, 'k2', task);
+      const nextDay = new Date(later.getTime() + 86_400_001);
+      expect(await stores.idempotency.claim(claim(owner, 'k2', 'other', nextDay))).toEqual({ kind: 'claimed' });
+    });
+
+    it('of concurrent claims of one key exactly one wins', async () => {
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => stores.idempotency.claim(claim(owner, 'race'))));
+      expect(outcomes.filter((o) => o.kind === 'claimed')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.kind === 'in_flight')).toHaveLength(7);
+    });
+  });
+
+  it('loses a user\'s tasks and keys with the user', async () => {
+    const user = await stores.newUser();
+    const task = await stores.tasks.create(newTask(user, { tags: ['t'] }));
+    await stores.idempotency.claim({ userId: user, key: 'gone', fingerprint: 'f', now: new Date(), expiredBefore: new Date(0), abandonedBefore: new Date(0) });
+    await stores.deleteUser(user);
+    expect(await stores.tasks.findById(user, task.id)).toBeNull();
+    if (kind === 'memory') {
+      const again = await stores.idempotency.claim({ userId: user, key: 'gone', fingerprint: 'other', now: new Date(), expiredBefore: new Date(0), abandonedBefore: new Date(0) });
+      expect(again).toEqual({ kind: 'claimed' });
+    } else {
+      const db = stores.database!.db;
+      expect(await db('idempotency_keys').where({ user_id: user })).toEqual([]);
+      expect(await db('task_tags').where({ task_id: task.id })).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,49 @@
+import type { Clock, DomainEvent, EventPublisher, Principal } from '../../src/application/index.js';
+import type { Task, TaskInput } from '../../src/domain/index.js';
+
+let nextId = 1;
+
+/** A valid stored task; override only what a test is about. */
+export function aTask(overrides: Partial<Task> = {}): Task {
+  const createdAt = overrides.createdAt ?? new Date('2026-11-22T10:00:00.000Z');
+  return {
+    id: nextId++,
+    userId: 1,
+    title: 'Write the report',
+    description: '',
+    status: 'todo',
+    priority: 'medium',
+    dueDate: null,
+    tags: [],
+    completedAt: overrides.status === 'done' ? createdAt : null,
+    createdAt,
+    updatedAt: createdAt,
+    version: 1,
+    ...overrides,
+  };
+}
+
+/** What a client might send to create a task. */
+export const aTaskInput = (overrides: Partial<TaskInput> = {}): TaskInput => ({ title: 'Write the report', ...overrides });
+
+export const aPrincipal = (userId = 1): Principal => ({ userId, role: 'user', sessionId: `session-${userId}` });
+
+export class FixedClock implements Clock {
+  constructor(private current = new Date('2026-11-22T10:00:00.000Z')) {}
+
+  now(): Date {
+    return new Date(this.current);
+  }
+
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+export class RecordingEventPublisher implements EventPublisher {
+  readonly events: DomainEvent[] = [];
+
+  async publish(event: DomainEvent): Promise<void> {
+    this.events.push(event);
+  }
+}
