@@ -1,0 +1,200 @@
+import type { Knex } from 'knex';
+import { parseArgs } from 'node:util';
+import { CreateAdmin, ListUsers, type Principal } from '../application/index.js';
+import { isDomainError, type User } from '../domain/index.js';
+import { toUserDto } from '../adapters/http/mappers.js';
+import { migrateToLatest, rollbackLast } from '../adapters/persistence/knex/database.js';
+import { openDatabase } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createContainer } from './container.js';
+import { createLogger } from './logger.js';
+
+const USAGE = `Usage: taskforge <command> [options]
+
+Commands:
+  create-admin --username U --email E [--name N] [--password P]
+                 Create an administrator. The password comes from --password, else
+                 ADMIN_PASSWORD, else standard input (typed without echo on a terminal).
+  migrate        Apply every pending database migration.
+  rollback       Revert the last batch of migrations.
+  list-users [--limit N] [--offset N] [--q TEXT] [--json]
+                 List accounts (limit 1-100, default 20).
+  help           Show this text (also --help or -h).
+
+The database comes from DATABASE_URL (see .env.example), as for the server.
+Exit status: 0 done, 1 failed, 2 bad usage.`;
+
+/** A mistake in how the command was called: exit status 2 and a pointer to --help. */
+class UsageError extends Error {}
+
+/** The command line acts as an operator with administrator rights, not as a logged-in user. */
+const OPERATOR: Principal = { userId: 0, role: 'admin', sessionId: 'command-line' };
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+  out(line: string): void;
+  err(line: string): void;
+}
+
+type Options = Record<string, string | boolean | undefined>;
+
+function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): Options {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]);
+  }
+}
+
+function requiredText(values: Options, name: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function wholeNumber(values: Options, name: string, fallback: number, min: number, max: number): number {
+  const text = values[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (typeof text !== 'string' || !/^\d+$/.test(text) || value < min || value > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}; got "${String(text)}"`);
+  }
+  return value;
+}
+
+/** Reads a password without echoing it: hidden keystrokes on a terminal, else the first line of a pipe. */
+async function readPassword(io: CliIo): Promise<string> {
+  const { stdin } = io;
+  if (!stdin.isTTY || !stdin.setRawMode) {
+    let text = '';
+    for await (const chunk of stdin) text += String(chunk);
+    return text.replace(/\r?\n[\s\S]*$/, '');
+  }
+  process.stderr.write('Password: ');
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let typed = '';
+      const onData = (keys: string) => {
+        for (const key of keys) {
+          if (key === '\r' || key === '\n') return finish(() => resolve(typed));
+          if (key === '\u0003') return finish(() => reject(new UsageError('cancelled')));
+          typed = key === '\u007f' || key === '\b' ? [...typed].slice(0, -1).join('') : typed + key;
+        }
+      };
+      const finish = (settle: () => void) => {
+        stdin.off('data', onData);
+        process.stderr.write('\n');
+        settle();
+      };
+      stdin.on('data', onData);
+    });
+  } finally {
+    stdin.setRawMode(false);
+    stdin.pause();
+  }
+}
+
+function describeUsers(users: User[], total: number, offset: number): string[] {
+  const rows = [['ID', 'USERNAME', 'EMAIL', 'ROLE', 'NAME', 'CREATED_AT']].concat(
+    users.map((u) => [String(u.id), u.username, u.email, u.role, u.name ?? '', u.createdAt.toISOString()]),
+  );
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  const range = users.length === 0 ? 'none' : `${offset + 1}-${offset + users.length}`;
+  return [...lines, `${range} of ${total} user(s)`];
+}
+
+interface Context {
+  config: Config;
+  io: CliIo;
+  withDatabase<T>(work: (db: Knex) => Promise<T>, migrate?: boolean): Promise<T>;
+}
+
+const commands: Record<string, (args: string[], ctx: Context) => Promise<void>> = {
+  async migrate(args, { io, withDatabase }) {
+    parse(args, {});
+    const applied = await withDatabase((db) => migrateToLatest(db), false);
+    io.out(applied.length === 0 ? 'Already up to date.' : `Applied ${applied.length} migration(s): ${applied.join(', ')}`);
+  },
+
+  async rollback(args, { io, withDatabase }) {
+    parse(args, {});
+    const reverted = await withDatabase((db) => rollbackLast(db), false);
+    io.out(reverted.length === 0 ? 'Nothing to roll back.' : `Rolled back ${reverted.length} migration(s): ${reverted.join(', ')}`);
+  },
+
+  async 'create-admin'(args, { config, io, withDatabase }) {
+    const values = parse(args, { username: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' }, password: { type: 'string' } });
+    const username = requiredText(values, 'username');
+    const email = requiredText(values, 'email');
+    const password = typeof values.password === 'string' ? values.password : (io.env.ADMIN_PASSWORD ?? (await readPassword(io)));
+    const name = typeof values.name === 'string' ? values.name : null;
+    const admin = await withDatabase((db) =>
+      createContainer({ config, logger: cliLogger(), db })
+        .resolve(CreateAdmin)
+        .execute({ username, email, password, name }, { onlyIfNoAdmin: false }),
+    );
+    io.out(`Created administrator ${admin!.username} (id ${admin!.id}).`);
+  },
+
+  async 'list-users'(args, { config, io, withDatabase }) {
+    const values = parse(args, { limit: { type: 'string' }, offset: { type: 'string' }, q: { type: 'string' }, json: { type: 'boolean' } });
+    const limit = wholeNumber(values, 'limit', 20, 1, 100);
+    const offset = wholeNumber(values, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const q = typeof values.q === 'string' ? values.q : undefined;
+    const page = await withDatabase((db) => createContainer({ config, logger: cliLogger(), db }).resolve(ListUsers).execute(OPERATOR, { limit, offset, q }));
+    if (values.json) {
+      io.out(JSON.stringify({ items: page.items.map(toUserDto), total: page.total, limit, offset }));
+      return;
+    }
+    describeUsers(page.items, page.total, offset).forEach((line) => io.out(line));
+  },
+};
+
+/** Logs go to stderr, errors only: stdout carries the command's output. */
+const cliLogger = () => createLogger({ logLevel: 'error', nodeEnv: 'production' }, process.stderr);
+
+function describeFailure(error: unknown): string {
+  if (isDomainError(error)) {
+    const fields = error.fieldErrors.map((f) => `${f.field} ${f.message}`).join('; ');
+    return fields || error.message;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]!;
+}
+
+/** Runs one command line; resolves to the exit status. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === undefined || ['help', '--help', '-h'].includes(command) || args.includes('--help') || args.includes('-h')) {
+    (command === undefined ? io.err : io.out)(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  try {
+    const run = commands[command];
+    if (!run) throw new UsageError(`unknown command "${command}"`);
+    // The admin comes from the flags here; ADMIN_PASSWORD alone may supply its password.
+    const config = loadConfig({ ...io.env, ADMIN_USERNAME: undefined, ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined });
+    const withDatabase: Context['withDatabase'] = async (work, migrate) => {
+      const db = await openDatabase(config, migrate, cliLogger());
+      try {
+        return await work(db);
+      } finally {
+        await db.destroy();
+      }
+    };
+    await run(args, { config, io, withDatabase });
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`taskforge: ${error.message}. Run "taskforge --help" for usage.`);
+      return 2;
+    }
+    const prefix = error instanceof ConfigError || isDomainError(error) ? 'taskforge' : `taskforge: ${command} failed`;
+    io.err(`${prefix}: ${describeFailure(error)}`);
+    return 1;
+  }
+}

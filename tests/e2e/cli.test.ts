@@ -1,0 +1,171 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import knex, { type Knex } from 'knex';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApplication } from '../../src/infrastructure/app.js';
+import { runCli } from '../../src/infrastructure/cli-program.js';
+import { FAST_ARGON2, TEST_ENV, json, testConfig } from '../support/test-app.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+const cliPath = path.join(root, 'src/infrastructure/cli.ts');
+
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite file', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'taskforge-cli-'));
+  const databaseUrl = `file:${path.join(dir, 'cli.sqlite')}`;
+  let db: Knex;
+
+  const env = (extra: Record<string, string> = {}) => ({ NODE_ENV: 'test', JWT_SECRET: TEST_ENV.JWT_SECRET, DATA_DIR: dir, DATABASE_URL: databaseUrl, ...extra });
+
+  /** In process, for speed: the same runCli the entry point calls. */
+  async function cli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const status = await runCli(args, {
+      env: env(options.env),
+      stdin: Readable.from([options.stdin ?? '']),
+      out: (line) => stdout.push(`${line}\n`),
+      err: (line) => stderr.push(`${line}\n`),
+    });
+    return { status, stdout: stdout.join(''), stderr: stderr.join('') };
+  }
+
+  /** As a real process through tsx, for exit statuses, stdin and streams. */
+  function spawnCli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
+    return new Promise((resolve) => {
+      const child = execFile(tsx, [cliPath, ...args], { cwd: root, env: { PATH: process.env.PATH, ...env(options.env) } }, (error, stdout, stderr) =>
+        resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin!.end(options.stdin ?? '');
+    });
+  }
+
+  beforeAll(() => {
+    db = knex({ client: 'sqlite3', connection: { filename: path.join(dir, 'cli.sqlite') }, useNullAsDefault: true });
+  });
+  afterAll(async () => {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('--help prints the usage on stdout and exits 0; no command prints it on stderr and exits 2', async () => {
+    const help = await spawnCli(['--help']);
+    expect(help.status).toBe(0);
+    for (const command of ['create-admin', 'migrate', 'rollback', 'list-users']) expect(help.stdout).toContain(command);
+
+    const none = await spawnCli([]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('Usage:');
+  });
+
+  it('rejects an unknown command or option with one line and exit status 2', async () => {
+    for (const args of [['frobnicate'], ['list-users', '--bogus'], ['list-users', '--limit', '0'], ['create-admin', '--email', 'a@example.com']]) {
+      const run = await cli(args);
+      expect(run.status, args.join(' ')).toBe(2);
+      expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
+      expect(run.stderr).toMatch(/^taskforge: /);
+    }
+  });
+
+  it('migrate applies every migration once', async () => {
+    const first = await spawnCli(['migrate']);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/Applied \d+ migration\(s\): 20261122_001_users_and_sessions/);
+    expect(await db.schema.hasTable('users')).toBe(true);
+
+    const again = await cli(['migrate']);
+    expect(again.stdout.trim()).toBe('Already up to date.');
+  });
+
+  it('create-admin reads the password from stdin and never echoes it', async () => {
+    const run = await spawnCli(['create-admin', '--username', 'Chief', '--email', 'chief@example.com', '--name', 'The Chief'], {
+      stdin: 'piped secret phrase\n',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Created administrator Chief \(id \d+\)/);
+    expect(run.stdout + run.stderr).not.toContain('piped secret phrase');
+
+    const row = await db('users').where({ username_key: 'chief' }).first();
+    expect(row).toMatchObject({ username: 'Chief', email: 'chief@example.com', name: 'The Chief', role: 'admin' });
+    expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+  });
+
+  it('create-admin takes the password from ADMIN_PASSWORD or --password', async () => {
+    const fromEnv = await cli(['create-admin', '--username', 'deputy', '--email', 'deputy@example.com'], { env: { ADMIN_PASSWORD: 'from the environment' } });
+    expect(fromEnv.status, fromEnv.stderr).toBe(0);
+    const fromFlag = await cli(['create-admin', '--username', 'third', '--email', 'third@example.com', '--password', 'from the flag 123']);
+    expect(fromFlag.status, fromFlag.stderr).toBe(0);
+    expect(fromFlag.stdout).not.toContain('from the flag 123');
+  });
+
+  it('the created admin logs in through the HTTP API and may list users', async () => {
+    const app = await createApplication(testConfig({ DATABASE_URL: databaseUrl }), { logger: pino({ level: 'silent' }), argon2: FAST_ARGON2 });
+    try {
+      const login = await app.http.inject({ method: 'POST', url: '/login', payload: { username: 'CHIEF@example.com', password: 'piped secret phrase' } });
+      expect(login.statusCode).toBe(200);
+      const users = await app.http.inject({ method: 'GET', url: '/users', headers: { authorization: `Bearer ${json(login).access_token}` } });
+      expect(users.statusCode).toBe(200);
+    } finally {
+      await app.http.close();
+    }
+  });
+
+  it('create-admin fails with one line and exit status 1 for a taken name or invalid fields', async () => {
+    const taken = await cli(['create-admin', '--username', 'CHIEF', '--email', 'other@example.com', '--password', 'long enough pass']);
+    expect(taken.status).toBe(1);
+    expect(taken.stderr.trim()).toBe('taskforge: username is already taken');
+
+    const invalid = await cli(['create-admin', '--username', 'x', '--email', 'nope', '--password', 'short']);
+    expect(invalid.status).toBe(1);
+    expect(invalid.stderr.trim().split('\n')).toHaveLength(1);
+    expect(invalid.stderr).toMatch(/username .*; email .*; password /);
+    expect(invalid.stderr).not.toContain('short');
+  });
+
+  it('list-users prints a table, pages, searches and speaks JSON without secrets', async () => {
+    const table = await cli(['list-users']);
+    expect(table.status, table.stderr).toBe(0);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+USERNAME\s+EMAIL\s+ROLE\s+NAME\s+CREATED_AT$/);
+    expect(lines.slice(1, -1).map((line) => line.split(/\s+/)[1])).toEqual(['Chief', 'deputy', 'third']);
+    expect(lines.at(-1)).toBe('1-3 of 3 user(s)');
+
+    const paged = await cli(['list-users', '--limit', '1', '--offset', '1', '--json']);
+    const page = JSON.parse(paged.stdout);
+    expect(page).toMatchObject({ total: 3, limit: 1, offset: 1, items: [{ username: 'deputy', role: 'admin' }] });
+    expect(paged.stdout).not.toMatch(/password|argon2/i);
+
+    const searched = JSON.parse((await cli(['list-users', '--q', 'THIRD', '--json'])).stdout);
+    expect(searched.items.map((u: { username: string }) => u.username)).toEqual(['third']);
+  });
+
+  it('rollback reverts the last batch', async () => {
+    const run = await cli(['rollback']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Rolled back \d+ migration\(s\)/);
+    expect(await db.schema.hasTable('users')).toBe(false);
+    expect((await cli(['rollback'])).stdout.trim()).toBe('Nothing to roll back.');
+  });
+
+  it('reports a bad setting or an unreachable database in one line with exit status 1', async () => {
+    const badUrl = await spawnCli(['migrate'], { env: { DATABASE_URL: 'mysql://localhost/x' } });
+    expect(badUrl.status).toBe(1);
+    expect(badUrl.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badUrl.stderr).toContain('DATABASE_URL');
+
+    const unreachable = await cli(['migrate'], { env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' } });
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unreachable.stderr).toMatch(/^taskforge: migrate failed: /);
+  });
+});

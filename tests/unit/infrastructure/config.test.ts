@@ -1,0 +1,169 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDatabaseUrl } from '../../../src/infrastructure/config.js';
+
+const SECRET = 'a-secret-that-is-long-enough-for-hs256-0123456789';
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'taskforge-config-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** Loads with a JWT secret and a private cwd unless the test says otherwise. */
+const load = (env: Record<string, string>, cwd = tempDir()) => loadConfig({ JWT_SECRET: SECRET, ...env }, cwd);
+
+function configError(env: Record<string, string>, cwd?: string): string {
+  try {
+    load(env, cwd);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const cwd = tempDir();
+    const config = load({}, cwd);
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: path.join(cwd, 'data'),
+      database: { kind: 'sqlite', filename: path.join(cwd, 'data', 'taskforge.sqlite') },
+      jwt: { issuer: 'taskforge', audience: 'taskforge-api', accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86_400 },
+      redisUrl: null,
+      corsOrigins: [],
+      logLevel: 'info',
+      rateLimit: { authMax: 10, max: 600, windowSeconds: 60 },
+      admin: null,
+      bodyLimit: 1024 * 1024,
+      trustProxy: false,
+      metricsToken: null,
+    });
+  });
+
+  it('reads every documented variable', () => {
+    const config = load({
+      NODE_ENV: 'production',
+      PORT: '3456',
+      HOST: '0.0.0.0',
+      JWT_ISSUER: 'issuer-x',
+      JWT_AUDIENCE: 'aud-x',
+      ACCESS_TOKEN_TTL: '5m',
+      REFRESH_TOKEN_TTL: '7d',
+      REDIS_URL: 'redis://localhost:6379',
+      CORS_ORIGINS: 'https://a.example.com, http://localhost:5173',
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_AUTH_MAX: '5',
+      RATE_LIMIT_MAX: '50',
+      RATE_LIMIT_WINDOW: '30s',
+      ADMIN_USERNAME: 'root',
+      ADMIN_EMAIL: 'root@example.com',
+      ADMIN_PASSWORD: 'root password',
+      BODY_LIMIT: '512kb',
+      TRUST_PROXY: 'true',
+      METRICS_TOKEN: 'm-token',
+    });
+    expect(config).toMatchObject({
+      nodeEnv: 'production',
+      port: 3456,
+      host: '0.0.0.0',
+      jwt: { secret: SECRET, issuer: 'issuer-x', audience: 'aud-x', accessTokenTtlSeconds: 300, refreshTokenTtlSeconds: 7 * 86_400 },
+      redisUrl: 'redis://localhost:6379',
+      corsOrigins: ['https://a.example.com', 'http://localhost:5173'],
+      logLevel: 'warn',
+      rateLimit: { authMax: 5, max: 50, windowSeconds: 30 },
+      admin: { username: 'root', email: 'root@example.com', password: 'root password' },
+      bodyLimit: 512 * 1024,
+      trustProxy: true,
+      metricsToken: 'm-token',
+    });
+  });
+
+  it.each<[string, Record<string, string>]>([
+    ['NODE_ENV', { NODE_ENV: 'staging' }],
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '-1' }],
+    ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: 'forever' }],
+    ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '0' }],
+    ['REFRESH_TOKEN_TTL', { REFRESH_TOKEN_TTL: '30 fortnights' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['RATE_LIMIT_AUTH_MAX', { RATE_LIMIT_AUTH_MAX: '0' }],
+    ['RATE_LIMIT_MAX', { RATE_LIMIT_MAX: '1.5' }],
+    ['RATE_LIMIT_WINDOW', { RATE_LIMIT_WINDOW: 'soon' }],
+    ['BODY_LIMIT', { BODY_LIMIT: 'huge' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'maybe' }],
+    ['REDIS_URL', { REDIS_URL: 'http://localhost' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'not a url' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
+    ['JWT_SECRET', { JWT_SECRET: 'too-short' }],
+    ['ADMIN_EMAIL', { ADMIN_USERNAME: 'root', ADMIN_PASSWORD: 'root password' }],
+  ])('rejects a bad %s with a one-line message naming it', (variable, env) => {
+    const message = configError(env);
+    expect(message).toContain(variable);
+    expect(message).not.toContain('\n');
+  });
+
+  it('requires a JWT_SECRET of at least 32 bytes in production', () => {
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: '' })).toMatch(/JWT_SECRET.*required/);
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(31) })).toContain('JWT_SECRET');
+    expect(load({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).jwt.secret).toBe('x'.repeat(32));
+    // counted in bytes: 11 three-byte characters are 33 bytes
+    expect(load({ NODE_ENV: 'production', JWT_SECRET: '€'.repeat(11) }).jwt.secret).toBe('€'.repeat(11));
+  });
+
+  it('in development generates a secret once, keeps it under DATA_DIR and warns', () => {
+    const cwd = tempDir();
+    const first = loadConfig({ DATA_DIR: 'state' }, cwd);
+    const file = path.join(cwd, 'state', 'jwt-secret');
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.jwt.secret);
+    expect(Buffer.byteLength(first.jwt.secret)).toBeGreaterThanOrEqual(32);
+    expect(statSync(file).mode & 0o077).toBe(0);
+    expect(first.warnings.join(' ')).toMatch(/JWT_SECRET/);
+    expect(loadConfig({ DATA_DIR: 'state' }, cwd).jwt.secret).toBe(first.jwt.secret);
+  });
+});
+
+describe('DATABASE_URL forms', () => {
+  const cwd = '/srv/app';
+  it.each<[string, ReturnType<typeof parseDatabaseUrl>]>([
+    ['file:data/db.sqlite', { kind: 'sqlite', filename: '/srv/app/data/db.sqlite' }],
+    ['file:./db.sqlite', { kind: 'sqlite', filename: '/srv/app/db.sqlite' }],
+    ['file:/var/lib/tf.sqlite', { kind: 'sqlite', filename: '/var/lib/tf.sqlite' }],
+    ['file:///var/lib/tf.sqlite', { kind: 'sqlite', filename: '/var/lib/tf.sqlite' }],
+    ['sqlite:db.sqlite', { kind: 'sqlite', filename: '/srv/app/db.sqlite' }],
+    ['sqlite:/tmp/x.sqlite', { kind: 'sqlite', filename: '/tmp/x.sqlite' }],
+    ['sqlite::memory:', { kind: 'sqlite', filename: ':memory:' }],
+    ['postgres://u:p@db:5432/tasks', { kind: 'postgres', url: 'postgres://u:p@db:5432/tasks' }],
+    ['postgresql://u@db/tasks?sslmode=require', { kind: 'postgres', url: 'postgresql://u@db/tasks?sslmode=require' }],
+  ])('%s', (url, target) => {
+    expect(parseDatabaseUrl(url, cwd)).toEqual(target);
+  });
+
+  it('is read from the environment', () => {
+    expect(load({ DATABASE_URL: 'postgres://db/x' }).database).toEqual({ kind: 'postgres', url: 'postgres://db/x' });
+  });
+
+  it.each(['mysql://x', 'db.sqlite', 'file:', 'http://example.com'])('rejects %s naming DATABASE_URL', (url) => {
+    expect(() => parseDatabaseUrl(url, cwd)).toThrow(/DATABASE_URL/);
+  });
+});
+
+describe('.env.example', () => {
+  it('documents every variable the configuration reads', () => {
+    const root = path.resolve(import.meta.dirname, '../../..');
+    const source = readFileSync(path.join(root, 'src/infrastructure/config.ts'), 'utf8');
+    const example = readFileSync(path.join(root, '.env.example'), 'utf8');
+    const read = new Set([...source.matchAll(/\(\s*'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!));
+    const documented = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!));
+    expect(read.size).toBeGreaterThan(15);
+    expect([...read].filter((name) => !documented.has(name))).toEqual([]);
+  });
+});

@@ -1,0 +1,94 @@
+import { createHmac } from 'node:crypto';
+import { createSigner } from 'fast-jwt';
+import { describe, expect, it } from 'vitest';
+import { JwtTokenService, type JwtOptions } from '../../../src/adapters/security/jwt-token-service.js';
+
+const OPTIONS: JwtOptions = {
+  secret: 'unit-test-secret-of-at-least-thirty-two-bytes',
+  issuer: 'taskforge',
+  audience: 'taskforge-api',
+  accessTokenTtlSeconds: 900,
+  refreshTokenTtlSeconds: 30 * 86_400,
+};
+const service = new JwtTokenService(OPTIONS);
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const partsOf = (token: string) => token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+
+function sign(payload: Record<string, unknown>, options: { algorithm?: 'HS256' | 'HS384' | 'HS512'; secret?: string } = {}) {
+  return createSigner({ key: Buffer.from(options.secret ?? OPTIONS.secret), algorithm: options.algorithm ?? 'HS256' })(payload);
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+const validClaims = () => ({ sub: '7', sid: 'session-7', jti: 'j-1', iss: 'taskforge', aud: 'taskforge-api', iat: now(), exp: now() + 60 });
+
+describe('JwtTokenService', () => {
+  it('issues HS256 tokens with sub, sid, jti, iat, exp, iss and aud', () => {
+    const { token, expiresIn } = service.issueAccessToken({ userId: 7, sessionId: 'session-7' });
+    const [header, payload] = partsOf(token);
+    expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' });
+    expect(payload).toMatchObject({ sub: '7', sid: 'session-7', iss: 'taskforge', aud: 'taskforge-api', jti: expect.any(String) });
+    expect(payload.exp - payload.iat).toBe(900);
+    expect(expiresIn).toBe(900);
+    expect(service.verifyAccessToken(token)).toEqual({ userId: 7, sessionId: 'session-7' });
+  });
+
+  it('gives every token its own jti', () => {
+    const a = partsOf(service.issueAccessToken({ userId: 1, sessionId: 's' }).token)[1];
+    const b = partsOf(service.issueAccessToken({ userId: 1, sessionId: 's' }).token)[1];
+    expect(a.jti).not.toBe(b.jti);
+  });
+
+  it('accepts a well-formed HS256 token signed with its secret (so the rejections below mean something)', () => {
+    expect(service.verifyAccessToken(sign(validClaims()))).toEqual({ userId: 7, sessionId: 'session-7' });
+  });
+
+  it.each<[string, () => string]>([
+    ['alg none', () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(validClaims())}.`],
+    ['HS384 with the same secret', () => sign(validClaims(), { algorithm: 'HS384' })],
+    ['HS512 with the same secret', () => sign(validClaims(), { algorithm: 'HS512' })],
+    [
+      'an RS256 header over an HMAC',
+      () => {
+        const input = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(validClaims())}`;
+        return `${input}.${createHmac('sha256', OPTIONS.secret).update(input).digest('base64url')}`;
+      },
+    ],
+    ['another secret', () => sign(validClaims(), { secret: 'a-different-secret-that-is-long-enough!!' })],
+    ['a wrong issuer', () => sign({ ...validClaims(), iss: 'evil' })],
+    ['a wrong audience', () => sign({ ...validClaims(), aud: 'other-api' })],
+    ['no issuer', () => sign({ ...validClaims(), iss: undefined })],
+    ['no audience', () => sign({ ...validClaims(), aud: undefined })],
+    ['expired', () => sign({ ...validClaims(), iat: now() - 120, exp: now() - 60 })],
+    ['no exp', () => sign({ ...validClaims(), exp: undefined })],
+    ['no sid', () => sign({ ...validClaims(), sid: undefined })],
+    ['no jti', () => sign({ ...validClaims(), jti: undefined })],
+    ['a non-numeric sub', () => sign({ ...validClaims(), sub: 'root' })],
+    ['a zero sub', () => sign({ ...validClaims(), sub: '0' })],
+    ['a negative sub', () => sign({ ...validClaims(), sub: '-3' })],
+    ['an unsafe-integer sub', () => sign({ ...validClaims(), sub: '9007199254740993' })],
+    ['a numeric sid', () => sign({ ...validClaims(), sid: 5 })],
+    ['garbage', () => 'not.a.jwt'],
+    ['an empty string', () => ''],
+  ])('rejects %s', (_name, forge) => {
+    expect(service.verifyAccessToken(forge())).toBeNull();
+  });
+
+  it('rejects tokens of a service configured with another issuer or audience', () => {
+    const other = new JwtTokenService({ ...OPTIONS, issuer: 'other-issuer' });
+    const otherAudience = new JwtTokenService({ ...OPTIONS, audience: 'other-audience' });
+    const token = service.issueAccessToken({ userId: 1, sessionId: 's' }).token;
+    expect(other.verifyAccessToken(token)).toBeNull();
+    expect(otherAudience.verifyAccessToken(token)).toBeNull();
+  });
+
+  it('makes opaque, unique refresh tokens and stores only their SHA-256', () => {
+    const a = service.newRefreshToken();
+    const b = service.newRefreshToken();
+    expect(a.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(a.token).not.toBe(b.token);
+    expect(a.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.digest).not.toContain(a.token);
+    expect(service.digestRefreshToken(a.token)).toBe(a.digest);
+    expect(service.refreshTokenTtlSeconds).toBe(30 * 86_400);
+  });
+});
