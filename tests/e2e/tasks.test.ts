@@ -195,6 +195,11 @@ describe.each(engines)('tasks over HTTP on %s', (engine) => {
     it('answers 404 for an absent task and 422 for an id that is not a positive integer', async () => {
       expectProblem(await call(ada, 'GET', '/tasks/999999'), 404);
       for (const id of ['abc', '1.5', '1e', 'one']) expectProblem(await call(ada, 'GET', `/tasks/${id}`), 422);
+      // Other spellings of a number never reach a task: only decimal digits name one.
+      const task = await create(ada);
+      for (const id of [`0x${task.id.toString(16)}`, `${task.id}e0`, `%20${task.id}`, `+${task.id}`]) {
+        expectProblem(await call(ada, 'GET', `/tasks/${id}`), 422);
+      }
       for (const id of ['0', '-1', '9007199254740992', '9007199254740993', '99999999999999999999', '2147483648']) {
         for (const method of ['GET', 'PUT', 'PATCH', 'DELETE']) {
           const response = await call(ada, method, `/tasks/${id}`, method === 'PUT' || method === 'PATCH' ? { title: 'x' } : undefined);

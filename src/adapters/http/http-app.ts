@@ -34,7 +34,7 @@ import type { RouteGuards } from './routes/route-guards.js';
 import { taskRoutes } from './routes/task-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import { Problem } from './schemas/common.js';
-import { schemaCompiler, trimStrings } from './validation.js';
+import { rejectNonDecimalIds, schemaCompiler, trimStrings } from './validation.js';
 
 export interface HttpUseCases {
   registerUser: RegisterUser;
@@ -103,6 +103,7 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   });
   registerShutdownGuard(app);
   app.addHook('preValidation', async (request) => {
+    rejectNonDecimalIds(request.params);
     trimStrings(request.body);
   });
   app.addHook('onResponse', async (request, reply) => {

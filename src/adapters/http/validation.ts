@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import type { FieldError } from '../../domain/index.js';
+import { ValidationError, type FieldError } from '../../domain/index.js';
 
 // ajv-formats ships CommonJS; its default export arrives wrapped under ESM.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -59,4 +59,13 @@ export function trimStrings(value: unknown): unknown {
     for (const key of Object.keys(record)) if (!UNTRIMMED.has(key)) record[key] = trimStrings(record[key]);
   }
   return value;
+}
+
+/**
+ * Path ids are written in decimal digits. Coercion alone would read "0x10" as 16 and "1e3" as
+ * 1000, so another spelling could reach someone's task; such ids fail here, before coercion.
+ */
+export function rejectNonDecimalIds(params: unknown): void {
+  const id = (params as Record<string, unknown> | undefined)?.id;
+  if (typeof id === 'string' && !/^\d+$/.test(id)) throw ValidationError.field('id', 'must be a positive integer');
 }
