@@ -14,7 +14,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 type OpenApiDoc = {
   openapi: string;
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown; example?: unknown; examples?: Record<string, { value: unknown }> }> } }>>;
+  paths: Record<string, Record<string, { operationId?: string; parameters?: Array<{ name: string; in: string; schema?: Record<string, unknown> }>; requestBody?: { content: Record<string, { schema: unknown; example?: unknown; examples?: Record<string, { value: unknown }> }> } }>>;
   components: { securitySchemes: Record<string, Record<string, unknown>> };
 };
 
@@ -124,6 +124,20 @@ describe.each(engines)('operations, request ids and the API description on %s', 
         expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
       }
       expect(doc.paths['/token']!.post!.requestBody!.content).toHaveProperty(['application/x-www-form-urlencoded']);
+    });
+
+    it('names every operation with a unique camelCase id (stable deep links in /docs, clean generated clients)', () => {
+      const ids = Object.values(doc.paths).flatMap((operations) => Object.values(operations).map((operation) => operation.operationId));
+      expect(ids.every((id) => typeof id === 'string' && /^[a-z]+[A-Za-z]*$/.test(id)), ids.join(', ')).toBe(true);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(doc.paths['/tasks/{id}']?.get?.operationId).toBe('getTasksById');
+    });
+
+    it('gives no example values to list filters, which Swagger UI would pre-fill and so filter "Try it out" silently', () => {
+      for (const parameter of doc.paths['/tasks']?.get?.parameters ?? []) {
+        if (parameter.in !== 'query' || parameter.name === 'limit') continue;
+        expect(JSON.stringify(parameter.schema ?? {}), parameter.name).not.toMatch(/"examples?"/);
+      }
     });
 
     it('has request-body examples that validate against their own schemas', () => {

@@ -2,6 +2,20 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 
+/**
+ * Stable camelCase operation ids (GET /tasks/:id → getTasksById). Without them Swagger UI invents
+ * ids such as get_tasks, whose deep links it now flags as deprecated, and client generators guess.
+ */
+export function operationIdOf(method: string | string[], url: string): string {
+  const verb = String([method].flat()[0]).toLowerCase();
+  const words = url
+    .split('/')
+    .filter(Boolean)
+    .flatMap((part) => (part.startsWith(':') ? ['by', part.slice(1)] : part.split(/[-_.]/)))
+    .filter(Boolean);
+  return verb + words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
+}
+
 /** The OpenAPI document is generated from the route schemas that also validate requests. */
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
   await app.register(swagger, {
@@ -28,6 +42,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         },
       },
     },
+    transform: ({ schema, url, route }) => ({ schema: schema && { operationId: operationIdOf(route.method, url), ...schema }, url }),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
   });
   await app.register(swaggerUi, {
