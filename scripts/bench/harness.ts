@@ -1,0 +1,182 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+/** Ports the team set aside for benchmarks and other local servers. */
+export const PORT_RANGE = { from: 3200, to: 3299 } as const;
+
+const portIsFree = (port: number, host: string) =>
+  new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+
+/** The first port in 3200–3299 nothing listens on (and that this run has not handed out yet). */
+export async function freePort(taken: Set<number>, host = '127.0.0.1'): Promise<number> {
+  for (let port = PORT_RANGE.from; port <= PORT_RANGE.to; port++) {
+    if (taken.has(port)) continue;
+    if (await portIsFree(port, host)) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free TCP port in ${PORT_RANGE.from}–${PORT_RANGE.to}`);
+}
+
+export interface ServerProcess {
+  name: string;
+  url: string;
+  port: number;
+  child: ChildProcess;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  name: string;
+  port: number;
+  /** node arguments: flags, then the script, then its arguments. */
+  nodeArgs: string[];
+  env: Record<string, string>;
+  logFile: string;
+  /** Path answered with 2xx once the server is up. */
+  healthPath?: string;
+  startTimeoutMs?: number;
+}
+
+/** Starts `node …` with stdout/stderr in a log file and waits until its health path answers. */
+export async function startServer(options: StartOptions): Promise<ServerProcess> {
+  const log = openSync(options.logFile, 'a');
+  const child = spawn(process.execPath, options.nodeArgs, {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', log, log],
+  });
+  const url = `http://127.0.0.1:${options.port}`;
+  let exited: number | null | undefined;
+  const exitedPromise = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exited = code ?? (signal ? -1 : null);
+      resolve();
+    }),
+  );
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  for (;;) {
+    if (exited !== undefined) {
+      throw new Error(`${options.name} exited during start-up (code ${exited}); log:\n${tail(options.logFile)}`);
+    }
+    try {
+      const response = await fetch(url + (options.healthPath ?? '/health'));
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${options.name} did not answer within the start-up timeout; log:\n${tail(options.logFile)}`);
+    }
+    await sleep(100);
+  }
+
+  return {
+    name: options.name,
+    url,
+    port: options.port,
+    child,
+    logFile: options.logFile,
+    stop: async () => {
+      if (exited !== undefined) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exitedPromise;
+      clearTimeout(killer);
+    },
+  };
+}
+
+export function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Peak resident memory of a process over a window: Linux lets us reset the high-water mark
+ * (clear_refs 5) and read it back (VmHWM); where that is refused, sampling VmRSS is the fallback.
+ */
+export class PeakRssMeter {
+  private sampled = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private resetWorked = false;
+
+  constructor(private readonly pid: number) {}
+
+  start(): void {
+    try {
+      writeFileSync(`/proc/${this.pid}/clear_refs`, '5');
+      this.resetWorked = true;
+    } catch {
+      this.resetWorked = false;
+    }
+    this.sampled = this.read('VmRSS');
+    this.timer = setInterval(() => {
+      this.sampled = Math.max(this.sampled, this.read('VmRSS'));
+    }, 200);
+    this.timer.unref();
+  }
+
+  /** Peak RSS in MiB since start(). */
+  stop(): number {
+    clearInterval(this.timer);
+    const sampled = Math.max(this.sampled, this.read('VmRSS'));
+    const kib = this.resetWorked ? Math.max(this.read('VmHWM'), sampled) : sampled;
+    return Math.round((kib / 1024) * 10) / 10;
+  }
+
+  private read(field: 'VmRSS' | 'VmHWM'): number {
+    try {
+      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+      const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+      return match ? Number(match[1]) : 0;
+    } catch {
+      return 0;
+    }
+  }
+}
+
+/** A JSON request that must succeed; the benchmark cannot measure anything if seeding fails. */
+export async function requestJson<T>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+  expect: number[] = [200, 201],
+): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  if (!expect.includes(response.status)) throw new Error(`${method} ${path} → ${response.status}: ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!, index);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
