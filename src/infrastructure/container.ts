@@ -31,6 +31,7 @@ import {
   SessionStarter,
   TASK_REPOSITORY,
   TOKEN_SERVICE,
+  TRANSACTION_RUNNER,
   TaskUpdater,
   USER_REPOSITORY,
   UserUpdater,
@@ -43,16 +44,19 @@ import {
   type SessionRepository,
   type TaskRepository,
   type TokenService,
+  type TransactionRunner,
   type UserRepository,
 } from '../application/index.js';
 import type { HttpUseCases } from '../adapters/http/http-app.js';
 import { KnexIdempotencyStore } from '../adapters/persistence/knex/knex-idempotency-store.js';
 import { KnexSessionRepository } from '../adapters/persistence/knex/knex-session-repository.js';
 import { KnexTaskRepository } from '../adapters/persistence/knex/knex-task-repository.js';
+import { KnexTransactionRunner } from '../adapters/persistence/knex/knex-transaction-runner.js';
 import { KnexUserRepository } from '../adapters/persistence/knex/knex-user-repository.js';
 import { InMemoryIdempotencyStore } from '../adapters/persistence/memory/in-memory-idempotency-store.js';
 import { InMemorySessionRepository } from '../adapters/persistence/memory/in-memory-session-repository.js';
 import { InMemoryTaskRepository } from '../adapters/persistence/memory/in-memory-task-repository.js';
+import { InMemoryTransactionRunner } from '../adapters/persistence/memory/in-memory-transaction-runner.js';
 import { InMemoryUserRepository } from '../adapters/persistence/memory/in-memory-user-repository.js';
 import { Argon2PasswordHasher, type Argon2Options } from '../adapters/security/argon2-password-hasher.js';
 import { HmacCursorCodec } from '../adapters/security/hmac-cursor-codec.js';
@@ -106,11 +110,13 @@ export function createContainer({ config, logger, db, argon2 }: ContainerOptions
     single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db));
     single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db));
     single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
+    single<TransactionRunner>(c, TRANSACTION_RUNNER, () => new KnexTransactionRunner(db));
   } else {
     single<UserRepository>(c, USER_REPOSITORY, () => new InMemoryUserRepository());
     single<SessionRepository>(c, SESSION_REPOSITORY, (c) => new InMemorySessionRepository(r(c, USER_REPOSITORY)));
     single<TaskRepository>(c, TASK_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryTaskRepository()));
     single<IdempotencyStore>(c, IDEMPOTENCY_STORE, (c) => cascadeFromUsers(c, new InMemoryIdempotencyStore()));
+    single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new InMemoryTransactionRunner(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE)));
   }
 
   registerUseCases(c);
@@ -132,7 +138,7 @@ function registerUseCases(c: DependencyContainer): void {
   single(c, ReplaceUser, (c) => new ReplaceUser(r(c, UserUpdater)));
   single(c, PatchUser, (c) => new PatchUser(r(c, UserUpdater)));
   single(c, DeleteUser, (c) => new DeleteUser(r(c, USER_REPOSITORY)));
-  single(c, CreateTask, (c) => new CreateTask(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
+  single(c, CreateTask, (c) => new CreateTask(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
   single(c, GetTask, (c) => new GetTask(r(c, TASK_REPOSITORY)));
   single(c, ListTasks, (c) => new ListTasks(r(c, TASK_REPOSITORY), r(c, CURSOR_CODEC)));
   single(c, TaskUpdater, (c) => new TaskUpdater(r(c, TASK_REPOSITORY), r(c, EVENT_PUBLISHER), r(c, CLOCK)));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import knex from 'knex';
-import { createDatabase, migrateToLatest } from '../../src/adapters/persistence/knex/database.js';
+import { createDatabase, migrateToLatest, type DatabaseOptions } from '../../src/adapters/persistence/knex/database.js';
 
 export type SqlEngine = 'sqlite' | 'postgres';
 
@@ -40,9 +40,9 @@ export interface TestDatabase {
  * A migrated, empty database of its own: an in-memory SQLite file, or a fresh schema in the
  * PostgreSQL test database, so parallel test files never see each other's rows.
  */
-export async function openTestDatabase(engine: SqlEngine): Promise<TestDatabase> {
+export async function openTestDatabase(engine: SqlEngine, options: Pick<DatabaseOptions, 'acquireTimeoutMs'> = {}): Promise<TestDatabase> {
   if (engine === 'sqlite') {
-    const db = createDatabase({ kind: 'sqlite', filename: ':memory:' });
+    const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, options);
     await migrateToLatest(db);
     return { db, engine, destroy: () => db.destroy() };
   }
@@ -53,7 +53,7 @@ export async function openTestDatabase(engine: SqlEngine): Promise<TestDatabase>
   const admin = knex({ client: 'pg', connection: url });
   await admin.raw(`create schema ${schema}`);
   await admin.destroy();
-  const db = knex({ client: 'pg', connection: url, searchPath: [schema], pool: { min: 0, max: 5 } });
+  const db = knex({ client: 'pg', connection: url, searchPath: [schema], pool: { min: 0, max: 5 }, acquireConnectionTimeout: options.acquireTimeoutMs });
   await migrateToLatest(db);
   return {
     db,

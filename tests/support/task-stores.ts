@@ -3,6 +3,7 @@ import { KnexIdempotencyStore } from '../../src/adapters/persistence/knex/knex-i
 import { KnexTaskRepository } from '../../src/adapters/persistence/knex/knex-task-repository.js';
 import { InMemoryIdempotencyStore } from '../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
 import { InMemoryTaskRepository } from '../../src/adapters/persistence/memory/in-memory-task-repository.js';
+import type { DatabaseOptions } from '../../src/adapters/persistence/knex/database.js';
 import { availableEngines, openTestDatabase, type TestDatabase } from './databases.js';
 
 export type StoreKind = 'memory' | 'sqlite' | 'postgres';
@@ -24,7 +25,7 @@ export const storeKinds = async (): Promise<StoreKind[]> => ['memory', ...(await
 
 let userCounter = 0;
 
-export async function openTaskStores(kind: StoreKind): Promise<TaskStores> {
+export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOptions, 'acquireTimeoutMs'> = {}): Promise<TaskStores> {
   if (kind === 'memory') {
     let tasks = new InMemoryTaskRepository();
     let idempotency = new InMemoryIdempotencyStore();
@@ -48,7 +49,7 @@ export async function openTaskStores(kind: StoreKind): Promise<TaskStores> {
     };
     return stores;
   }
-  const database = await openTestDatabase(kind);
+  const database = await openTestDatabase(kind, options);
   const { db } = database;
   return {
     kind,

@@ -8,3 +8,4 @@ export * from './user-repository.js';
 export * from './cursor-codec.js';
 export * from './idempotency-store.js';
 export * from './task-repository.js';
+export * from './transaction-runner.js';

@@ -1,6 +1,6 @@
 import type { Task, TaskInput } from '../../domain/index.js';
 import { DomainError, ValidationError, newTaskState, parseTaskInput } from '../../domain/index.js';
-import type { Clock, EventPublisher, IdempotencyStore, Principal, TaskRepository } from '../ports/index.js';
+import type { Clock, EventPublisher, IdempotencyStore, Principal, TaskRepository, TransactionRunner } from '../ports/index.js';
 import { publishTaskEvent } from './task-events.js';
 
 /** How long a key is remembered, and after how long an unfinished claim counts as abandoned. */
@@ -35,6 +35,7 @@ export class CreateTask {
   constructor(
     private readonly tasks: TaskRepository,
     private readonly idempotency: IdempotencyStore,
+    private readonly transactions: TransactionRunner,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
@@ -43,9 +44,14 @@ export class CreateTask {
     const key = idempotencyKey === undefined ? undefined : parseIdempotencyKey(idempotencyKey);
     // Validation comes first: a request that fails it never claims (and so never uses up) a key.
     const fields = parseTaskInput(input);
-    if (key === undefined) return { task: await this.create(actor.userId, fields), replayed: false };
-
     const now = this.clock.now();
+    const state = newTaskState(actor.userId, fields, now);
+    if (key === undefined) {
+      const task = await this.tasks.create(state);
+      await this.announce(task, now);
+      return { task, replayed: false };
+    }
+
     const outcome = await this.idempotency.claim({
       userId: actor.userId,
       key,
@@ -63,20 +69,27 @@ export class CreateTask {
         { field: 'idempotency-key', message: 'was already used with a different request body' },
       ]);
     }
+    // The task and the key's outcome commit together or not at all: a crash between two separate
+    // writes would leave a task behind a key still in flight, and a retry after the lease would
+    // create a second one. Rolled back, the key stays in flight with no task, and the retry
+    // creates the only one.
+    let task: Task;
     try {
-      const task = await this.create(actor.userId, fields);
-      await this.idempotency.complete(actor.userId, key, task);
-      return { task, replayed: false };
+      task = await this.transactions.run(async (scope) => {
+        const created = await scope.tasks.create(state);
+        await scope.idempotency.complete(actor.userId, key, created);
+        return created;
+      });
     } catch (error) {
       await this.idempotency.release(actor.userId, key);
       throw error;
     }
+    await this.announce(task, now);
+    return { task, replayed: false };
   }
 
-  private async create(userId: number, fields: ReturnType<typeof parseTaskInput>): Promise<Task> {
-    const now = this.clock.now();
-    const task = await this.tasks.create(newTaskState(userId, fields, now));
-    await publishTaskEvent(this.events, { type: 'task.created', userId, occurredAt: now, payload: { task } });
-    return task;
+  /** Only once the task is stored for good: never for a write that was rolled back. */
+  private announce(task: Task, now: Date): Promise<void> {
+    return publishTaskEvent(this.events, { type: 'task.created', userId: task.userId, occurredAt: now, payload: { task } });
   }
 }

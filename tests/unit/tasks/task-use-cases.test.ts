@@ -15,6 +15,7 @@ import {
 import type { DomainErrorCode, Task } from '../../../src/domain/index.js';
 import { InMemoryIdempotencyStore } from '../../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
 import { InMemoryTaskRepository } from '../../../src/adapters/persistence/memory/in-memory-task-repository.js';
+import { InMemoryTransactionRunner } from '../../../src/adapters/persistence/memory/in-memory-transaction-runner.js';
 import { HmacCursorCodec } from '../../../src/adapters/security/hmac-cursor-codec.js';
 import { FixedClock, RecordingEventPublisher, aPrincipal, aTaskInput } from '../../support/task-builders.js';
 
@@ -46,6 +47,18 @@ class GatedTaskRepository extends InMemoryTaskRepository {
   }
 }
 
+class FlakyIdempotencyStore extends InMemoryIdempotencyStore {
+  failNextComplete = false;
+
+  override async complete(userId: number, key: string, task: Task): Promise<void> {
+    if (this.failNextComplete) {
+      this.failNextComplete = false;
+      throw new Error('lost');
+    }
+    return super.complete(userId, key, task);
+  }
+}
+
 describe('task use cases', () => {
   const ada = aPrincipal(1);
   const bob = aPrincipal(2);
@@ -66,7 +79,7 @@ describe('task use cases', () => {
     events = new RecordingEventPublisher();
     clock = new FixedClock();
     const repo: TaskRepository = tasks;
-    createTask = new CreateTask(repo, idempotency, events, clock);
+    createTask = new CreateTask(repo, idempotency, new InMemoryTransactionRunner(repo, idempotency), events, clock);
     getTask = new GetTask(repo);
     const updater = new TaskUpdater(repo, events, clock);
     patchTask = new PatchTask(updater);
@@ -139,6 +152,16 @@ describe('task use cases', () => {
       clock.advance(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
       expect((await createTask.execute(ada, aTaskInput(), 'stuck')).replayed).toBe(false);
       open();
+    });
+
+    it('announces task.created only after the task and the key\'s outcome are written, and frees the key when they are not', async () => {
+      const keys = new FlakyIdempotencyStore();
+      keys.failNextComplete = true;
+      const create = new CreateTask(tasks, keys, new InMemoryTransactionRunner(tasks, keys), events, clock);
+      await expect(create.execute(ada, aTaskInput(), 'k')).rejects.toThrow('lost');
+      expect(events.events).toEqual([]);
+      expect((await create.execute(ada, aTaskInput(), 'k')).replayed).toBe(false);
+      expect(events.events.map((e) => e.type)).toEqual(['task.created']);
     });
 
     it.each(['', 'has space', 'ünïcode', 'x'.repeat(256), 'tab\there'])('refuses the key %j', async (key) => {

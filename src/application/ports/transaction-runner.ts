@@ -1,0 +1,19 @@
+import type { IdempotencyStore } from './idempotency-store.js';
+import type { TaskRepository } from './task-repository.js';
+
+/** The stores a unit of work may write through; every write made through them commits or rolls back together. */
+export interface TransactionScope {
+  tasks: TaskRepository;
+  idempotency: IdempotencyStore;
+}
+
+/**
+ * Runs a unit of work in one transaction: it commits when `work` resolves and rolls back when it
+ * rejects (the rejection is passed on). Only writes made through the scope's stores belong to it;
+ * side effects (events, calls to other systems) belong after `run` has resolved.
+ */
+export interface TransactionRunner {
+  run<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T>;
+}
+
+export const TRANSACTION_RUNNER = Symbol('TransactionRunner');
