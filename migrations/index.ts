@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as usersAndSessions from './20261122_001_users_and_sessions.js';
 import * as tasks from './20261123_002_tasks.js';
+import * as idempotencyClaimToken from './20261124_003_idempotency_claim_token.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -11,6 +12,7 @@ interface Migration {
 export const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['20261122_001_users_and_sessions', usersAndSessions],
   ['20261123_002_tasks', tasks],
+  ['20261124_003_idempotency_claim_token', idempotencyClaimToken],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {

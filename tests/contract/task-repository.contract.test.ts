@@ -155,28 +155,66 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
       abandonedBefore: new Date(when.getTime() - 60_000),
     });
 
+    /** Claims a key that must be free, and returns the claim's token. */
+    const claimed = async (c: ReturnType<typeof claim>): Promise<string> => {
+      const outcome = await stores.idempotency.claim(c);
+      expect(outcome).toEqual({ kind: 'claimed', token: expect.any(String) });
+      return (outcome as { token: string }).token;
+    };
+
     it('claims once, reports in-flight and mismatch, then replays the stored snapshot', async () => {
       const task = await stores.tasks.create(newTask(owner, { dueDate: at('2026-12-01T00:00:00Z'), tags: ['a'] }));
-      expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'claimed' });
+      const token = await claimed(claim(owner, 'k1'));
       expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'in_flight' });
       expect(await stores.idempotency.claim(claim(owner, 'k1', 'f2'))).toEqual({ kind: 'mismatch' });
-      expect(await stores.idempotency.claim(claim(stranger, 'k1'))).toEqual({ kind: 'claimed' });
-      await stores.idempotency.complete(owner, 'k1', task);
+      await claimed(claim(stranger, 'k1'));
+      await stores.idempotency.complete(owner, 'k1', token, task);
       expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'replay', task });
-      await stores.idempotency.release(owner, 'k1');
+      await stores.idempotency.release(owner, 'k1', token);
       expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'replay', task });
     });
 
     it('forgets released keys, expired keys and abandoned claims', async () => {
-      expect(await stores.idempotency.claim(claim(owner, 'k2'))).toEqual({ kind: 'claimed' });
-      await stores.idempotency.release(owner, 'k2');
-      expect(await stores.idempotency.claim(claim(owner, 'k2'))).toEqual({ kind: 'claimed' });
+      const first = await claimed(claim(owner, 'k2'));
+      await stores.idempotency.release(owner, 'k2', first);
+      await claimed(claim(owner, 'k2'));
       const later = new Date(now.getTime() + 61_000);
-      expect(await stores.idempotency.claim(claim(owner, 'k2', 'f1', later))).toEqual({ kind: 'claimed' });
+      const takenOver = await claimed(claim(owner, 'k2', 'f1', later));
       const task = await stores.tasks.create(newTask(owner));
-      await stores.idempotency.complete(owner, 'k2', task);
+      await stores.idempotency.complete(owner, 'k2', takenOver, task);
       const nextDay = new Date(later.getTime() + 86_400_001);
-      expect(await stores.idempotency.claim(claim(owner, 'k2', 'other', nextDay))).toEqual({ kind: 'claimed' });
+      await claimed(claim(owner, 'k2', 'other', nextDay));
+    });
+
+    it('gives every claim its own token, even of the same key', async () => {
+      const first = await claimed(claim(owner, 'k3'));
+      const second = await claimed(claim(owner, 'k3', 'f1', new Date(now.getTime() + 61_000)));
+      const third = await claimed(claim(owner, 'k3', 'f1', new Date(now.getTime() + 122_000)));
+      expect(new Set([first, second, third]).size).toBe(3);
+    });
+
+    it('lets only the claim holding the key complete or release it: a taken-over claim\'s token does nothing', async () => {
+      const task = await stores.tasks.create(newTask(owner));
+      const stale = await claimed(claim(owner, 'slow'));
+      const later = new Date(now.getTime() + 61_000);
+      const current = await claimed(claim(owner, 'slow', 'f1', later));
+
+      // The overtaken request's release must not free the key under the request that now holds it.
+      await stores.idempotency.release(owner, 'slow', stale);
+      expect(await stores.idempotency.claim(claim(owner, 'slow', 'f1', later))).toEqual({ kind: 'in_flight' });
+      // Nor may it store its outcome there: it is refused, and nothing is written.
+      await expect(stores.idempotency.complete(owner, 'slow', stale, task)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
+      expect(await stores.idempotency.claim(claim(owner, 'slow', 'f1', later))).toEqual({ kind: 'in_flight' });
+      await expect(stores.idempotency.complete(owner, 'slow', 'never-issued', task)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
+      await expect(stores.idempotency.complete(stranger, 'slow', current, task)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
+
+      // The right token works.
+      await stores.idempotency.complete(owner, 'slow', current, task);
+      expect(await stores.idempotency.claim(claim(owner, 'slow', 'f1', later))).toEqual({ kind: 'replay', task });
+
+      const released = await claimed(claim(owner, 'freed'));
+      await stores.idempotency.release(owner, 'freed', released);
+      await claimed(claim(owner, 'freed'));
     });
 
     it('of concurrent claims of one key exactly one wins', async () => {
@@ -194,7 +232,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
     expect(await stores.tasks.findById(user, task.id)).toBeNull();
     if (kind === 'memory') {
       const again = await stores.idempotency.claim({ userId: user, key: 'gone', fingerprint: 'other', now: new Date(), expiredBefore: new Date(0), abandonedBefore: new Date(0) });
-      expect(again).toEqual({ kind: 'claimed' });
+      expect(again).toEqual({ kind: 'claimed', token: expect.any(String) });
     } else {
       const db = stores.database!.db;
       expect(await db('idempotency_keys').where({ user_id: user })).toEqual([]);

@@ -20,13 +20,13 @@ const engines = await availableEngines();
 const ACQUIRE_TIMEOUT_MS = 1_000;
 
 const now = new Date('2026-11-22T10:00:00.000Z');
-const claimOf = (userId: number, key: string): IdempotencyClaim => ({
+const claimOf = (userId: number, key: string, when = now): IdempotencyClaim => ({
   userId,
   key,
   fingerprint: 'f1',
-  now,
-  expiredBefore: new Date(now.getTime() - 86_400_000),
-  abandonedBefore: new Date(now.getTime() - 60_000),
+  now: when,
+  expiredBefore: new Date(when.getTime() - 86_400_000),
+  abandonedBefore: new Date(when.getTime() - 60_000),
 });
 const newTask = (userId: number, overrides: Partial<Task> = {}) => {
   const { id: _id, ...task } = aTask({ userId, ...overrides });
@@ -44,12 +44,12 @@ class AlteredIdempotencyStore implements IdempotencyStore {
     return this.inner.claim(claim);
   }
 
-  complete(userId: number, key: string, task: Task): Promise<void> {
-    return (this.changes.complete ?? this.inner.complete.bind(this.inner))(userId, key, task);
+  complete(userId: number, key: string, token: string, task: Task): Promise<void> {
+    return (this.changes.complete ?? this.inner.complete.bind(this.inner))(userId, key, token, task);
   }
 
-  release(userId: number, key: string): Promise<void> {
-    return (this.changes.release ?? this.inner.release.bind(this.inner))(userId, key);
+  release(userId: number, key: string, token: string): Promise<void> {
+    return (this.changes.release ?? this.inner.release.bind(this.inner))(userId, key, token);
   }
 }
 
@@ -66,6 +66,25 @@ const dyingBeforeComplete = (runner: TransactionRunner): TransactionRunner => ({
     ),
 });
 
+/** A runner that holds each unit of work until `open()`; `parked` resolves once one is waiting. */
+function held(inner: TransactionRunner) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let arrived!: () => void;
+  const parked = new Promise<void>((resolve) => (arrived = resolve));
+  const runner: TransactionRunner = {
+    run: async (work) => {
+      arrived();
+      await gate;
+      return inner.run(work);
+    },
+  };
+  return { runner, parked, open };
+}
+
+/** The value or the error a request ends with, without leaving a rejection unhandled meanwhile. */
+const settled = (promise: Promise<unknown>): Promise<unknown> => promise.catch((error: unknown) => error);
+
 describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
   let stores: TaskStores;
   let runner: KnexTransactionRunner;
@@ -78,11 +97,18 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
   });
   afterAll(() => stores.close());
 
+  /** Claims a key that must be free, and returns the claim's token. */
+  const claimed = async (claim: IdempotencyClaim): Promise<string> => {
+    const outcome = await stores.idempotency.claim(claim);
+    expect(outcome).toEqual({ kind: 'claimed', token: expect.any(String) });
+    return (outcome as { token: string }).token;
+  };
+
   it('commits the task and the key\'s outcome together', async () => {
-    expect(await stores.idempotency.claim(claimOf(owner, 'commit'))).toEqual({ kind: 'claimed' });
+    const token = await claimed(claimOf(owner, 'commit'));
     const task = await runner.run(async (scope) => {
       const created = await scope.tasks.create(newTask(owner, { tags: ['a', 'b'] }));
-      await scope.idempotency.complete(owner, 'commit', created);
+      await scope.idempotency.complete(owner, 'commit', token, created);
       return created;
     });
     expect(await stores.tasks.findById(owner, task.id)).toEqual(task);
@@ -92,13 +118,13 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
   it('keeps neither the task nor the key\'s outcome when the work throws after writing both', async () => {
     const db = stores.database!.db;
     const before = await stores.tasks.count(owner, {});
-    expect(await stores.idempotency.claim(claimOf(owner, 'rollback'))).toEqual({ kind: 'claimed' });
+    const token = await claimed(claimOf(owner, 'rollback'));
     let createdId = 0;
     await expect(
       runner.run(async (scope) => {
         const created = await scope.tasks.create(newTask(owner, { tags: ['gone'] }));
         createdId = created.id;
-        await scope.idempotency.complete(owner, 'rollback', created);
+        await scope.idempotency.complete(owner, 'rollback', token, created);
         throw new Error('died before commit');
       }),
     ).rejects.toThrow('died before commit');
@@ -109,14 +135,16 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
     expect(await stores.tasks.count(owner, {})).toBe(before);
     // The claim made before the transaction survives, still unfinished: releasable, or taken over after the lease.
     expect(await stores.idempotency.claim(claimOf(owner, 'rollback'))).toEqual({ kind: 'in_flight' });
-    await stores.idempotency.release(owner, 'rollback');
-    expect(await stores.idempotency.claim(claimOf(owner, 'rollback'))).toEqual({ kind: 'claimed' });
+    await stores.idempotency.release(owner, 'rollback', token);
+    await claimed(claimOf(owner, 'rollback'));
   });
 
   it('runs every store method on the transaction\'s own connection and sees its own writes', async () => {
     const user = await stores.newUser();
     await runner.run(async ({ tasks, idempotency }) => {
-      expect(await idempotency.claim(claimOf(user, 'inside'))).toEqual({ kind: 'claimed' });
+      const outcome = await idempotency.claim(claimOf(user, 'inside'));
+      expect(outcome).toEqual({ kind: 'claimed', token: expect.any(String) });
+      const { token } = outcome as { token: string };
       const first = await tasks.create(newTask(user, { title: 'b first', tags: ['x'], dueDate: new Date('2026-12-01T00:00:00Z') }));
       const second = await tasks.create(newTask(user, { title: 'a second' }));
       if (engine === 'postgres') {
@@ -134,8 +162,8 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       const updated = await tasks.update(user, first.id, 1, { ...first, tags: ['y'], version: 2 });
       expect(updated).toMatchObject({ version: 2, tags: ['y'] });
       expect(await tasks.delete(user, second.id)).toBe(true);
-      await idempotency.complete(user, 'inside', updated!);
-      await idempotency.release(user, 'inside');
+      await idempotency.complete(user, 'inside', token, updated!);
+      await idempotency.release(user, 'inside', token);
       expect(await idempotency.claim(claimOf(user, 'inside'))).toEqual({ kind: 'replay', task: updated });
     });
     expect(await stores.tasks.count(user, {})).toBe(1);
@@ -193,6 +221,59 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       expect(retried.replayed).toBe(false);
       expect(await stores.tasks.count(user, {})).toBe(1);
       expect(events.events.map((e) => e.type)).toEqual(['task.created']);
+    });
+  });
+
+  describe('CreateTask when a request outlives its in-flight lease and a retry takes its key over', () => {
+    it('rolls the slow request\'s task back: the key has exactly one task, the retry\'s, and replays it', async () => {
+      const user = await stores.newUser();
+      const actor = aPrincipal(user);
+      const clock = new FixedClock();
+      const events = new RecordingEventPublisher();
+      // A is held after claiming the key and before its transaction (on SQLite a transaction held
+      // open would keep the pool's one connection from B).
+      const a = held(runner);
+      const slow = new CreateTask(stores.tasks, stores.idempotency, a.runner, events, clock);
+      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, events, clock);
+
+      const aResult = settled(slow.execute(actor, aTaskInput(), 'slow'));
+      await a.parked;
+      clock.advance(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
+      const b = await healthy.execute(actor, aTaskInput(), 'slow');
+      expect(b.replayed).toBe(false);
+
+      a.open();
+      expect(await aResult).toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
+      expect(await stores.tasks.count(user, {})).toBe(1);
+      expect(await stores.tasks.findById(user, b.task.id)).toEqual(b.task);
+      expect(await stores.database!.db('idempotency_keys').where({ user_id: user })).toHaveLength(1);
+      expect(await healthy.execute(actor, aTaskInput(), 'slow')).toEqual({ task: b.task, replayed: true });
+      expect(events.events.filter((e) => e.type === 'task.created')).toEqual([expect.objectContaining({ payload: { task: b.task } })]);
+    });
+
+    it('does not free the key under the retry when the slow request fails', async () => {
+      const user = await stores.newUser();
+      const actor = aPrincipal(user);
+      const clock = new FixedClock();
+      const events = new RecordingEventPublisher();
+      const a = held(dyingBeforeComplete(runner));
+      const b = held(runner);
+      const aResult = settled(new CreateTask(stores.tasks, stores.idempotency, a.runner, events, clock).execute(actor, aTaskInput(), 'held'));
+      await a.parked;
+      clock.advance(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
+      const bResult = new CreateTask(stores.tasks, stores.idempotency, b.runner, events, clock).execute(actor, aTaskInput(), 'held');
+      await b.parked;
+
+      a.open();
+      expect(await aResult).toMatchObject({ message: 'process killed' });
+      // A's release after its rollback left B's claim alone: a third request waits, it does not create.
+      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, events, clock);
+      await expect(healthy.execute(actor, aTaskInput(), 'held')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
+      b.open();
+      const done = await bResult;
+      expect(done.replayed).toBe(false);
+      expect(await healthy.execute(actor, aTaskInput(), 'held')).toEqual({ task: done.task, replayed: true });
+      expect(await stores.tasks.count(user, {})).toBe(1);
     });
   });
 });

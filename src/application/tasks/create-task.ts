@@ -72,16 +72,19 @@ export class CreateTask {
     // The task and the key's outcome commit together or not at all: a crash between two separate
     // writes would leave a task behind a key still in flight, and a retry after the lease would
     // create a second one. Rolled back, the key stays in flight with no task, and the retry
-    // creates the only one.
+    // creates the only one. And if this request outlived its lease and a retry took the key over,
+    // `complete` finds the claim token changed and throws, which rolls this task back too: the
+    // key's one task is the retry's.
+    const { token } = outcome;
     let task: Task;
     try {
       task = await this.transactions.run(async (scope) => {
         const created = await scope.tasks.create(state);
-        await scope.idempotency.complete(actor.userId, key, created);
+        await scope.idempotency.complete(actor.userId, key, token, created);
         return created;
       });
     } catch (error) {
-      await this.idempotency.release(actor.userId, key);
+      await this.idempotency.release(actor.userId, key, token);
       throw error;
     }
     await this.announce(task, now);

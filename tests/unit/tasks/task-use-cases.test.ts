@@ -50,14 +50,19 @@ class GatedTaskRepository extends InMemoryTaskRepository {
 class FlakyIdempotencyStore extends InMemoryIdempotencyStore {
   failNextComplete = false;
 
-  override async complete(userId: number, key: string, task: Task): Promise<void> {
+  override async complete(userId: number, key: string, token: string, task: Task): Promise<void> {
     if (this.failNextComplete) {
       this.failNextComplete = false;
       throw new Error('lost');
     }
-    return super.complete(userId, key, task);
+    return super.complete(userId, key, token, task);
   }
 }
+
+/** Lets every pending in-memory step run, so a request held at a gate is parked there. */
+const parked = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** The value or the error a request ends with, without leaving a rejection unhandled meanwhile. */
+const settled = (promise: Promise<unknown>): Promise<unknown> => promise.catch((error: unknown) => error);
 
 describe('task use cases', () => {
   const ada = aPrincipal(1);
@@ -144,14 +149,47 @@ describe('task use cases', () => {
       expect(fresh.replayed).toBe(false);
     });
 
-    it('lets a retry take over a claim abandoned longer than the lease', async () => {
-      let open!: () => void;
-      tasks.gate = new Promise((resolve) => (open = resolve));
-      void createTask.execute(ada, aTaskInput(), 'stuck');
+    it('lets a retry take over a claim older than the lease, and then refuses the overtaken request\'s outcome', async () => {
+      let openA!: () => void;
+      tasks.gate = new Promise((resolve) => (openA = resolve));
+      const a = settled(createTask.execute(ada, aTaskInput(), 'stuck'));
+      await parked();
       tasks.gate = null;
       clock.advance(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
-      expect((await createTask.execute(ada, aTaskInput(), 'stuck')).replayed).toBe(false);
-      open();
+      const b = await createTask.execute(ada, aTaskInput(), 'stuck');
+      expect(b.replayed).toBe(false);
+
+      openA();
+      // A's `complete` is refused, inside the transaction with its task: the SQL runners roll that
+      // task back (the transaction-runner contract proves it); this runner cannot, so here the
+      // use case's answer is what counts: A fails, announces nothing, and the key stays B's.
+      expect(await a).toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
+      expect(await createTask.execute(ada, aTaskInput(), 'stuck')).toEqual({ task: b.task, replayed: true });
+      expect(events.events.filter((e) => e.type === 'task.created')).toEqual([expect.objectContaining({ payload: { task: b.task } })]);
+    });
+
+    it('never lets an overtaken request that fails free the key under the retry that took it over', async () => {
+      let openA!: () => void;
+      tasks.gate = new Promise((resolve) => (openA = resolve));
+      const a = settled(createTask.execute(ada, aTaskInput(), 'held'));
+      await parked();
+      clock.advance(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
+      let openB!: () => void;
+      tasks.gate = new Promise((resolve) => (openB = resolve));
+      const b = createTask.execute(ada, aTaskInput(), 'held');
+      await parked();
+      tasks.gate = null;
+
+      tasks.failNextCreate = true;
+      openA();
+      expect(await a).toMatchObject({ message: 'database went away' });
+      // B still holds the key: a third request must wait for it, not start a second task.
+      await failsWith(createTask.execute(ada, aTaskInput(), 'held'), 'IDEMPOTENCY_KEY_IN_FLIGHT');
+      openB();
+      const done = await b;
+      expect(done.replayed).toBe(false);
+      expect(await createTask.execute(ada, aTaskInput(), 'held')).toEqual({ task: done.task, replayed: true });
+      expect(await tasks.count(1, {})).toBe(1);
     });
 
     it('announces task.created only after the task and the key\'s outcome are written, and frees the key when they are not', async () => {

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { ClaimOutcome, IdempotencyClaim, IdempotencyStore } from '../../../application/index.js';
+import { idempotencyClaimLost, type ClaimOutcome, type IdempotencyClaim, type IdempotencyStore } from '../../../application/index.js';
 import type { Task } from '../../../domain/index.js';
 import { toDbTime } from './sql-errors.js';
 
@@ -46,12 +47,14 @@ export class KnexIdempotencyStore implements IdempotencyStore {
       )
       .delete();
     // The primary key arbitrates between concurrent claims: exactly one insert takes effect.
+    // Its token tells this claim apart from any later one that takes the key over.
+    const token = randomUUID();
     const inserted = await this.db('idempotency_keys')
-      .insert({ user_id: userId, key, fingerprint: claim.fingerprint, task: null, created_at: toDbTime(claim.now) })
+      .insert({ user_id: userId, key, fingerprint: claim.fingerprint, task: null, created_at: toDbTime(claim.now), claim_token: token })
       .onConflict(['user_id', 'key'])
       .ignore()
       .returning('key');
-    if (inserted.length > 0) return { kind: 'claimed' };
+    if (inserted.length > 0) return { kind: 'claimed', token };
 
     const row = await this.db<KeyRow>('idempotency_keys').where({ user_id: userId, key }).first();
     if (!row) return this.claim(claim);
@@ -59,11 +62,12 @@ export class KnexIdempotencyStore implements IdempotencyStore {
     return row.task === null ? { kind: 'in_flight' } : { kind: 'replay', task: fromSnapshot(row.task) };
   }
 
-  async complete(userId: number, key: string, task: Task): Promise<void> {
-    await this.db('idempotency_keys').where({ user_id: userId, key }).update({ task: toSnapshot(task) });
+  async complete(userId: number, key: string, token: string, task: Task): Promise<void> {
+    const updated = await this.db('idempotency_keys').where({ user_id: userId, key, claim_token: token }).update({ task: toSnapshot(task) });
+    if (updated === 0) throw idempotencyClaimLost();
   }
 
-  async release(userId: number, key: string): Promise<void> {
-    await this.db('idempotency_keys').where({ user_id: userId, key }).whereNull('task').delete();
+  async release(userId: number, key: string, token: string): Promise<void> {
+    await this.db('idempotency_keys').where({ user_id: userId, key, claim_token: token }).whereNull('task').delete();
   }
 }

@@ -1,10 +1,13 @@
-import type { ClaimOutcome, IdempotencyClaim, IdempotencyStore } from '../../../application/index.js';
+import { randomUUID } from 'node:crypto';
+import { idempotencyClaimLost, type ClaimOutcome, type IdempotencyClaim, type IdempotencyStore } from '../../../application/index.js';
 import type { Task } from '../../../domain/index.js';
 
 interface KeyRecord {
   fingerprint: string;
   task: Task | null;
   createdAt: Date;
+  /** Which claim holds the key: only it may complete or release it. */
+  token: string;
 }
 
 const copy = (task: Task): Task => structuredClone(task);
@@ -18,21 +21,24 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     const forgotten =
       existing && (existing.createdAt < claim.expiredBefore || (existing.task === null && existing.createdAt < claim.abandonedBefore));
     if (!existing || forgotten) {
-      this.records.set(id, { fingerprint: claim.fingerprint, task: null, createdAt: claim.now });
-      return { kind: 'claimed' };
+      const token = randomUUID();
+      this.records.set(id, { fingerprint: claim.fingerprint, task: null, createdAt: claim.now, token });
+      return { kind: 'claimed', token };
     }
     if (existing.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
     return existing.task ? { kind: 'replay', task: copy(existing.task) } : { kind: 'in_flight' };
   }
 
-  async complete(userId: number, key: string, task: Task): Promise<void> {
+  async complete(userId: number, key: string, token: string, task: Task): Promise<void> {
     const record = this.records.get(this.id(userId, key));
-    if (record) record.task = copy(task);
+    if (record?.token !== token) throw idempotencyClaimLost();
+    record.task = copy(task);
   }
 
-  async release(userId: number, key: string): Promise<void> {
+  async release(userId: number, key: string, token: string): Promise<void> {
     const id = this.id(userId, key);
-    if (this.records.get(id)?.task === null) this.records.delete(id);
+    const record = this.records.get(id);
+    if (record?.task === null && record.token === token) this.records.delete(id);
   }
 
   /** Stands in for ON DELETE CASCADE from users. */
