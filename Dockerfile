@@ -6,8 +6,9 @@ ARG NODE_VERSION=22
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
-# argon2 and sqlite3 are native addons. Prebuilt binaries cover linux x64/arm64 on glibc; the
-# compiler toolchain is only the fallback for other platforms and stays in this stage.
+# argon2 and better-sqlite3 are native addons. Prebuilt binaries cover linux x64/arm64 on glibc; the
+# compiler toolchain is the fallback (other platforms, no network to the prebuilds) and stays in
+# this stage. better-sqlite3 is built for one Node ABI: build and runtime use the same NODE_VERSION.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*

@@ -2,7 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const frameworks = ['fastify', '@fastify/*', 'knex', 'pg', 'sqlite3', 'argon2', 'tsyringe', 'ioredis', 'fast-jwt', 'pino', 'prom-client', 'node:*'];
+const frameworks = ['fastify', '@fastify/*', 'knex', 'pg', 'better-sqlite3', 'argon2', 'tsyringe', 'ioredis', 'fast-jwt', 'pino', 'prom-client', 'node:*'];
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/'] },
@@ -32,7 +32,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          { group: ['knex', 'pg', 'sqlite3', '**/adapters/persistence/**'], message: 'src/adapters/http must not depend on the database layer; inject what it needs.' },
+          { group: ['knex', 'pg', 'better-sqlite3', '**/adapters/persistence/**'], message: 'src/adapters/http must not depend on the database layer; inject what it needs.' },
         ],
       }],
     },

@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import { migrationSource } from './migrations/index.js';
 import { databaseTarget } from './src/infrastructure/config.js';
 
-type SqliteConnection = { run(sql: string, done: (error: Error | null) => void): void };
+type SqliteConnection = { pragma(source: string): unknown };
 
 const target = databaseTarget(process.env, process.cwd());
 const migrations: Knex.MigratorConfig = { migrationSource };
@@ -17,12 +17,21 @@ const migrations: Knex.MigratorConfig = { migrationSource };
 function sqliteConfig(filename: string): Knex.Config {
   if (filename !== ':memory:') mkdirSync(path.dirname(filename), { recursive: true });
   return {
-    client: 'sqlite3',
+    client: 'better-sqlite3',
     connection: { filename },
     useNullAsDefault: true,
     migrations,
     // Cascades in the migrations rely on SQLite enforcing foreign keys, which it does only when asked.
-    pool: { afterCreate: (conn: SqliteConnection, done: (error: Error | null, conn: SqliteConnection) => void) => conn.run('PRAGMA foreign_keys = ON', (error) => done(error, conn)) },
+    pool: {
+      afterCreate: (conn: SqliteConnection, done: (error: Error | null, conn: SqliteConnection) => void) => {
+        try {
+          conn.pragma('foreign_keys = ON');
+          done(null, conn);
+        } catch (error) {
+          done(error as Error, conn);
+        }
+      },
+    },
   };
 }
 

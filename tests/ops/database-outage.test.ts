@@ -66,6 +66,7 @@ describe('isDatabaseUnavailable', () => {
     ['connection lost', new Error('Connection terminated unexpectedly')],
     ['client query timeout', new Error('Query read timeout')],
     ['SQLite busy', Object.assign(new Error('SQLITE_BUSY: database is locked'), { code: 'SQLITE_BUSY' })],
+    ['SQLite extended I/O error (better-sqlite3)', Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' })],
   ])('classifies %s as unavailable', (_name, error) => {
     expect(isDatabaseUnavailable(error)).toBe(true);
   });
@@ -74,6 +75,7 @@ describe('isDatabaseUnavailable', () => {
     ['a bug', new TypeError('cannot read properties of undefined')],
     ['a unique violation', Object.assign(new Error('duplicate key'), { code: '23505' })],
     ['a syntax error', Object.assign(new Error('syntax error at or near "selec"'), { code: '42601' })],
+    ['a SQLite unique violation', Object.assign(new Error('UNIQUE constraint failed: users.email_key'), { code: 'SQLITE_CONSTRAINT_UNIQUE' })],
     ['nothing', null],
   ])('leaves %s alone (it stays a 500 or is handled elsewhere)', (_name, error) => {
     expect(isDatabaseUnavailable(error)).toBe(false);

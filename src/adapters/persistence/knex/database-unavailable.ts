@@ -7,8 +7,10 @@ const UNAVAILABLE_CODES = new Set([
   '53300', // too_many_connections
   '57014', // query_canceled: statement_timeout
   '57P01', '57P02', '57P03', // admin_shutdown, crash_shutdown, cannot_connect_now
-  'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_READONLY',
 ]);
+
+/** SQLite's primary codes, and their extended forms (better-sqlite3 reports SQLITE_IOERR_WRITE, SQLITE_BUSY_SNAPSHOT …). */
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY)(_|$)/;
 
 const UNAVAILABLE_MESSAGES = [
   /^Connection terminated/i,
@@ -22,7 +24,7 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 3) return false;
   const { name, code, message, errors } = error as { name?: string; code?: unknown; message?: unknown; errors?: unknown };
   if (name === 'KnexTimeoutError') return true;
-  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || SQLITE_UNAVAILABLE.test(code))) return true;
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;
   // Node reports a failed dual-stack connect as an AggregateError of the attempts.
   return Array.isArray(errors) && errors.some((inner) => isDatabaseUnavailable(inner, depth + 1));

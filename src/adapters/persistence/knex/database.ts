@@ -27,19 +27,25 @@ const knexLog = (log: DatabaseLog | undefined) =>
     deprecate: (method: string, alternative: string) => log.warn(`knex: ${method} is deprecated, use ${alternative}`),
   };
 
-type SqliteConnection = { run(sql: string, done: (error: Error | null) => void): void };
+/** The better-sqlite3 Database the pool hands out (only what is used here). */
+type SqliteConnection = { pragma(source: string): unknown };
 
 /**
  * SQLite runs in WAL mode with synchronous=NORMAL: a committed write survives the process being
  * killed; on power loss the last transactions before the crash may roll back (never corrupt).
+ * busy_timeout: better-sqlite3 is synchronous, so a write waiting for another process's lock
+ * (the CLI, a migration) blocks the event loop for up to this long before failing with
+ * SQLITE_BUSY (a 503). The service itself never waits: it has one connection.
  */
-const SQLITE_PRAGMAS = ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = NORMAL', 'PRAGMA foreign_keys = ON', 'PRAGMA busy_timeout = 5000'];
+const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'foreign_keys = ON', 'busy_timeout = 5000'];
 
 export function createDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Knex {
   const acquireConnectionTimeout = options.acquireTimeoutMs ?? 5_000;
   if (target.kind === 'sqlite') {
+    // better-sqlite3 (synchronous, in-process) rather than the asynchronous sqlite3 binding: every
+    // query used to hop to libuv's thread pool and back; see README "Performance: benchmark".
     return knex({
-      client: 'sqlite3',
+      client: 'better-sqlite3',
       connection: { filename: target.filename },
       useNullAsDefault: true,
       acquireConnectionTimeout,
@@ -48,13 +54,13 @@ export function createDatabase(target: DatabaseTarget, options: DatabaseOptions 
         min: 1,
         max: 1,
         afterCreate: (conn: SqliteConnection, done: (error: Error | null, conn: SqliteConnection) => void) => {
-          const pragmas = target.filename === ':memory:' ? SQLITE_PRAGMAS.slice(2) : SQLITE_PRAGMAS;
-          const runNext = (index: number): void => {
-            const sql = pragmas[index];
-            if (sql === undefined) return done(null, conn);
-            conn.run(sql, (error) => (error ? done(error, conn) : runNext(index + 1)));
-          };
-          runNext(0);
+          try {
+            const pragmas = target.filename === ':memory:' ? SQLITE_PRAGMAS.slice(2) : SQLITE_PRAGMAS;
+            for (const pragma of pragmas) conn.pragma(pragma);
+            done(null, conn);
+          } catch (error) {
+            done(error as Error, conn);
+          }
         },
       },
     });

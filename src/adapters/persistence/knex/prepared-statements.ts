@@ -7,21 +7,21 @@ import { isPostgres } from './database.js';
  * page of tasks). Knex compiles its query builder while it holds the connection, and SQLite has
  * exactly one: the compile time, plus SQLite parsing the same SQL again, was spent on the one
  * resource every request queues for. Here the SQL is fixed text written once, prepared once per
- * connection (sqlite3 Statement objects; named statements on PostgreSQL) and only bound and run
- * per call. The connection still comes from knex's pool — or from the transaction given — so
+ * connection (better-sqlite3 Statement objects; named statements on PostgreSQL) and only bound
+ * and run per call. The connection still comes from knex's pool — or from the transaction given — so
  * transactions, timeouts and pool limits behave exactly as for any other knex query.
  *
  * SQL uses `?` placeholders; they become $1, $2… for PostgreSQL.
  */
 
+/** better-sqlite3's Statement and Database, as far as they are used here. */
 interface SqliteStatement {
-  all(params: unknown[], done: (this: unknown, error: Error | null, rows: unknown[]) => void): void;
-  run(params: unknown[], done: (this: { changes: number }, error: Error | null) => void): void;
-  finalize(done?: () => void): void;
+  all(params: unknown[]): unknown[];
+  run(params: unknown[]): { changes: number };
 }
 
 interface SqliteConnection {
-  prepare(sql: string, done: (error: Error | null) => void): SqliteStatement;
+  prepare(sql: string): SqliteStatement;
 }
 
 interface PgConnection {
@@ -30,10 +30,12 @@ interface PgConnection {
 
 type Executor = Knex | Knex.Transaction;
 
-/** Statements of each SQLite connection, finalized before the pool closes that connection. */
-const sqliteStatements = new WeakMap<object, Map<string, Promise<SqliteStatement>>>();
+/**
+ * Statements of each SQLite connection. better-sqlite3 needs no finalizing: a statement dies with
+ * its connection, and the WeakMap lets both be collected once the pool drops the connection.
+ */
+const sqliteStatements = new WeakMap<object, Map<string, SqliteStatement>>();
 const pgText = new Map<string, { name: string; text: string }>();
-const watchedPools = new WeakSet<object>();
 
 function toPg(sql: string): { name: string; text: string } {
   let entry = pgText.get(sql);
@@ -45,25 +47,32 @@ function toPg(sql: string): { name: string; text: string } {
   return entry;
 }
 
-function finalizeAll(connection: object): void {
-  const statements = sqliteStatements.get(connection);
-  if (!statements) return;
-  sqliteStatements.delete(connection);
-  for (const statement of statements.values()) statement.then((s) => s.finalize(), () => undefined);
-}
-
-function sqliteStatement(connection: SqliteConnection, sql: string): Promise<SqliteStatement> {
+function sqliteStatement(connection: SqliteConnection, sql: string): SqliteStatement {
   let statements = sqliteStatements.get(connection);
   if (!statements) sqliteStatements.set(connection, (statements = new Map()));
   let statement = statements.get(sql);
-  if (!statement) {
-    statement = new Promise((resolve, reject) => {
-      const prepared = connection.prepare(sql, (error) => (error ? reject(error) : resolve(prepared)));
-    });
-    statements.set(sql, statement);
-    statement.catch(() => statements.delete(sql));
-  }
+  if (!statement) statements.set(sql, (statement = connection.prepare(sql)));
   return statement;
+}
+
+/**
+ * better-sqlite3 binds only numbers, strings, bigints, buffers and null: it rejects undefined and
+ * booleans, and Dates. They are bound as the sqlite3 driver and knex's better-sqlite3 client bind
+ * them (null, 1/0, epoch milliseconds), so a statement means the same through either path.
+ */
+function sqliteParams(params: unknown[]): unknown[] {
+  let converted: unknown[] | undefined;
+  for (let i = 0; i < params.length; i++) {
+    const value = params[i];
+    let next: unknown;
+    if (value === undefined) next = null;
+    else if (typeof value === 'boolean') next = value ? 1 : 0;
+    else if (value instanceof Date) next = value.valueOf();
+    else continue;
+    converted ??= params.slice();
+    converted[i] = next;
+  }
+  return converted ?? params;
 }
 
 export class PreparedStatements {
@@ -77,8 +86,7 @@ export class PreparedStatements {
   async all<T>(sql: string, params: unknown[], trx?: Knex.Transaction): Promise<T[]> {
     return this.withConnection(trx, async (connection) => {
       if (this.postgres) return (await (connection as PgConnection).query({ ...toPg(sql), values: params })).rows as T[];
-      const statement = await sqliteStatement(connection as SqliteConnection, sql);
-      return new Promise<T[]>((resolve, reject) => statement.all(params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+      return sqliteStatement(connection as SqliteConnection, sql).all(sqliteParams(params)) as T[];
     });
   }
 
@@ -90,32 +98,17 @@ export class PreparedStatements {
   async run(sql: string, params: unknown[], trx?: Knex.Transaction): Promise<number> {
     return this.withConnection(trx, async (connection) => {
       if (this.postgres) return (await (connection as PgConnection).query({ ...toPg(sql), values: params })).rowCount ?? 0;
-      const statement = await sqliteStatement(connection as SqliteConnection, sql);
-      return new Promise<number>((resolve, reject) =>
-        statement.run(params, function (this: { changes: number }, error) {
-          if (error) reject(error);
-          else resolve(this.changes);
-        }),
-      );
+      return sqliteStatement(connection as SqliteConnection, sql).run(sqliteParams(params)).changes;
     });
   }
 
   private async withConnection<T>(trx: Executor | undefined, work: (connection: unknown) => Promise<T>): Promise<T> {
-    const client = (trx ?? this.db).client as Knex.Client & { pool?: { on(event: string, listener: (...args: unknown[]) => void): void } };
-    if (!this.postgres) this.watchPool(client);
+    const client = (trx ?? this.db).client as Knex.Client;
     const connection: unknown = await client.acquireConnection();
     try {
       return await work(connection);
     } finally {
       await client.releaseConnection(connection);
     }
-  }
-
-  /** A connection's statements must be finalized before SQLite will close it. */
-  private watchPool(client: { pool?: { on(event: string, listener: (...args: unknown[]) => void): void } }): void {
-    const pool = client.pool;
-    if (!pool || watchedPools.has(pool)) return;
-    watchedPools.add(pool);
-    pool.on('destroyRequest', (_eventId, connection) => finalizeAll(connection as object));
   }
 }

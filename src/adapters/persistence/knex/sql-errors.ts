@@ -3,8 +3,9 @@ export function uniqueViolationColumn(error: unknown): string | null {
   if (typeof error !== 'object' || error === null) return null;
   const { code, constraint, message } = error as { code?: string; constraint?: string; message?: string };
   if (code === '23505' && constraint) return constraint; // PostgreSQL: users_email_key_unique
-  // SQLite names the column only in the message, after knex has prefixed the whole statement.
-  const sqlite = code === 'SQLITE_CONSTRAINT' ? /UNIQUE constraint failed: (.+)$/.exec(message ?? '') : null;
+  // SQLite names the column only in the message (after the whole statement, when knex ran it).
+  // better-sqlite3 reports the extended code SQLITE_CONSTRAINT_UNIQUE.
+  const sqlite = code?.startsWith('SQLITE_CONSTRAINT') ? /UNIQUE constraint failed: (.+)$/.exec(message ?? '') : null;
   return sqlite?.[1] ?? null;
 }
 
