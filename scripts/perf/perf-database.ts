@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import { createDatabase, migrateToLatest } from '../../src/adapters/persistence/knex/database.js';
@@ -41,6 +42,7 @@ export function perfTarget(values: { 'database-url'?: string; schema?: string })
     label: `SQLite (${path.relative(process.cwd(), filename)})`,
     postgres: false,
     open: async () => {
+      mkdirSync(path.dirname(filename), { recursive: true }); // a fresh checkout has no data/ yet
       const db = createDatabase({ kind: 'sqlite', filename });
       await migrateToLatest(db);
       return db;
