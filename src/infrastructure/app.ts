@@ -54,7 +54,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
 
   const ownsDatabase = options.persistence !== 'memory' && !options.db;
   const db = options.persistence === 'memory' ? null : (options.db ?? (await openDatabase(config, options.migrate, logger)));
-  const container = createContainer({ config, logger, db: db ?? undefined, argon2: options.argon2 });
+  const container = createContainer({ config, db: db ?? undefined, argon2: options.argon2 });
 
   if (config.admin) {
     const admin = await container.resolve(CreateAdmin).execute(config.admin, { onlyIfNoAdmin: true });

@@ -133,7 +133,7 @@ const commands: Record<string, (args: string[], ctx: Context) => Promise<void>> 
     const password = typeof values.password === 'string' ? values.password : (io.env.ADMIN_PASSWORD ?? (await readPassword(io)));
     const name = typeof values.name === 'string' ? values.name : null;
     const admin = await withDatabase((db) =>
-      createContainer({ config, logger: cliLogger(), db })
+      createContainer({ config, db })
         .resolve(CreateAdmin)
         .execute({ username, email, password, name }, { onlyIfNoAdmin: false }),
     );
@@ -145,7 +145,7 @@ const commands: Record<string, (args: string[], ctx: Context) => Promise<void>> 
     const limit = wholeNumber(values, 'limit', 20, 1, 100);
     const offset = wholeNumber(values, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const q = typeof values.q === 'string' ? values.q : undefined;
-    const page = await withDatabase((db) => createContainer({ config, logger: cliLogger(), db }).resolve(ListUsers).execute(OPERATOR, { limit, offset, q }));
+    const page = await withDatabase((db) => createContainer({ config, db }).resolve(ListUsers).execute(OPERATOR, { limit, offset, q }));
     if (values.json) {
       io.out(JSON.stringify({ items: page.items.map(toUserDto), total: page.total, limit, offset }));
       return;

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import type { Knex } from 'knex';
-import type { Logger } from 'pino';
 import { container as rootContainer, instanceCachingFactory, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import {
   Authenticate,
@@ -66,10 +65,6 @@ import { SystemClock } from '../adapters/system/system-clock.js';
 import { UuidGenerator } from '../adapters/system/uuid-generator.js';
 import type { Config } from './config.js';
 
-export const CONFIG = Symbol('Config');
-export const LOGGER = Symbol('Logger');
-export const KNEX = Symbol('Knex');
-
 /** One instance per container, built on first use by an explicit factory (no decorator metadata). */
 function single<T>(c: DependencyContainer, token: InjectionToken<T>, build: (c: DependencyContainer) => T): void {
   c.register(token, { useFactory: instanceCachingFactory(build) });
@@ -79,7 +74,6 @@ const r = <T>(c: DependencyContainer, token: InjectionToken<T>): T => c.resolve<
 
 export interface ContainerOptions {
   config: Config;
-  logger: Logger;
   /** The SQL connection; omitted, the container gets in-memory repositories instead. */
   db?: Knex;
   argon2?: Argon2Options;
@@ -92,10 +86,8 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 }
 
 /** The one place that chooses adapters. */
-export function createContainer({ config, logger, db, argon2 }: ContainerOptions): DependencyContainer {
+export function createContainer({ config, db, argon2 }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
-  c.register(CONFIG, { useValue: config });
-  c.register(LOGGER, { useValue: logger });
 
   single<Clock>(c, CLOCK, () => new SystemClock());
   single<IdGenerator>(c, ID_GENERATOR, () => new UuidGenerator());
@@ -105,7 +97,6 @@ export function createContainer({ config, logger, db, argon2 }: ContainerOptions
   single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
   if (db) {
-    c.register(KNEX, { useValue: db });
     single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db));
     single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db));
     single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db));

@@ -1,24 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type {
-  Authenticate,
-  CreateTask,
-  DeleteTask,
-  GetTask,
-  ListTasks,
-  PatchTask,
-  ReplaceTask,
-  DeleteUser,
-  GetCurrentUser,
-  GetUser,
-  ListUsers,
-  Login,
-  Logout,
-  PatchUser,
-  RefreshSession,
-  RegisterUser,
-  ReplaceUser,
-} from '../../application/index.js';
+import type { Authenticate } from '../../application/index.js';
 import { bearerAuthentication } from './authentication.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerOpenApi } from './openapi.js';
@@ -28,33 +10,18 @@ import type { SharedWindowCounter } from './plugins/rate-limit-store.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerShutdownGuard } from './plugins/shutdown-guard.js';
 import { requestIdFor } from './request-id.js';
-import { authRoutes } from './routes/auth-routes.js';
+import { authRoutes, type AuthRoutesOptions } from './routes/auth-routes.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health-routes.js';
 import type { RouteGuards } from './routes/route-guards.js';
-import { taskRoutes } from './routes/task-routes.js';
-import { userRoutes } from './routes/user-routes.js';
+import { taskRoutes, type TaskRoutesOptions } from './routes/task-routes.js';
+import { userRoutes, type UserRoutesOptions } from './routes/user-routes.js';
 import { Problem } from './schemas/common.js';
 import { rejectNonDecimalIds, schemaCompiler, trimStrings } from './validation.js';
 
-export interface HttpUseCases {
-  registerUser: RegisterUser;
-  login: Login;
-  refreshSession: RefreshSession;
-  logout: Logout;
+/** Every use case the HTTP transport calls: what its route plugins need, plus the token check. */
+export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions, 'guards'> & {
   authenticate: Authenticate;
-  getCurrentUser: GetCurrentUser;
-  getUser: GetUser;
-  listUsers: ListUsers;
-  replaceUser: ReplaceUser;
-  patchUser: PatchUser;
-  deleteUser: DeleteUser;
-  createTask: CreateTask;
-  getTask: GetTask;
-  listTasks: ListTasks;
-  replaceTask: ReplaceTask;
-  patchTask: PatchTask;
-  deleteTask: DeleteTask;
-}
+};
 
 export interface HttpAppOptions {
   logger: FastifyBaseLogger;

@@ -1,4 +1,4 @@
-export * from './bootstrap-admin.js';
+export * from './create-admin.js';
 export * from './delete-user.js';
 export * from './get-user.js';
 export * from './list-users.js';
