@@ -29,6 +29,27 @@ describe('security headers', () => {
     }
   });
 
+  it('sends the same full set on every kind of response, errors from validation and authentication included', async () => {
+    app = await buildTestApp('memory');
+    const responses = await Promise.all([
+      app.inject({ method: 'GET', url: '/health' }),
+      app.inject({ method: 'GET', url: '/tasks' }), // 401
+      app.inject({ method: 'POST', url: '/register', payload: { username: '' } }), // 422
+      app.inject({ method: 'POST', url: '/register', headers: { 'content-type': 'application/json' }, payload: '{' }), // 400
+      app.inject({ method: 'POST', url: '/register', headers: { 'content-type': 'text/csv' }, payload: 'a,b' }), // 415
+    ]);
+    expect(responses.map((r) => r.statusCode)).toEqual([200, 401, 422, 400, 415]);
+    const names = [
+      'content-security-policy', 'cross-origin-opener-policy', 'cross-origin-resource-policy', 'origin-agent-cluster',
+      'referrer-policy', 'strict-transport-security', 'x-content-type-options', 'x-dns-prefetch-control',
+      'x-download-options', 'x-frame-options', 'x-permitted-cross-domain-policies', 'x-xss-protection',
+    ];
+    for (const response of responses) {
+      for (const name of names) expect(response.headers[name], `${name} on ${response.statusCode}`).toBe(responses[0]!.headers[name]);
+      expect(response.headers['x-xss-protection']).toBe('0');
+    }
+  });
+
   it('serves a Swagger UI whose every script and stylesheet the CSP allows', async () => {
     app = await buildTestApp('memory');
     for (const url of ['/docs', '/docs/']) await expectDocsPageLoads(app, url);
