@@ -56,9 +56,9 @@ async function statementsOf(db: Knex, run: () => Promise<unknown>): Promise<Arra
     captured.push({ sql: query.sql.replace(/\$\d+/g, '?'), bindings: query.bindings ?? [] });
   const prepared = PreparedStatements.prototype;
   const all = prepared.all;
-  prepared.all = function <T>(this: PreparedStatements, sql: string, params: unknown[], trx?: Knex.Transaction): Promise<T[]> {
+  prepared.all = function <T>(this: PreparedStatements, sql: string, params: unknown[]): Promise<T[]> {
     captured.push({ sql, bindings: params });
-    return all.call(this, sql, params, trx) as Promise<T[]>;
+    return all.call(this, sql, params) as Promise<T[]>;
   };
   db.on('query', listener);
   try {

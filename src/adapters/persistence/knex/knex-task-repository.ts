@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, TaskSortKey } from '../../../application/index.js';
 import { priorityRank, titleKey, type Task, type TaskPriority, type TaskStatus } from '../../../domain/index.js';
 import { isPostgres } from './database.js';
-import { PreparedStatements } from './prepared-statements.js';
+import { PreparedStatements, type StatementRunner } from './prepared-statements.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-errors.js';
 import { isStorableId } from './sql-ids.js';
 
@@ -82,6 +82,12 @@ const isUnfiltered = (filter: TaskFilter): boolean =>
   filter.dueBefore === undefined &&
   filter.dueAfter === undefined;
 
+async function writeTags(statements: StatementRunner, taskId: number, tags: readonly string[]): Promise<void> {
+  if (tags.length === 0) return;
+  const sql = `insert into task_tags (task_id, tag) values ${tags.map(() => '(?, ?)').join(', ')}`;
+  await statements.run(sql, tags.flatMap((tag) => [taskId, tag]));
+}
+
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export class KnexTaskRepository implements TaskRepository {
@@ -96,10 +102,10 @@ export class KnexTaskRepository implements TaskRepository {
 
   create(task: NewTask): Promise<Task> {
     const row = toRow(task);
-    return this.db.transaction(async (trx) => {
-      const [inserted] = await this.statements.all<TaskRow>(INSERT_TASK, INSERT_COLUMNS.map((column) => row[column]), trx);
+    return this.statements.transaction(async (statements) => {
+      const [inserted] = await statements.all<TaskRow>(INSERT_TASK, INSERT_COLUMNS.map((column) => row[column]));
       const created = toEntity(inserted!);
-      await this.writeTags(trx, created.id, created.tags);
+      await writeTags(statements, created.id, created.tags);
       return created;
     });
   }
@@ -112,13 +118,13 @@ export class KnexTaskRepository implements TaskRepository {
 
   update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
     if (!isStorableId(id)) return Promise.resolve(null);
-    return this.db.transaction(async (trx) => {
+    const changes = toRow(next);
+    return this.statements.transaction(async (statements) => {
       // One conditional statement decides between concurrent writers: the loser matches no row.
-      const changes = toRow(next);
-      const [row] = await this.statements.all<TaskRow>(UPDATE_TASK, [...UPDATE_COLUMNS.map((column) => changes[column]), id, userId, expectedVersion], trx);
+      const [row] = await statements.all<TaskRow>(UPDATE_TASK, [...UPDATE_COLUMNS.map((column) => changes[column]), id, userId, expectedVersion]);
       if (!row) return null;
-      await this.statements.run('delete from task_tags where task_id = ?', [id], trx);
-      await this.writeTags(trx, id, next.tags);
+      await statements.run('delete from task_tags where task_id = ?', [id]);
+      await writeTags(statements, id, next.tags);
       return toEntity(row);
     });
   }
@@ -214,11 +220,5 @@ export class KnexTaskRepository implements TaskRepository {
 
   private placeholder(column: string): string {
     return this.postgres && TIME_COLUMNS.has(column) ? '?::timestamptz' : '?';
-  }
-
-  private async writeTags(trx: Knex.Transaction, taskId: number, tags: readonly string[]): Promise<void> {
-    if (tags.length === 0) return;
-    const sql = `insert into task_tags (task_id, tag) values ${tags.map(() => '(?, ?)').join(', ')}`;
-    await this.statements.run(sql, tags.flatMap((tag) => [taskId, tag]), trx);
   }
 }

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Task } from '../../src/domain/index.js';
+import { availableEngines } from '../support/databases.js';
+import { openTaskStores, type TaskStores } from '../support/task-stores.js';
+import { aTask } from '../support/task-builders.js';
+
+/**
+ * A task and its tag rows are written in one transaction of prepared statements (not a knex
+ * transaction). A trigger that rejects one tag makes the last statement of each write fail, so
+ * these tests see whether everything before it was rolled back, and whether the connection is
+ * left usable.
+ */
+const engines = await availableEngines();
+
+const REJECTING_TRIGGER = {
+  sqlite: [
+    `create trigger reject_tag before insert on task_tags when new.tag = 'explode'
+     begin select raise(abort, 'tag rejected'); end`,
+  ],
+  postgres: [
+    `create function reject_tag() returns trigger as $$
+     begin if new.tag = 'explode' then raise exception 'tag rejected'; end if; return new; end $$ language plpgsql`,
+    `create trigger reject_tag before insert on task_tags for each row execute function reject_tag()`,
+  ],
+};
+
+const newTask = (userId: number, overrides: Partial<Task> = {}) => {
+  const { id: _id, ...task } = aTask({ userId, ...overrides });
+  return task;
+};
+
+describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic', (engine) => {
+  let stores: TaskStores;
+  let owner: number;
+
+  beforeAll(async () => {
+    stores = await openTaskStores(engine, { acquireTimeoutMs: 1_000 });
+    for (const statement of REJECTING_TRIGGER[engine]) await stores.database!.db.raw(statement);
+    owner = await stores.newUser();
+  });
+  afterAll(() => stores?.close());
+
+  const taskRows = async () => (await stores.database!.db('tasks').where({ user_id: owner }).count<{ n: number | string }[]>({ n: '*' }))[0]!.n;
+
+  it('a create whose tag rows fail leaves no task behind, and the next write succeeds', async () => {
+    const before = Number(await taskRows());
+    await expect(stores.tasks.create(newTask(owner, { tags: ['fine', 'explode'] }))).rejects.toThrow(/tag rejected/);
+    expect(Number(await taskRows())).toBe(before);
+
+    const created = await stores.tasks.create(newTask(owner, { tags: ['fine'] }));
+    expect(await stores.tasks.findById(owner, created.id)).toEqual(created);
+    expect(Number(await taskRows())).toBe(before + 1);
+  });
+
+  it('an update whose tag rows fail keeps the stored task, its version and its tags', async () => {
+    const created = await stores.tasks.create(newTask(owner, { title: 'Before', tags: ['kept'] }));
+    const next = { ...created, title: 'After', tags: ['explode'], version: created.version + 1 };
+    await expect(stores.tasks.update(owner, created.id, created.version, next)).rejects.toThrow(/tag rejected/);
+    expect(await stores.tasks.findById(owner, created.id)).toEqual(created);
+    expect(await stores.database!.db('task_tags').where({ task_id: created.id }).pluck('tag')).toEqual(['kept']);
+
+    const updated = await stores.tasks.update(owner, created.id, created.version, { ...next, tags: ['new'] });
+    expect(updated).toMatchObject({ title: 'After', version: created.version + 1, tags: ['new'] });
+  });
+});
