@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TASK_SORTS } from '../../../application/index.js';
 import { DESCRIPTION_RULE, MAX_TAGS, TAG_RULE, TASK_PRIORITIES, TASK_STATUSES, TITLE_RULE } from '../../../domain/index.js';
-import { Timestamp } from './common.js';
+import { Nullable, Timestamp } from './common.js';
 
 /** A string enum that ajv reports as "must be one of: …" rather than as a failed union. */
 const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
@@ -38,9 +38,9 @@ export const TaskDto = Type.Object(
     status: Status,
     completed: Type.Boolean({ description: 'status == "done".' }),
     priority: Priority,
-    due_date: Type.Union([Timestamp, Type.Null()]),
+    due_date: Nullable(Timestamp),
     tags: Type.Array(Type.String()),
-    completed_at: Type.Union([Timestamp, Type.Null()], { description: 'Set when status becomes done, cleared when it leaves done.' }),
+    completed_at: Nullable(Timestamp, { description: 'Set when status becomes done, cleared when it leaves done.' }),
     created_at: Timestamp,
     updated_at: Timestamp,
     version: Type.Integer({ minimum: 1, description: 'Starts at 1, grows by one on every change; also the ETag.', examples: [3] }),
@@ -122,8 +122,8 @@ export const TaskPage = Type.Object(
     items: Type.Array(TaskDto),
     total: Type.Integer({ description: 'Tasks matching the filters.' }),
     limit: Type.Integer(),
-    offset: Type.Union([Type.Integer(), Type.Null()], { description: 'Null when the page was addressed by a cursor.' }),
-    next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Null on the last page.' }),
+    offset: Nullable(Type.Integer(), { description: 'Null when the page was addressed by a cursor.' }),
+    next_cursor: Nullable(Type.String(), { description: 'Null on the last page.' }),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { EMAIL_RULE, NAME_RULE, PASSWORD_RULE, ROLES, USERNAME_RULE } from '../../../domain/index.js';
-import { OffsetPageQuery, Timestamp } from './common.js';
+import { EMAIL_RULE, NAME_RULE, PASSWORD_RULE, ROLES, USERNAME_RULE, type Role as RoleName } from '../../../domain/index.js';
+import { Nullable, OffsetPageQuery, Timestamp } from './common.js';
 
 const Username = Type.String({
   minLength: USERNAME_RULE.min,
@@ -28,8 +28,8 @@ export const UserDto = Type.Object(
     id: Type.Integer({ examples: [1] }),
     username: Type.String({ examples: ['ada_l'] }),
     email: Type.String({ examples: ['ada@example.com'] }),
-    name: Type.Union([Type.String(), Type.Null()], { examples: ['Ada Lovelace'] }),
-    role: Role,
+    name: Nullable(Type.String(), { examples: ['Ada Lovelace'] }),
+    role: Type.Unsafe<RoleName>({ type: 'string', enum: [...ROLES] }),
     created_at: Timestamp,
     updated_at: Timestamp,
   },
