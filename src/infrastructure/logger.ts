@@ -16,7 +16,15 @@ export const REDACTED_PATHS = [
   'token',
 ];
 
-/** Writes to stdout unless given a destination (the CLI keeps stdout for its output; tests capture). */
+/** Log lines held in memory while stdout is slower than the service; beyond this, lines are dropped. */
+const STDOUT_BUFFER_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * Writes to stdout unless given a destination (the CLI keeps stdout for its output; tests capture).
+ * Stdout is written asynchronously: lines logged while a write is under way go out together in the
+ * next one, instead of one blocking write(2) per request on the event loop. What is still buffered
+ * is flushed when the process exits; a SIGKILL can lose the last lines, never a response.
+ */
 export function createLogger(config: Pick<Config, 'logLevel' | 'nodeEnv'>, destination?: DestinationStream): Logger {
   const pretty = !destination && config.nodeEnv === 'development' && process.stdout.isTTY;
   return pino(
@@ -25,6 +33,6 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'nodeEnv'>, desti
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
     },
-    destination,
+    destination ?? (pretty ? undefined : pino.destination({ dest: 1, sync: false, maxLength: STDOUT_BUFFER_LIMIT })),
   );
 }

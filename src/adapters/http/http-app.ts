@@ -45,6 +45,29 @@ export interface HttpAppDependencies {
   poolStats?: () => PoolStats | null;
 }
 
+/**
+ * One line per request. Its fields are fixed (the route template, never the raw URL; no headers,
+ * no body), so no secret can reach it and it skips the logger's redaction, which cost three times
+ * the rest of the line (~6 µs a request).
+ */
+function registerAccessLog(app: FastifyInstance, logger: FastifyBaseLogger): void {
+  const accessLog = logger.child({}, { redact: [] });
+  app.addHook('onResponse', (request, reply, done) => {
+    accessLog.info(
+      {
+        reqId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        statusCode: reply.statusCode,
+        userId: request.principal?.userId,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request completed',
+    );
+    done();
+  });
+}
+
 export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
@@ -65,26 +88,18 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   app.addSchema(Problem);
   registerErrorHandling(app, { isUnavailable: deps.isUnavailable });
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks on every request take a callback rather than return a promise: one microtask less each.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   registerShutdownGuard(app);
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     rejectNonDecimalIds(request.params);
     trimStrings(request.body);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        statusCode: reply.statusCode,
-        userId: request.principal?.userId,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request completed',
-    );
-  });
+  registerAccessLog(app, options.logger);
 
   await registerSecurityHeaders(app, options.corsOrigins ?? []);
   registerMetrics(app, { token: options.metricsToken ?? null, poolStats: deps.poolStats });

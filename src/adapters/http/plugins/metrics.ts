@@ -72,10 +72,11 @@ export function registerMetrics(app: FastifyInstance, options: MetricsOptions): 
     });
   }
 
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const labels = { method: request.method, route: routeLabel(request), status_code: String(reply.statusCode) };
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   const expected = options.token === null ? null : digest(`Bearer ${options.token}`);
