@@ -52,6 +52,20 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
     expect(Number(await taskRows())).toBe(before + 1);
   });
 
+  it('of concurrent creates, the one that fails leaves nothing and every other one is stored', async () => {
+    const before = Number(await taskRows());
+    const outcomes = await Promise.allSettled(
+      ['a', 'b', 'explode', 'c', 'd'].map((tag) => stores.tasks.create(newTask(owner, { title: `Concurrent ${tag}`, tags: [tag] }))),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(Number(await taskRows())).toBe(before + 4);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') expect(await stores.tasks.findById(owner, outcome.value.id)).toEqual(outcome.value);
+    }
+    const titles = await stores.database!.db('tasks').where({ user_id: owner }).where('title', 'like', 'Concurrent %').pluck('title');
+    expect(titles.sort()).toEqual(['Concurrent a', 'Concurrent b', 'Concurrent c', 'Concurrent d']);
+  });
+
   it('an update whose tag rows fail keeps the stored task, its version and its tags', async () => {
     const created = await stores.tasks.create(newTask(owner, { title: 'Before', tags: ['kept'] }));
     const next = { ...created, title: 'After', tags: ['explode'], version: created.version + 1 };

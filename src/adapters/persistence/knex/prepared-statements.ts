@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isPostgres } from './database.js';
+import { GroupCommit } from './group-commit.js';
 
 /**
  * Prepared statements for the queries every request runs (the session check, a task by id, a
@@ -106,6 +107,9 @@ class ConnectionStatements implements StatementRunner {
   }
 }
 
+/** One per SQLite database (knex client): its writes share commits. */
+const groupCommits = new WeakMap<object, GroupCommit>();
+
 export class PreparedStatements implements StatementRunner {
   private readonly postgres: boolean;
 
@@ -127,26 +131,33 @@ export class PreparedStatements implements StatementRunner {
   }
 
   /**
-   * A transaction of fixed statements on one connection: BEGIN, the work, COMMIT (ROLLBACK when
-   * the work throws). It costs what its statements cost; a knex transaction added ~60 µs of
-   * builder, runner and savepoint machinery to every write. Inside a knex transaction (a unit of
-   * work) the statements simply join it.
+   * Runs `work` in a transaction of fixed statements on one connection, rolled back when it throws.
+   * It costs what its statements cost; a knex transaction added ~60 µs of builder, runner and
+   * savepoint machinery to every write. On SQLite, writes arriving together share one commit
+   * (GroupCommit). Inside a knex transaction (a unit of work) the statements simply join it.
    */
   transaction<T>(work: (statements: StatementRunner) => Promise<T>): Promise<T> {
     if ((this.db as Knex.Transaction).isTransaction) return work(this);
+    if (!this.postgres) return this.groupCommit().transaction(work);
     return this.withConnection(async (connection) => {
-      await connection.run(this.postgres ? 'begin' : 'begin immediate', []);
+      await connection.run('begin', []);
       try {
         const result = await work(connection);
         await connection.run('commit', []);
         return result;
       } catch (error) {
-        // Also after a failed COMMIT, which can leave SQLite inside the transaction. Where nothing
-        // is left to roll back, SQLite throws and PostgreSQL warns: both are fine to ignore.
+        // Also after a failed COMMIT; where nothing is left to roll back, PostgreSQL only warns.
         await connection.run('rollback', []).catch(() => undefined);
         throw error;
       }
     });
+  }
+
+  private groupCommit(): GroupCommit {
+    const { client } = this.db;
+    let group = groupCommits.get(client);
+    if (!group) groupCommits.set(client, (group = new GroupCommit((use) => this.withConnection(use))));
+    return group;
   }
 
   private async withConnection<T>(work: (connection: ConnectionStatements) => Promise<T>): Promise<T> {
