@@ -46,7 +46,11 @@ import {
   type TransactionRunner,
   type UserRepository,
 } from '../application/index.js';
+import { CachingSessionRepository } from '../adapters/caching/caching-session-repository.js';
+import { PrincipalCache } from '../adapters/caching/principal-cache.js';
+import { UserChangesForgetPrincipals } from '../adapters/caching/user-changes-forget-principals.js';
 import type { HttpUseCases } from '../adapters/http/http-app.js';
+import { isPostgres } from '../adapters/persistence/knex/database.js';
 import { KnexIdempotencyStore } from '../adapters/persistence/knex/knex-idempotency-store.js';
 import { KnexSessionRepository } from '../adapters/persistence/knex/knex-session-repository.js';
 import { KnexTaskRepository } from '../adapters/persistence/knex/knex-task-repository.js';
@@ -85,6 +89,9 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
   return store;
 }
 
+/** Bounds what a change made outside this process (the CLI, SQL by hand) may take to apply. */
+const PRINCIPAL_CACHE = { ttlMs: 30_000, maxEntries: 10_000 };
+
 /** The one place that chooses adapters. */
 export function createContainer({ config, db, argon2 }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
@@ -96,22 +103,34 @@ export function createContainer({ config, db, argon2 }: ContainerOptions): Depen
   single<TokenService>(c, TOKEN_SERVICE, () => new JwtTokenService(config.jwt));
   single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
-  if (db) {
-    single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db));
-    single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db));
-    single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db));
-    single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
-    single<TransactionRunner>(c, TRANSACTION_RUNNER, () => new KnexTransactionRunner(db));
-  } else {
-    single<UserRepository>(c, USER_REPOSITORY, () => new InMemoryUserRepository());
-    single<SessionRepository>(c, SESSION_REPOSITORY, (c) => new InMemorySessionRepository(r(c, USER_REPOSITORY)));
-    single<TaskRepository>(c, TASK_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryTaskRepository()));
-    single<IdempotencyStore>(c, IDEMPOTENCY_STORE, (c) => cascadeFromUsers(c, new InMemoryIdempotencyStore()));
-    single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new InMemoryTransactionRunner(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE)));
-  }
-
+  if (db) registerSqlStores(c, db);
+  else registerInMemoryStores(c);
   registerUseCases(c);
   return c;
+}
+
+function registerSqlStores(c: DependencyContainer, db: Knex): void {
+  if (isPostgres(db)) {
+    single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db));
+    single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db));
+  } else {
+    // One process owns an SQLite file, so it sees every change to sessions and roles and may
+    // cache principals. Instances sharing PostgreSQL do not, and ask it on every request.
+    const principals = new PrincipalCache(PRINCIPAL_CACHE);
+    single<UserRepository>(c, USER_REPOSITORY, () => new UserChangesForgetPrincipals(new KnexUserRepository(db), principals));
+    single<SessionRepository>(c, SESSION_REPOSITORY, () => new CachingSessionRepository(new KnexSessionRepository(db), principals));
+  }
+  single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db));
+  single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
+  single<TransactionRunner>(c, TRANSACTION_RUNNER, () => new KnexTransactionRunner(db));
+}
+
+function registerInMemoryStores(c: DependencyContainer): void {
+  single<UserRepository>(c, USER_REPOSITORY, () => new InMemoryUserRepository());
+  single<SessionRepository>(c, SESSION_REPOSITORY, (c) => new InMemorySessionRepository(r(c, USER_REPOSITORY)));
+  single<TaskRepository>(c, TASK_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryTaskRepository()));
+  single<IdempotencyStore>(c, IDEMPOTENCY_STORE, (c) => cascadeFromUsers(c, new InMemoryIdempotencyStore()));
+  single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new InMemoryTransactionRunner(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE)));
 }
 
 function registerUseCases(c: DependencyContainer): void {
