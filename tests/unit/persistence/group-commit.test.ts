@@ -12,6 +12,11 @@ class ScriptedConnection implements StatementRunner {
     return [];
   }
 
+  async tuples<T extends unknown[]>(sql: string): Promise<T[]> {
+    await this.run(sql);
+    return [];
+  }
+
   async first<T>(sql: string): Promise<T | undefined> {
     await this.run(sql);
     return undefined;

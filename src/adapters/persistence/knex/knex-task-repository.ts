@@ -39,20 +39,45 @@ const toRow = (task: NewTask): Omit<TaskRow, 'id'> => ({
   version: task.version,
 });
 
-const toEntity = (row: TaskRow): Task => ({
-  id: Number(row.id),
-  userId: Number(row.user_id),
-  title: row.title,
-  description: row.description,
-  status: row.status,
-  priority: row.priority,
-  dueDate: fromDbTimeOrNull(row.due_date),
-  tags: JSON.parse(row.tags) as string[],
-  completedAt: fromDbTimeOrNull(row.completed_at),
-  createdAt: fromDbTime(row.created_at),
-  updatedAt: fromDbTime(row.updated_at),
-  version: Number(row.version),
+/** The columns a Task is read from, in the order of TaskTuple. */
+const TASK_COLUMNS = [
+  'id', 'user_id', 'title', 'description', 'status', 'priority', 'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
+] as const satisfies ReadonlyArray<keyof TaskRow>;
+const SELECT_TASK = `select ${TASK_COLUMNS.join(', ')} from tasks`;
+const RETURNING_TASK = `returning ${TASK_COLUMNS.join(', ')}`;
+
+type TaskTuple = [
+  id: number | string,
+  userId: number | string,
+  title: string,
+  description: string,
+  status: TaskStatus,
+  priority: TaskPriority,
+  dueDate: string | Date | null,
+  tags: string,
+  completedAt: string | Date | null,
+  createdAt: string | Date,
+  updatedAt: string | Date,
+  version: number | string,
+];
+
+const fromTuple = ([id, userId, title, description, status, priority, dueDate, tags, completedAt, createdAt, updatedAt, version]: TaskTuple): Task => ({
+  id: Number(id),
+  userId: Number(userId),
+  title,
+  description,
+  status,
+  priority,
+  dueDate: fromDbTimeOrNull(dueDate),
+  tags: JSON.parse(tags) as string[],
+  completedAt: fromDbTimeOrNull(completedAt),
+  createdAt: fromDbTime(createdAt),
+  updatedAt: fromDbTime(updatedAt),
+  version: Number(version),
 });
+
+/** Rows from the query builder (the filtered listings). */
+const toEntity = (row: TaskRow): Task => fromTuple(TASK_COLUMNS.map((column) => row[column]) as TaskTuple);
 
 /** The column each sort compares; all are plain columns so a keyset is a single index range. */
 const SORT_COLUMN: Record<TaskSortKey, string> = {
@@ -68,10 +93,10 @@ const INSERT_COLUMNS = [
   'user_id', 'title', 'title_key', 'description', 'status', 'priority', 'priority_rank',
   'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
 ] as const satisfies ReadonlyArray<keyof Omit<TaskRow, 'id'>>;
-const INSERT_TASK = `insert into tasks (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map(() => '?').join(', ')}) returning *`;
+const INSERT_TASK = `insert into tasks (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map(() => '?').join(', ')}) ${RETURNING_TASK}`;
 /** Everything but the owner and the creation time. */
 const UPDATE_COLUMNS = INSERT_COLUMNS.filter((column) => column !== 'user_id' && column !== 'created_at');
-const UPDATE_TASK = `update tasks set ${UPDATE_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? returning *`;
+const UPDATE_TASK = `update tasks set ${UPDATE_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? ${RETURNING_TASK}`;
 
 /** No condition beyond the owner: the listing most requests ask for. */
 const isUnfiltered = (filter: TaskFilter): boolean =>
@@ -103,8 +128,8 @@ export class KnexTaskRepository implements TaskRepository {
   create(task: NewTask): Promise<Task> {
     const row = toRow(task);
     return this.statements.transaction(async (statements) => {
-      const [inserted] = await statements.all<TaskRow>(INSERT_TASK, INSERT_COLUMNS.map((column) => row[column]));
-      const created = toEntity(inserted!);
+      const [inserted] = await statements.tuples<TaskTuple>(INSERT_TASK, INSERT_COLUMNS.map((column) => row[column]));
+      const created = fromTuple(inserted!);
       await writeTags(statements, created.id, created.tags);
       return created;
     });
@@ -112,8 +137,8 @@ export class KnexTaskRepository implements TaskRepository {
 
   async findById(userId: number, id: number): Promise<Task | null> {
     if (!isStorableId(id)) return null;
-    const row = await this.statements.first<TaskRow>('select * from tasks where id = ? and user_id = ?', [id, userId]);
-    return row ? toEntity(row) : null;
+    const [row] = await this.statements.tuples<TaskTuple>(`${SELECT_TASK} where id = ? and user_id = ?`, [id, userId]);
+    return row ? fromTuple(row) : null;
   }
 
   update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
@@ -121,11 +146,11 @@ export class KnexTaskRepository implements TaskRepository {
     const changes = toRow(next);
     return this.statements.transaction(async (statements) => {
       // One conditional statement decides between concurrent writers: the loser matches no row.
-      const [row] = await statements.all<TaskRow>(UPDATE_TASK, [...UPDATE_COLUMNS.map((column) => changes[column]), id, userId, expectedVersion]);
+      const [row] = await statements.tuples<TaskTuple>(UPDATE_TASK, [...UPDATE_COLUMNS.map((column) => changes[column]), id, userId, expectedVersion]);
       if (!row) return null;
       await statements.run('delete from task_tags where task_id = ?', [id]);
       await writeTags(statements, id, next.tags);
-      return toEntity(row);
+      return fromTuple(row);
     });
   }
 
@@ -177,9 +202,9 @@ export class KnexTaskRepository implements TaskRepository {
     if (segment === undefined && isUnfiltered(filter)) {
       // The default listing: fixed SQL per sort, prepared once.
       const keyset = after ? ` and (${column}, id) ${op} (${this.placeholder(column)}, ?)` : '';
-      const sql = `select * from tasks where user_id = ?${keyset} order by ${column} ${direction}, id ${direction} limit ?`;
-      const rows = await this.statements.all<TaskRow>(sql, after ? [userId, after.value, after.id, limit] : [userId, limit]);
-      return rows.map(toEntity);
+      const sql = `${SELECT_TASK} where user_id = ?${keyset} order by ${column} ${direction}, id ${direction} limit ?`;
+      const rows = await this.statements.tuples<TaskTuple>(sql, after ? [userId, after.value, after.id, limit] : [userId, limit]);
+      return rows.map(fromTuple);
     }
     const query = this.filtered(userId, filter);
     if (segment === 'undated') {
