@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JwtTokenService, type JwtOptions } from '../../../src/adapters/security/jwt-token-service.js';
 
 const OPTIONS: JwtOptions = {
@@ -30,6 +30,29 @@ describe('JwtTokenService', () => {
     expect(payload.exp - payload.iat).toBe(900);
     expect(expiresIn).toBe(900);
     expect(service.verifyAccessToken(token)).toEqual({ userId: 7, sessionId: 'session-7' });
+  });
+
+  describe('with verified tokens remembered', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it('stops accepting a token it has verified once its exp has passed', () => {
+      vi.useFakeTimers({ now: new Date('2026-11-22T10:00:00Z') });
+      const cached = new JwtTokenService(OPTIONS);
+      const token = sign(validClaims());
+      expect(cached.verifyAccessToken(token)).toEqual({ userId: 7, sessionId: 'session-7' });
+      vi.setSystemTime(new Date('2026-11-22T10:00:59Z'));
+      expect(cached.verifyAccessToken(token)).toEqual({ userId: 7, sessionId: 'session-7' });
+      vi.setSystemTime(new Date('2026-11-22T10:01:01Z'));
+      expect(cached.verifyAccessToken(token)).toBeNull();
+    });
+
+    it('never takes a token for another that differs in one character of its signature', () => {
+      const token = sign(validClaims());
+      expect(service.verifyAccessToken(token)).not.toBeNull();
+      const i = token.length - 10; // inside the signature, clear of base64url's padding bits
+      const tampered = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
+      expect(service.verifyAccessToken(tampered)).toBeNull();
+    });
   });
 
   it('gives every token its own jti', () => {
