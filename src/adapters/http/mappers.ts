@@ -1,4 +1,5 @@
 import type { User } from '../../domain/index.js';
+import { formatUtc } from '../shared/utc-timestamps.js';
 import type { UserDto } from './schemas/user-schemas.js';
 
 /** A whitelist: a new column on users can never leak into a response by accident. */
@@ -8,6 +9,6 @@ export const toUserDto = (user: User): UserDto => ({
   email: user.email,
   name: user.name,
   role: user.role,
-  created_at: user.createdAt.toISOString(),
-  updated_at: user.updatedAt.toISOString(),
+  created_at: formatUtc(user.createdAt),
+  updated_at: formatUtc(user.updatedAt),
 });

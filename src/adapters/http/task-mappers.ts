@@ -1,4 +1,5 @@
 import type { Task, TaskInput, TaskPatch } from '../../domain/index.js';
+import { formatUtc } from '../shared/utc-timestamps.js';
 import type { CreateTaskBody, PatchTaskBody, TaskDto } from './schemas/task-schemas.js';
 
 /** A whitelist: a new column on tasks can never leak into a response by accident. */
@@ -10,11 +11,11 @@ export const toTaskDto = (task: Task): TaskDto => ({
   status: task.status,
   completed: task.status === 'done',
   priority: task.priority,
-  due_date: task.dueDate?.toISOString() ?? null,
+  due_date: task.dueDate ? formatUtc(task.dueDate) : null,
   tags: [...task.tags],
-  completed_at: task.completedAt?.toISOString() ?? null,
-  created_at: task.createdAt.toISOString(),
-  updated_at: task.updatedAt.toISOString(),
+  completed_at: task.completedAt ? formatUtc(task.completedAt) : null,
+  created_at: formatUtc(task.createdAt),
+  updated_at: formatUtc(task.updatedAt),
   version: task.version,
 });
 

@@ -1,3 +1,5 @@
+import { formatUtc, parseUtc } from '../../shared/utc-timestamps.js';
+
 /** The column a unique constraint failed on, for PostgreSQL and SQLite alike; null for other errors. */
 export function uniqueViolationColumn(error: unknown): string | null {
   if (typeof error !== 'object' || error === null) return null;
@@ -10,6 +12,6 @@ export function uniqueViolationColumn(error: unknown): string | null {
 }
 
 /** Timestamps travel as RFC 3339 strings: sortable text in SQLite, timestamptz in PostgreSQL. */
-export const toDbTime = (date: Date): string => date.toISOString();
-export const fromDbTime = (value: string | Date): Date => (value instanceof Date ? value : new Date(value));
+export const toDbTime = (date: Date): string => formatUtc(date);
+export const fromDbTime = (value: string | Date): Date => (value instanceof Date ? value : parseUtc(value));
 export const fromDbTimeOrNull = (value: string | Date | null): Date | null => (value === null ? null : fromDbTime(value));
