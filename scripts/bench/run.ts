@@ -26,6 +26,8 @@ const DIST_REFERENCE = path.join(ROOT, 'dist/scripts/bench/reference-server.js')
 const HELP = `npm run bench -- [options]
   --duration <s>           seconds measured per scenario and server (default 8)
   --warmup <s>             unmeasured seconds before each measurement (default 2)
+  --rounds <n>             measurements per scenario and server, alternating service and
+                           reference; the median is reported (default 3)
   --connections <n>        concurrent connections (default 10)
   --flood-connections <n>  connections of the login flood in list+login (default 8)
   --tasks <n>              tasks seeded per user, 2 users (default 1000)
@@ -41,6 +43,7 @@ const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
     'flood-connections': { type: 'string', default: '8' },
     tasks: { type: 'string', default: '1000' },
@@ -66,6 +69,7 @@ const positive = (name: string, text: string | undefined): number => {
 };
 const DURATION = positive('duration', args.duration);
 const WARMUP = positive('warmup', args.warmup);
+const ROUNDS = Math.max(1, Math.round(positive('rounds', args.rounds)));
 const CONNECTIONS = positive('connections', args.connections);
 const FLOOD_CONNECTIONS = positive('flood-connections', args['flood-connections']);
 const TASKS_PER_USER = positive('tasks', args.tasks);
@@ -170,7 +174,9 @@ async function seed(server: ServerProcess): Promise<SeededUser[]> {
 interface Measurement {
   scenario: string;
   target: 'service' | 'reference';
+  /** The median round's; every round's is in `rounds`. */
   requestsPerSecond: number;
+  rounds?: number[];
   latencyMs: { p50: number; p99: number; average: number; max: number };
   requests: number;
   errors: number;
@@ -234,6 +240,20 @@ async function measureFlood(server: ServerProcess, users: SeededUser[]): Promise
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** The round with the median throughput (the lower middle of an even count), with the errors of all rounds. */
+function median(rounds: Measurement[]): Measurement {
+  const sorted = [...rounds].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return {
+    ...middle,
+    rounds: rounds.map((m) => m.requestsPerSecond),
+    errors: rounds.reduce((sum, m) => sum + m.errors, 0),
+    non2xx: rounds.reduce((sum, m) => sum + m.non2xx, 0),
+    socketErrors: rounds.reduce((sum, m) => sum + m.socketErrors, 0),
+    peakRssMiB: Math.max(...rounds.map((m) => m.peakRssMiB)),
+  };
+}
+
 // --- report --------------------------------------------------------------------------------
 
 function table(rows: string[][]): string {
@@ -261,7 +281,7 @@ async function main(): Promise<void> {
   }
   const info = machine();
   console.log(`taskforge bench — ${ENGINE}, ${info.nproc} CPUs (${info.cpu}), Node ${info.node}, commit ${info.commit}`);
-  console.log(`  ${DURATION}s per measurement after ${WARMUP}s warm-up, ${CONNECTIONS} connections, 2 users × ${needsTasks ? TASKS_PER_USER : 0} tasks`);
+  console.log(`  ${DURATION}s per measurement after ${WARMUP}s warm-up, median of ${ROUNDS} rounds, ${CONNECTIONS} connections, 2 users × ${needsTasks ? TASKS_PER_USER : 0} tasks`);
 
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-bench-'));
   const ports = new Set<number>();
@@ -320,7 +340,13 @@ async function main(): Promise<void> {
 
     const measurements: Measurement[] = [];
     for (const scenario of scenarios) {
-      for (const [server, target] of servers) measurements.push(await measure(server, target, scenario, seeded.get(server)!));
+      // Rounds alternate which server goes first, so a slow spell of the machine falls on both.
+      const rounds = new Map<ServerProcess, Measurement[]>(servers.map(([server]) => [server, []]));
+      for (let r = 0; r < ROUNDS; r++) {
+        const order = r % 2 === 0 ? servers : [...servers].reverse();
+        for (const [server, target] of order) rounds.get(server)!.push(await measure(server, target, scenario, seeded.get(server)!));
+      }
+      for (const [server] of servers) measurements.push(median(rounds.get(server)!));
     }
     const flood = runFlood ? await measureFlood(service, seeded.get(service)!) : undefined;
 
@@ -329,7 +355,7 @@ async function main(): Promise<void> {
 
     // --- report ---
     const byKey = new Map(measurements.map((m) => [`${m.scenario}/${m.target}`, m]));
-    const rows = [['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'ratio']];
+    const rows = [['scenario', 'server', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'ratio']];
     const checks: Check[] = [];
     for (const scenario of scenarios) {
       const own = byKey.get(`${scenario.name}/service`)!;
@@ -341,6 +367,7 @@ async function main(): Promise<void> {
           m.target === 'service' ? scenario.name : '',
           m.target,
           String(m.requestsPerSecond),
+          (m.rounds ?? []).join(' '),
           String(m.latencyMs.p50),
           String(m.latencyMs.p99),
           String(m.errors),
@@ -353,8 +380,8 @@ async function main(): Promise<void> {
       checks.push({ what: `${scenario.name} errors`, value: own.errors, target: '= 0', ok: own.errors === 0 });
     }
     if (flood) {
-      rows.push(['list+login', 'service', String(flood.flooded.requestsPerSecond), String(flood.flooded.latencyMs.p50), String(flood.flooded.latencyMs.p99), String(flood.flooded.errors), flood.flooded.peakRssMiB.toFixed(1), '']);
-      rows.push(['  (flood)', 'login', String(flood.login.requestsPerSecond), String(flood.login.latencyMs.p50), String(flood.login.latencyMs.p99), String(flood.login.errors), '', '']);
+      rows.push(['list+login', 'service', String(flood.flooded.requestsPerSecond), '', String(flood.flooded.latencyMs.p50), String(flood.flooded.latencyMs.p99), String(flood.flooded.errors), flood.flooded.peakRssMiB.toFixed(1), '']);
+      rows.push(['  (flood)', 'login', String(flood.login.requestsPerSecond), '', String(flood.login.latencyMs.p50), String(flood.login.latencyMs.p99), String(flood.login.errors), '', '']);
       const factor = flood.flooded.latencyMs.p99 / Math.max(flood.idle.latencyMs.p99, 1);
       checks.push({ what: 'list p99 under login flood / idle', value: round(factor), target: `≤ ${FLOOD_P99_FACTOR}`, ok: factor <= FLOOD_P99_FACTOR });
       checks.push({ what: 'list+login errors', value: flood.flooded.errors + flood.login.errors, target: '= 0', ok: flood.flooded.errors + flood.login.errors === 0 });
@@ -373,7 +400,7 @@ async function main(): Promise<void> {
     mkdirSync(resultsDir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const out = path.join(resultsDir, `bench-${ENGINE}-${stamp}.json`);
-    const settings = { engine: ENGINE, duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, floodConnections: FLOOD_CONNECTIONS, tasksPerUser: TASKS_PER_USER, logLevel: args['log-level'] };
+    const settings = { engine: ENGINE, duration: DURATION, warmup: WARMUP, rounds: ROUNDS, connections: CONNECTIONS, floodConnections: FLOOD_CONNECTIONS, tasksPerUser: TASKS_PER_USER, logLevel: args['log-level'] };
     writeFileSync(out, JSON.stringify({ machine: info, settings, measurements, flood, checks, profile: profile?.file }, null, 2));
     console.log(`\nresults: ${path.relative(ROOT, out)}`);
 
