@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../src/domain/index.js';
+import { migrationSource } from '../../migrations/index.js';
 import { availableEngines } from '../support/databases.js';
 import { openTaskStores, type TaskStores } from '../support/task-stores.js';
 import { aTask } from '../support/task-builders.js';
@@ -75,5 +76,47 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
 
     const updated = await stores.tasks.update(owner, created.id, created.version, { ...next, tags: ['new'] });
     expect(updated).toMatchObject({ title: 'After', version: created.version + 1, tags: ['new'] });
+  });
+
+  describe('the unfiltered total, kept by triggers', () => {
+    const total = (userId: number) => stores.tasks.count(userId, {});
+    const countStar = async (userId: number) => Number((await stores.database!.db('tasks').where({ user_id: userId }).count<{ n: number | string }[]>({ n: '*' }))[0]!.n);
+
+    it('follows creates and deletes, including deletes made with SQL by hand', async () => {
+      const user = await stores.newUser();
+      const created = await Promise.all([1, 2, 3].map((n) => stores.tasks.create(newTask(user, { title: `Counted ${n}` }))));
+      expect(await total(user)).toBe(3);
+      await stores.tasks.delete(user, created[0]!.id);
+      expect(await total(user)).toBe(2);
+      await stores.database!.db('tasks').where({ id: created[1]!.id }).delete();
+      expect(await total(user)).toBe(1);
+      expect(await total(user)).toBe(await countStar(user));
+    });
+
+    it('does not count a create that rolled back', async () => {
+      const user = await stores.newUser();
+      await expect(stores.tasks.create(newTask(user, { tags: ['explode'] }))).rejects.toThrow(/tag rejected/);
+      expect(await total(user)).toBe(0);
+    });
+
+    it('is zero for a user without tasks, and goes with a deleted user', async () => {
+      const user = await stores.newUser();
+      expect(await total(user)).toBe(0);
+      await stores.tasks.create(newTask(user));
+      await stores.deleteUser(user);
+      expect(Number((await stores.database!.db('task_counts').where({ user_id: user }).count<{ n: number | string }[]>({ n: '*' }))[0]!.n)).toBe(0);
+    });
+
+    it('is filled for the tasks that existed before the migration', async () => {
+      const user = await stores.newUser();
+      for (let n = 0; n < 4; n++) await stores.tasks.create(newTask(user));
+      const { db } = stores.database!;
+      await db.migrate.down({ migrationSource });
+      await db.migrate.latest({ migrationSource });
+      expect(await total(user)).toBe(4);
+      expect(await total(owner)).toBe(await countStar(owner));
+      await stores.tasks.create(newTask(user));
+      expect(await total(user)).toBe(5);
+    });
   });
 });
