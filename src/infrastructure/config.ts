@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import type { DatabaseTarget } from '../adapters/persistence/knex/database.js';
 import { parseByteSize, parseDurationSeconds } from './duration.js';
@@ -25,12 +26,15 @@ export interface Config {
   rateLimit: { authMax: number; max: number; windowSeconds: number };
   admin: { username: string; email: string; password: string } | null;
   bodyLimit: number;
-  trustProxy: boolean;
+  /** Which proxies' X-Forwarded-For to believe: none, every hop, a number of hops, or these addresses. */
+  trustProxy: TrustProxy;
   metricsToken: string | null;
   shutdownTimeoutMs: number;
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
 }
+
+export type TrustProxy = boolean | number | string[];
 
 /** A bad setting: the message names the variable and is the one line the process prints. */
 export class ConfigError extends Error {
@@ -89,6 +93,42 @@ class EnvReader {
     if (['0', 'false', 'no', 'off'].includes(text)) return false;
     throw new ConfigError(`${name} must be true or false; got "${text}"`);
   }
+}
+
+const MAX_PROXY_HOPS = 32;
+
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: false (the socket's address is the client), true (believe every X-Forwarded-For
+ * hop: only when the proxy in front overwrites the header), a number of proxy hops, or the
+ * proxies' addresses and CIDR ranges. The last two are what a deployment should use: a client
+ * can then prepend whatever it likes to the header and still be counted by its own address.
+ */
+function trustProxyOf(reader: EnvReader, warnings: string[]): TrustProxy {
+  const text = reader.optional('TRUST_PROXY');
+  if (text === null) return false;
+  const word = text.toLowerCase();
+  if (['0', 'false', 'no', 'off'].includes(word)) return false;
+  if (['true', 'yes', 'on'].includes(word)) {
+    warnings.push('TRUST_PROXY=true believes every X-Forwarded-For hop; set the number of proxies or their addresses instead unless the proxy overwrites the header');
+    return true;
+  }
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops >= 1 && hops <= MAX_PROXY_HOPS) return hops;
+  }
+  const entries = text.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (entries.length > 0 && !/^\d+$/.test(text) && entries.every(isAddressOrRange)) return entries;
+  throw new ConfigError(
+    `TRUST_PROXY must be true, false, a number of proxy hops from 1 to ${MAX_PROXY_HOPS}, or proxy addresses/CIDR ranges separated by commas; got "${text}"`,
+  );
 }
 
 export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget {
@@ -175,7 +215,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     admin: readAdmin(reader),
     bodyLimit: reader.bytes('BODY_LIMIT', '1mb'),
-    trustProxy: reader.boolean('TRUST_PROXY', false),
+    trustProxy: trustProxyOf(reader, warnings),
     metricsToken: reader.optional('METRICS_TOKEN'),
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     warnings,

@@ -59,6 +59,19 @@ describe('rate limits (in-process)', () => {
     expect((await from('198.51.100.20')).statusCode).toBe(429); // the header is ignored: same socket address
   });
 
+  it.each([
+    ['a hop count', '1'],
+    ['the proxy’s address', '127.0.0.1'],
+    ['the proxy’s range', '127.0.0.0/8, 10.0.0.0/8'],
+  ])('behind a proxy given as %s, counts the address the proxy saw, whatever the client put before it', async (_name, trustProxy) => {
+    app = await buildTestApp('memory', { ...LIMITED, TRUST_PROXY: trustProxy });
+    // The proxy (the socket's 127.0.0.1) appends the address it saw; a client may prepend anything.
+    const via = (claimed: string, seen: string) => app.inject({ ...badLogin, headers: { 'x-forwarded-for': `${claimed}, ${seen}` } });
+    for (let i = 0; i < 3; i++) expect((await via(`192.0.2.${i}`, '203.0.113.7')).statusCode).toBe(401);
+    expect((await via('192.0.2.99', '203.0.113.7')).statusCode).toBe(429);
+    expect((await via('192.0.2.99', '198.51.100.20')).statusCode).toBe(401);
+  });
+
   it('limits authenticated routes per user, each user and each route with its own budget', async () => {
     app = await buildTestApp('memory', { RATE_LIMIT_AUTH_MAX: '100', RATE_LIMIT_MAX: '4' });
     const ada = await signUp(app);

@@ -26,7 +26,8 @@ export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRout
 export interface HttpAppOptions {
   logger: FastifyBaseLogger;
   bodyLimit: number;
-  trustProxy: boolean;
+  /** Fastify's trustProxy: false, true, a hop count, or the proxies' addresses and ranges. */
+  trustProxy: boolean | number | string[];
   version: string;
   rateLimit?: RateLimitSettings;
   corsOrigins?: readonly string[];
@@ -68,12 +69,18 @@ function registerAccessLog(app: FastifyInstance, logger: FastifyBaseLogger): voi
   });
 }
 
+const trustHops =
+  (hops: number) =>
+  (_address: string, hop: number): boolean =>
+    hop < hops;
+
 export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
-    trustProxy: options.trustProxy,
+    // A hop count as proxy-addr's trust function: the first `hops` addresses, nearest first.
+    trustProxy: typeof options.trustProxy === 'number' ? trustHops(options.trustProxy) : options.trustProxy,
     // Late requests on open connections are served (see shutdown-guard), never a non-problem 503.
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },

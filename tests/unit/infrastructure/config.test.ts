@@ -100,6 +100,9 @@ describe('loadConfig', () => {
     ['RATE_LIMIT_WINDOW', { RATE_LIMIT_WINDOW: 'soon' }],
     ['BODY_LIMIT', { BODY_LIMIT: 'huge' }],
     ['TRUST_PROXY', { TRUST_PROXY: 'maybe' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '33' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.1, proxy.internal' }],
     ['REDIS_URL', { REDIS_URL: 'http://localhost' }],
     ['CORS_ORIGINS', { CORS_ORIGINS: 'not a url' }],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
@@ -128,6 +131,29 @@ describe('loadConfig', () => {
     expect(statSync(file).mode & 0o077).toBe(0);
     expect(first.warnings.join(' ')).toMatch(/JWT_SECRET/);
     expect(loadConfig({ DATA_DIR: 'state' }, cwd).jwt.secret).toBe(first.jwt.secret);
+  });
+});
+
+describe('TRUST_PROXY forms', () => {
+  const trustProxy = (value: string) => load({ TRUST_PROXY: value });
+
+  it.each<[string, unknown]>([
+    ['false', false],
+    ['off', false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+    ['10.0.0.1', ['10.0.0.1']],
+    ['10.0.0.0/8, 192.168.1.10,fd00::/8', ['10.0.0.0/8', '192.168.1.10', 'fd00::/8']],
+  ])('reads %j', (value, expected) => {
+    expect(trustProxy(value).trustProxy).toEqual(expected);
+    expect(trustProxy(value).warnings).toEqual([]);
+  });
+
+  it('takes true, with a warning that a hop count or the proxies’ addresses is safer', () => {
+    const config = trustProxy('true');
+    expect(config.trustProxy).toBe(true);
+    expect(config.warnings.join('\n')).toMatch(/TRUST_PROXY=true believes every X-Forwarded-For hop/);
   });
 });
 
