@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { NewUser, Page, PageQuery, UserChanges, UserRepository } from '../../../application/index.js';
 import { emailTaken, identityKey, usernameTaken, type Role, type User } from '../../../domain/index.js';
+import { PreparedStatements } from './prepared-statements.js';
 import { fromDbTime, toDbTime, uniqueViolationColumn } from './sql-errors.js';
 import { isStorableId } from './sql-ids.js';
 
@@ -50,7 +51,11 @@ function translateUniqueViolation(error: unknown): never {
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export class KnexUserRepository implements UserRepository {
-  constructor(private readonly db: Knex) {}
+  private readonly statements: PreparedStatements;
+
+  constructor(private readonly db: Knex) {
+    this.statements = new PreparedStatements(db);
+  }
 
   async create(user: NewUser): Promise<User> {
     try {
@@ -65,7 +70,8 @@ export class KnexUserRepository implements UserRepository {
 
   async findById(id: number): Promise<User | null> {
     if (!isStorableId(id)) return null;
-    const row = await this.db<UserRow>('users').where({ id }).first();
+    // GET /me and every user route read this: a prepared statement, not the query builder.
+    const row = await this.statements.first<UserRow>('select * from users where id = ?', [id]);
     return row ? toEntity(row) : null;
   }
 
