@@ -135,4 +135,16 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
     expect(page.map((task) => task.id)).toEqual([tagged.id]);
     expect(await stores.tasks.count(user, { tags: ['legacy', 'kept'] })).toBe(1);
   });
+
+  it('an update leaves exactly the new tags in task_tags, each with its owner, and filters follow', async () => {
+    const user = await stores.newUser();
+    let task = await stores.tasks.create(newTask(user, { tags: ['a', 'b'] }));
+    const rows = async () => (await stores.database!.db('task_tags').where({ task_id: task.id }).orderBy('tag').select('tag', 'user_id')).map((r) => `${r.tag}:${r.user_id}`);
+    const tagged = async (tag: string) => stores.tasks.count(user, { tags: [tag] });
+    for (const tags of [['b', 'c'], ['c', 'b', 'd'], ['c', 'b', 'd'], [], ['e']]) {
+      task = (await stores.tasks.update(user, task.id, task.version, { ...task, tags, version: task.version + 1 }))!;
+      expect(await rows()).toEqual([...tags].sort().map((tag) => `${tag}:${user}`));
+      for (const tag of ['a', 'b', 'c', 'd', 'e']) expect(await tagged(tag)).toBe(tags.includes(tag) ? 1 : 0);
+    }
+  });
 });

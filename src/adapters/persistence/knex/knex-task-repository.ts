@@ -109,8 +109,18 @@ const isUnfiltered = (filter: TaskFilter): boolean =>
 
 async function writeTags(statements: StatementRunner, taskId: number, userId: number, tags: readonly string[]): Promise<void> {
   if (tags.length === 0) return;
-  const sql = `insert into task_tags (task_id, user_id, tag) values ${tags.map(() => '(?, ?, ?)').join(', ')}`;
+  const sql = `insert into task_tags (task_id, user_id, tag) values ${tags.map(() => '(?, ?, ?)').join(', ')} on conflict (task_id, tag) do nothing`;
   await statements.run(sql, tags.flatMap((tag) => [taskId, userId, tag]));
+}
+
+/**
+ * Makes a task's tag rows match `tags`, writing only what changed: most updates (a status, a
+ * title) keep the tags, and then neither of task_tags' two indexes is written.
+ */
+async function replaceTags(statements: StatementRunner, taskId: number, userId: number, tags: readonly string[]): Promise<void> {
+  const others = tags.length === 0 ? '' : ` and tag not in (${tags.map(() => '?').join(', ')})`;
+  await statements.run(`delete from task_tags where task_id = ?${others}`, [taskId, ...tags]);
+  await writeTags(statements, taskId, userId, tags);
 }
 
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -148,8 +158,7 @@ export class KnexTaskRepository implements TaskRepository {
       // One conditional statement decides between concurrent writers: the loser matches no row.
       const [row] = await statements.tuples<TaskTuple>(UPDATE_TASK, [...UPDATE_COLUMNS.map((column) => changes[column]), id, userId, expectedVersion]);
       if (!row) return null;
-      await statements.run('delete from task_tags where task_id = ?', [id]);
-      await writeTags(statements, id, userId, next.tags);
+      await replaceTags(statements, id, userId, next.tags);
       return fromTuple(row);
     });
   }
