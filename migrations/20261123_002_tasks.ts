@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isPostgres } from '../src/adapters/persistence/knex/dialect.js';
 
 /**
  * Tasks, their tags and the Idempotency-Key store.
@@ -9,7 +10,7 @@ import type { Knex } from 'knex';
  * which sorts chronologically, and timestamptz on PostgreSQL.
  */
 export async function up(knex: Knex): Promise<void> {
-  const postgres = knex.client.config.client === 'pg';
+  const postgres = isPostgres(knex);
 
   await knex.schema.createTable('tasks', (t) => {
     t.increments('id').primary();

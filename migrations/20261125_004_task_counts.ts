@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isPostgres } from '../src/adapters/persistence/knex/dialect.js';
 
 /**
  * How many tasks each user has, kept by triggers in the transaction that inserts or deletes a
@@ -14,7 +15,7 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('n').notNullable();
   });
   await knex.raw('insert into task_counts (user_id, n) select user_id, count(*) from tasks group by user_id');
-  if (knex.client.config.client === 'pg') {
+  if (isPostgres(knex)) {
     await knex.raw(`
       create function tasks_count() returns trigger language plpgsql as $$
       begin
@@ -40,7 +41,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if (knex.client.config.client === 'pg') {
+  if (isPostgres(knex)) {
     await knex.raw('drop trigger tasks_count on tasks');
     await knex.raw('drop function tasks_count()');
   } else {

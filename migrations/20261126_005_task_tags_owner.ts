@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isPostgres } from '../src/adapters/persistence/knex/dialect.js';
 
 /**
  * Tag rows carry their task's owner, indexed with the tag, so a tag filter starts from the
@@ -11,7 +12,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('task_tags', (t) => {
     t.integer('user_id').nullable();
   });
-  if (knex.client.config.client === 'pg') {
+  if (isPostgres(knex)) {
     await knex.raw('update task_tags set user_id = tasks.user_id from tasks where tasks.id = task_tags.task_id');
   } else {
     await knex.raw('update task_tags set user_id = (select user_id from tasks where tasks.id = task_tags.task_id)');

@@ -17,7 +17,7 @@ export const OWASP_ARGON2ID: Argon2Options = { memoryCost: 19_456, timeCost: 2, 
  * logins would stall every other request behind it. So at least one thread stays free, and at
  * least one core is left to the event loop.
  */
-export function defaultArgon2Concurrency(): number {
+function defaultArgon2Concurrency(): number {
   const threadPool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
   return Math.max(1, Math.min(threadPool - 1, os.availableParallelism() - 1));
 }

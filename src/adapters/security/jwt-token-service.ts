@@ -10,13 +10,13 @@ export interface JwtOptions {
   refreshTokenTtlSeconds: number;
 }
 
+/** Verified tokens kept; the oldest is dropped beyond this. */
+const VERIFIED_TOKENS_KEPT = 10_000;
+
 /**
  * HS256 access tokens with the algorithm pinned on both sides, so `alg: none` or a swapped
  * algorithm never verifies. Refresh tokens are opaque random strings stored only as SHA-256.
  */
-/** Verified tokens kept; the oldest is dropped beyond this. */
-const VERIFIED_TOKENS_KEPT = 10_000;
-
 export class JwtTokenService implements TokenService {
   readonly refreshTokenTtlSeconds: number;
   /**

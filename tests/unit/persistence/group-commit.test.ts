@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GroupCommit } from '../../../src/adapters/persistence/knex/group-commit.js';
-import type { StatementRunner } from '../../../src/adapters/persistence/knex/prepared-statements.js';
+import type { StatementRunner } from '../../../src/adapters/persistence/knex/statement-runner.js';
 
 /** A connection that keeps a log of what it was asked to run, and can be told to fail a statement. */
 class ScriptedConnection implements StatementRunner {

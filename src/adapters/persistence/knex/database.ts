@@ -65,13 +65,14 @@ export function createDatabase(target: DatabaseTarget, options: DatabaseOptions 
       },
     });
   }
+  const statementTimeout = options.statementTimeoutMs ?? 10_000;
   return knex({
     client: 'pg',
     connection: {
       connectionString: target.url,
-      statement_timeout: options.statementTimeoutMs ?? 10_000,
+      statement_timeout: statementTimeout,
       // The server-side timeout cannot fire when the network itself is gone; this one can.
-      query_timeout: (options.statementTimeoutMs ?? 10_000) + 2_000,
+      query_timeout: statementTimeout + 2_000,
       connectionTimeoutMillis: acquireConnectionTimeout,
       keepAlive: true,
     },
@@ -91,4 +92,4 @@ export async function rollbackLast(db: Knex): Promise<string[]> {
   return reverted;
 }
 
-export const isPostgres = (db: Knex): boolean => db.client.config.client === 'pg';
+export { isPostgres } from './dialect.js';

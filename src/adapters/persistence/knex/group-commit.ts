@@ -1,9 +1,9 @@
-import type { StatementRunner } from './prepared-statements.js';
+import { inTransaction, type StatementRunner } from './statement-runner.js';
 
 type Work<T> = (statements: StatementRunner) => Promise<T>;
 
 /** Lends the one connection for as long as `use` runs (knex's pool, so other queries queue behind it). */
-export type ConnectionLender = <T>(use: (statements: StatementRunner) => Promise<T>) => Promise<T>;
+type ConnectionLender = <T>(use: Work<T>) => Promise<T>;
 
 interface Pending {
   work: Work<unknown>;
@@ -47,17 +47,11 @@ export class GroupCommit {
 
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      await this.lend(async (statements) => {
-        await statements.run('begin immediate', []);
-        try {
+      await this.lend((statements) =>
+        inTransaction(statements, 'begin immediate', async () => {
           for (const { work } of batch) outcomes.push(await inSavepoint(statements, work));
-          await statements.run('commit', []);
-        } catch (error) {
-          // A failed COMMIT can leave SQLite inside the transaction; with none open, ROLLBACK throws.
-          await statements.run('rollback', []).catch(() => undefined);
-          throw error;
-        }
-      });
+        }),
+      );
     } catch (error) {
       for (const pending of batch) pending.reject(error);
       return;

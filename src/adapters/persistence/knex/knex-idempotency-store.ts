@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { idempotencyClaimLost, type ClaimOutcome, type IdempotencyClaim, type IdempotencyStore } from '../../../application/index.js';
 import type { Task } from '../../../domain/index.js';
-import { toDbTime } from './sql-errors.js';
+import { fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-values.js';
 
 interface KeyRow {
   user_id: number;
@@ -25,10 +25,10 @@ function fromSnapshot(text: string): Task {
   const stored = JSON.parse(text) as StoredTask;
   return {
     ...stored,
-    dueDate: stored.dueDate === null ? null : new Date(stored.dueDate),
-    completedAt: stored.completedAt === null ? null : new Date(stored.completedAt),
-    createdAt: new Date(stored.createdAt),
-    updatedAt: new Date(stored.updatedAt),
+    dueDate: fromDbTimeOrNull(stored.dueDate),
+    completedAt: fromDbTimeOrNull(stored.completedAt),
+    createdAt: fromDbTime(stored.createdAt),
+    updatedAt: fromDbTime(stored.updatedAt),
   };
 }
 

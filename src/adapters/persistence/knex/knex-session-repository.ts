@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken } from '../../../application/index.js';
 import type { Role } from '../../../domain/index.js';
 import { PreparedStatements } from './prepared-statements.js';
-import { fromDbTime, toDbTime } from './sql-errors.js';
+import { fromDbTime, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
 
 interface RefreshTokenState {

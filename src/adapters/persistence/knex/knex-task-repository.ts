@@ -2,8 +2,9 @@ import type { Knex } from 'knex';
 import type { NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, TaskSortKey } from '../../../application/index.js';
 import { priorityRank, titleKey, type Task, type TaskPriority, type TaskStatus } from '../../../domain/index.js';
 import { isPostgres } from './database.js';
-import { PreparedStatements, type StatementRunner } from './prepared-statements.js';
-import { fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-errors.js';
+import { PreparedStatements } from './prepared-statements.js';
+import type { StatementRunner } from './statement-runner.js';
+import { escapeLike, fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
 
 interface TaskRow {
@@ -44,6 +45,9 @@ const TASK_COLUMNS = [
   'id', 'user_id', 'title', 'description', 'status', 'priority', 'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
 ] as const satisfies ReadonlyArray<keyof TaskRow>;
 const SELECT_TASK = `select ${TASK_COLUMNS.join(', ')} from tasks`;
+const SELECT_TASK_BY_ID = `${SELECT_TASK} where id = ? and user_id = ?`;
+const DELETE_TASK = 'delete from tasks where id = ? and user_id = ?';
+const DELETE_TASK_AT_VERSION = `${DELETE_TASK} and version = ?`;
 const RETURNING_TASK = `returning ${TASK_COLUMNS.join(', ')}`;
 
 type TaskTuple = [
@@ -98,6 +102,30 @@ const INSERT_TASK = `insert into tasks (${INSERT_COLUMNS.join(', ')}) values (${
 const UPDATE_COLUMNS = INSERT_COLUMNS.filter((column) => column !== 'user_id' && column !== 'created_at');
 const UPDATE_TASK = `update tasks set ${UPDATE_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? ${RETURNING_TASK}`;
 
+/** `(column, id)` after (or before) a cursor's position; PostgreSQL needs the time type spelt out. */
+function keysetCondition(column: string, descending: boolean, postgres: boolean): string {
+  const placeholder = postgres && TIME_COLUMNS.has(column) ? '?::timestamptz' : '?';
+  return `(${column}, id) ${descending ? '<' : '>'} (${placeholder}, ?)`;
+}
+
+type ListingSql = Record<TaskSortKey, Record<'asc' | 'desc', { first: string; after: string }>>;
+
+/** The unfiltered listing's SQL for every sort, direction and cursor, written once per dialect. */
+function listingSql(postgres: boolean): ListingSql {
+  const forSort = (key: TaskSortKey) => {
+    const column = SORT_COLUMN[key];
+    const forDirection = (direction: 'asc' | 'desc') => {
+      const order = `order by ${column} ${direction}, id ${direction} limit ?`;
+      return {
+        first: `${SELECT_TASK} where user_id = ? ${order}`,
+        after: `${SELECT_TASK} where user_id = ? and ${keysetCondition(column, direction === 'desc', postgres)} ${order}`,
+      };
+    };
+    return { asc: forDirection('asc'), desc: forDirection('desc') };
+  };
+  return Object.fromEntries((Object.keys(SORT_COLUMN) as TaskSortKey[]).map((key) => [key, forSort(key)])) as ListingSql;
+}
+
 /** No condition beyond the owner: the listing most requests ask for. */
 const isUnfiltered = (filter: TaskFilter): boolean =>
   filter.statuses === undefined &&
@@ -123,16 +151,17 @@ async function replaceTags(statements: StatementRunner, taskId: number, userId: 
   await writeTags(statements, taskId, userId, tags);
 }
 
-const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 export class KnexTaskRepository implements TaskRepository {
   private readonly postgres: boolean;
 
   private readonly statements: PreparedStatements;
 
+  private readonly listing: ListingSql;
+
   constructor(private readonly db: Knex) {
     this.postgres = isPostgres(db);
     this.statements = new PreparedStatements(db);
+    this.listing = listingSql(this.postgres);
   }
 
   create(task: NewTask): Promise<Task> {
@@ -147,7 +176,7 @@ export class KnexTaskRepository implements TaskRepository {
 
   async findById(userId: number, id: number): Promise<Task | null> {
     if (!isStorableId(id)) return null;
-    const [row] = await this.statements.tuples<TaskTuple>(`${SELECT_TASK} where id = ? and user_id = ?`, [id, userId]);
+    const [row] = await this.statements.tuples<TaskTuple>(SELECT_TASK_BY_ID, [id, userId]);
     return row ? fromTuple(row) : null;
   }
 
@@ -165,8 +194,11 @@ export class KnexTaskRepository implements TaskRepository {
 
   async delete(userId: number, id: number, expectedVersion?: number): Promise<boolean> {
     if (!isStorableId(id)) return false;
-    const where = expectedVersion === undefined ? { id, user_id: userId } : { id, user_id: userId, version: expectedVersion };
-    return (await this.db('tasks').where(where).delete()) > 0;
+    const deleted =
+      expectedVersion === undefined
+        ? await this.statements.run(DELETE_TASK, [id, userId])
+        : await this.statements.run(DELETE_TASK_AT_VERSION, [id, userId, expectedVersion]);
+    return deleted > 0;
   }
 
   async findPage(userId: number, query: TaskPageQuery): Promise<Task[]> {
@@ -208,22 +240,19 @@ export class KnexTaskRepository implements TaskRepository {
   ): Promise<Task[]> {
     const column = SORT_COLUMN[key];
     const direction = descending ? 'desc' : 'asc';
-    const op = descending ? '<' : '>';
     if (segment === undefined && isUnfiltered(filter)) {
-      // The default listing: fixed SQL per sort, prepared once.
-      const keyset = after ? ` and (${column}, id) ${op} (${this.placeholder(column)}, ?)` : '';
-      const sql = `${SELECT_TASK} where user_id = ?${keyset} order by ${column} ${direction}, id ${direction} limit ?`;
-      const rows = await this.statements.tuples<TaskTuple>(sql, after ? [userId, after.value, after.id, limit] : [userId, limit]);
+      const sql = this.listing[key][direction];
+      const rows = await this.statements.tuples<TaskTuple>(after ? sql.after : sql.first, after ? [userId, after.value, after.id, limit] : [userId, limit]);
       return rows.map(fromTuple);
     }
     const query = this.filtered(userId, filter);
     if (segment === 'undated') {
       void query.whereNull(column);
-      if (after) void query.where('id', op, after.id);
+      if (after) void query.where('id', descending ? '<' : '>', after.id);
       void query.orderBy('id', direction);
     } else {
       if (segment === 'dated') void query.whereNotNull(column);
-      if (after) void query.whereRaw(`(${column}, id) ${op} (${this.placeholder(column)}, ?)`, [after.value, after.id]);
+      if (after) void query.whereRaw(keysetCondition(column, descending, this.postgres), [after.value, after.id]);
       void query.orderBy(column, direction).orderBy('id', direction);
     }
     const rows = await query.limit(limit);
@@ -260,9 +289,5 @@ export class KnexTaskRepository implements TaskRepository {
     if (filter.dueBefore) void query.where('due_date', '<', toDbTime(filter.dueBefore));
     if (filter.dueAfter) void query.where('due_date', '>=', toDbTime(filter.dueAfter));
     return query;
-  }
-
-  private placeholder(column: string): string {
-    return this.postgres && TIME_COLUMNS.has(column) ? '?::timestamptz' : '?';
   }
 }

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { NewUser, Page, PageQuery, UserChanges, UserRepository } from '../../../application/index.js';
 import { emailTaken, identityKey, usernameTaken, type Role, type User } from '../../../domain/index.js';
 import { PreparedStatements } from './prepared-statements.js';
-import { fromDbTime, toDbTime, uniqueViolationColumn } from './sql-errors.js';
+import { uniqueViolationColumn } from './sql-errors.js';
+import { escapeLike, fromDbTime, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
 
 interface UserRow {
@@ -47,8 +48,6 @@ function translateUniqueViolation(error: unknown): never {
   if (column?.includes('username')) throw usernameTaken();
   throw error;
 }
-
-const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export class KnexUserRepository implements UserRepository {
   private readonly statements: PreparedStatements;

@@ -1,5 +1,3 @@
-import { formatUtc, parseUtc } from '../../shared/utc-timestamps.js';
-
 /** The column a unique constraint failed on, for PostgreSQL and SQLite alike; null for other errors. */
 export function uniqueViolationColumn(error: unknown): string | null {
   if (typeof error !== 'object' || error === null) return null;
@@ -10,8 +8,3 @@ export function uniqueViolationColumn(error: unknown): string | null {
   const sqlite = code?.startsWith('SQLITE_CONSTRAINT') ? /UNIQUE constraint failed: (.+)$/.exec(message ?? '') : null;
   return sqlite?.[1] ?? null;
 }
-
-/** Timestamps travel as RFC 3339 strings: sortable text in SQLite, timestamptz in PostgreSQL. */
-export const toDbTime = (date: Date): string => formatUtc(date);
-export const fromDbTime = (value: string | Date): Date => (value instanceof Date ? value : parseUtc(value));
-export const fromDbTimeOrNull = (value: string | Date | null): Date | null => (value === null ? null : fromDbTime(value));

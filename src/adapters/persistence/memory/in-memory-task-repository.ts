@@ -12,7 +12,7 @@ const copy = (task: Task): Task => ({
 });
 
 /** Code point order, as SQLite's BINARY and PostgreSQL's "C" collation compare UTF-8 text. */
-export function compareCodePoints(a: string, b: string): number {
+function compareCodePoints(a: string, b: string): number {
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i++) {
     const x = a.charCodeAt(i);
@@ -28,7 +28,7 @@ export function compareCodePoints(a: string, b: string): number {
 }
 
 /** Compares positions under a sort, nulls (no due date) last in both directions. */
-export function comparePositions(a: SortPosition, b: SortPosition, sort: TaskSort): number {
+function comparePositions(a: SortPosition, b: SortPosition, sort: TaskSort): number {
   if (a.value === null || b.value === null) {
     if (a.value !== b.value) return a.value === null ? 1 : -1;
   } else if (a.value !== b.value) {
