@@ -10,6 +10,7 @@ import type { SharedWindowCounter } from './plugins/rate-limit-store.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerShutdownGuard } from './plugins/shutdown-guard.js';
 import { requestIdFor } from './request-id.js';
+import { routeLabel } from './route-label.js';
 import { authRoutes, type AuthRoutesOptions } from './routes/auth-routes.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health-routes.js';
 import type { RouteGuards } from './routes/route-guards.js';
@@ -29,12 +30,10 @@ export interface HttpAppOptions {
   /** Fastify's trustProxy: false, true, a hop count, or the proxies' addresses and ranges. */
   trustProxy: boolean | number | string[];
   version: string;
-  rateLimit?: RateLimitSettings;
-  corsOrigins?: readonly string[];
-  metricsToken?: string | null;
+  rateLimit: RateLimitSettings;
+  corsOrigins: readonly string[];
+  metricsToken: string | null;
 }
-
-const DEFAULT_RATE_LIMITS: RateLimitSettings = { authMax: 10, max: 600, windowSeconds: 60 };
 
 export interface HttpAppDependencies {
   useCases: HttpUseCases;
@@ -42,7 +41,7 @@ export interface HttpAppDependencies {
   /** Tells an unreachable or overloaded dependency (answered 503) from a bug (answered 500). */
   isUnavailable?: (error: unknown) => boolean;
   /** Counters shared by every instance (Redis); without it, limits are counted per instance. */
-  sharedRateLimitCounter?: SharedWindowCounter | null;
+  sharedRateLimitCounter: SharedWindowCounter | null;
   poolStats?: () => PoolStats | null;
 }
 
@@ -58,7 +57,7 @@ function registerAccessLog(app: FastifyInstance, logger: FastifyBaseLogger): voi
       {
         reqId: request.id,
         method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
+        route: routeLabel(request),
         statusCode: reply.statusCode,
         userId: request.principal?.userId,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
@@ -108,17 +107,13 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   });
   registerAccessLog(app, options.logger);
 
-  await registerSecurityHeaders(app, options.corsOrigins ?? []);
-  registerMetrics(app, { token: options.metricsToken ?? null, poolStats: deps.poolStats });
+  await registerSecurityHeaders(app, options.corsOrigins);
+  registerMetrics(app, { token: options.metricsToken, poolStats: deps.poolStats });
   await registerOpenApi(app, options.version);
-  const rateLimits = await registerRateLimits(app, options.rateLimit ?? DEFAULT_RATE_LIMITS, deps.sharedRateLimitCounter ?? null);
+  const rateLimits = await registerRateLimits(app, options.rateLimit, deps.sharedRateLimitCounter);
 
   const { useCases } = deps;
-  const guards: RouteGuards = {
-    authenticated: bearerAuthentication(useCases.authenticate),
-    authRateLimit: rateLimits.authRateLimit,
-    userRateLimit: rateLimits.userRateLimit,
-  };
+  const guards: RouteGuards = { authenticated: bearerAuthentication(useCases.authenticate), ...rateLimits };
 
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(authRoutes, { ...useCases, guards });

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
  * Stable camelCase operation ids (GET /tasks/:id → getTasksById). Without them Swagger UI invents
  * ids such as get_tasks, whose deep links it now flags as deprecated, and client generators guess.
  */
-export function operationIdOf(method: string | string[], url: string): string {
+function operationIdOf(method: string | string[], url: string): string {
   const verb = String([method].flat()[0]).toLowerCase();
   const words = url
     .split('/')

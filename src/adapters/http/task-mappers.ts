@@ -12,7 +12,7 @@ export const toTaskDto = (task: Task): TaskDto => ({
   completed: task.status === 'done',
   priority: task.priority,
   due_date: task.dueDate ? formatUtc(task.dueDate) : null,
-  tags: [...task.tags],
+  tags: task.tags,
   completed_at: task.completedAt ? formatUtc(task.completedAt) : null,
   created_at: formatUtc(task.createdAt),
   updated_at: formatUtc(task.updatedAt),

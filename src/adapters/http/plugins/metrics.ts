@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { httpProblem, sendProblem } from '../problem.js';
+import { routeLabel } from '../route-label.js';
 import { problems } from '../schemas/common.js';
 
 export interface PoolStats {
@@ -17,8 +18,6 @@ export interface MetricsOptions {
   poolStats?: () => PoolStats | null;
 }
 
-/** Label for requests that matched no route: raw URLs would let any client grow our label set. */
-export const UNMATCHED_ROUTE = 'unmatched';
 
 let processRegistry: Registry | undefined;
 
@@ -40,10 +39,6 @@ function digest(text: string): Buffer {
 
 function bearerMatches(request: FastifyRequest, expected: Buffer): boolean {
   return timingSafeEqual(digest(request.headers.authorization ?? ''), expected);
-}
-
-function routeLabel(request: FastifyRequest): string {
-  return request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);
 }
 
 /** Request metrics for this app (its own registry) and `GET /metrics` in Prometheus text format. */

@@ -16,7 +16,7 @@ export interface RateLimitRouteConfigs {
   userRateLimit: Record<string, unknown>;
 }
 
-export class RateLimitedError extends Error {
+class RateLimitedError extends Error {
   readonly code = 'RATE_LIMITED';
   readonly statusCode = 429;
 }
@@ -26,8 +26,10 @@ export class RateLimitedError extends Error {
  * appends to the route's own hooks), so the principal is known before any body is read. Were it
  * ever reached without one, it would count per address rather than let the request through.
  */
+const addressKey = (request: FastifyRequest): string => `address:${normalizeIP(request.ip)}`;
+
 function userKey(request: FastifyRequest): string {
-  return request.principal ? `user:${request.principal.userId}` : `address:${normalizeIP(request.ip)}`;
+  return request.principal ? `user:${request.principal.userId}` : addressKey(request);
 }
 
 export async function registerRateLimits(
@@ -47,7 +49,7 @@ export async function registerRateLimits(
     errorResponseBuilder: (_request, context) => new RateLimitedError(`Too many requests; retry in ${context.after}.`),
   });
   return {
-    authRateLimit: { rateLimit: { max: settings.authMax, keyGenerator: (request: FastifyRequest) => `address:${normalizeIP(request.ip)}` } },
+    authRateLimit: { rateLimit: { max: settings.authMax, keyGenerator: addressKey } },
     userRateLimit: { rateLimit: { max: settings.max, keyGenerator: userKey } },
   };
 }

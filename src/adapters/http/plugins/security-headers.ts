@@ -35,7 +35,7 @@ const HELMET_OPTIONS: HelmetOptions = { contentSecurityPolicy: CONTENT_SECURITY_
  * nonces, no functions), recorded once from helmet's own middleware. @fastify/helmet builds that
  * middleware again on every request, re-parsing the policy: about 40 µs, a fifth of a GET's cost.
  */
-export function helmetHeaders(options: HelmetOptions): Record<string, string> {
+function helmetHeaders(options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {};
   const recorder = {
     setHeader(name: string, value: string | number | readonly string[]) {

@@ -11,6 +11,7 @@ import {
   ConditionalWriteHeaders,
   CreateTaskBody,
   CreateTaskHeaders,
+  DEFAULT_PAGE_SIZE,
   PatchTaskBody,
   ReplaceTaskBody,
   TaskDto,
@@ -19,8 +20,6 @@ import {
 } from '../schemas/task-schemas.js';
 import { fromTaskBody, fromTaskPatch, toTaskDto } from '../task-mappers.js';
 import type { RouteGuards } from './route-guards.js';
-
-const DEFAULT_PAGE_SIZE = 20;
 
 export interface TaskRoutesOptions {
   createTask: CreateTask;
@@ -56,7 +55,6 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
   const { guards } = options;
   const protectedRoute = { onRequest: guards.authenticated, config: guards.userRateLimit } as const;
   const tags = ['tasks'];
-  const security = bearerSecurity;
 
   app.post(
     '/tasks',
@@ -69,7 +67,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
         description:
           'With an Idempotency-Key, a retry within 24 hours returns the first response (status, Location, ETag, body) and creates nothing; ' +
           'the same key with another body is a 422, and while the first request runs a 409. A request that fails with a 4xx does not use up its key.',
-        security,
+        security: bearerSecurity,
         headers: CreateTaskHeaders,
         body: CreateTaskBody,
         response: { 201: TaskDto, ...problems(400, 401, 409, 413, 415, 422, 429) },
@@ -92,7 +90,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
         description:
           'Offset (limit/offset) or keyset (cursor) pagination; next_cursor is given for both and is null on the last page. ' +
           'A cursor carries its sort and filters: repeating them is allowed, changing them is a 422.',
-        security,
+        security: bearerSecurity,
         querystring: TaskListQuery,
         response: { 200: TaskPage, ...problems(401, 422, 429) },
       },
@@ -112,7 +110,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
         tags,
         summary: 'One of your tasks',
         description: 'With If-None-Match naming the current ETag, 304 and no body.',
-        security,
+        security: bearerSecurity,
         params: IdParams,
         headers: ConditionalReadHeaders,
         response: { 200: TaskDto, 304: { type: 'null', description: 'Not modified.' }, ...problems(401, 404, 422, 429) },
@@ -134,7 +132,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
         tags,
         summary: 'Replace a task',
         description: 'Every writable field; omitted optional fields return to their defaults. If-Match with a stale ETag: 412, nothing written.',
-        security,
+        security: bearerSecurity,
         params: IdParams,
         headers: ConditionalWriteHeaders,
         body: ReplaceTaskBody,
@@ -157,7 +155,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
         description:
           'application/json or application/merge-patch+json. null clears due_date; null elsewhere is a 422. ' +
           'A patch that changes nothing (even {}) answers 200 and keeps the version. If-Match with a stale ETag: 412, nothing written.',
-        security,
+        security: bearerSecurity,
         consumes: ['application/merge-patch+json', 'application/json'],
         params: IdParams,
         headers: ConditionalWriteHeaders,
@@ -179,7 +177,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
         tags,
         summary: 'Delete a task',
         description: 'If-Match with a stale ETag: 412, nothing deleted.',
-        security,
+        security: bearerSecurity,
         params: IdParams,
         headers: ConditionalWriteHeaders,
         response: { 204: { type: 'null', description: 'Deleted.' }, ...problems(401, 404, 412, 422, 429) },

@@ -32,6 +32,10 @@ export const IdParams = Type.Object({
 export const Nullable = <T extends TSchema & { type: string }>(schema: T, options: Record<string, unknown> = {}) =>
   Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'], ...options });
 
+/** A string enum that ajv reports as "must be one of: …" rather than as a failed union. */
+export const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+
 export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-22T10:00:00.000Z'] });
 
 export const OffsetPageQuery = {

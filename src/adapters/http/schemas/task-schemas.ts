@@ -1,11 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TASK_SORTS } from '../../../application/index.js';
+import { MAX_PAGE_SIZE, TASK_SORTS } from '../../../application/index.js';
 import { DESCRIPTION_RULE, MAX_TAGS, TAG_RULE, TASK_PRIORITIES, TASK_STATUSES, TITLE_RULE } from '../../../domain/index.js';
-import { Nullable, Timestamp } from './common.js';
+import { Nullable, StringEnum, Timestamp } from './common.js';
 
-/** A string enum that ajv reports as "must be one of: …" rather than as a failed union. */
-const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
-  Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+/** Page size when a listing does not ask for one. */
+export const DEFAULT_PAGE_SIZE = 20;
 
 const Title = Type.String({
   minLength: TITLE_RULE.min,
@@ -93,7 +92,7 @@ const commaList = (values: readonly string[], description: string) => {
 
 export const TaskListQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size (default 20).' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: `Page size (default ${DEFAULT_PAGE_SIZE}).` })),
     offset: Type.Optional(Type.Integer({ minimum: 0, description: 'Items to skip (default 0); not with cursor.' })),
     cursor: Type.Optional(
       Type.String({ minLength: 1, maxLength: 4096, description: 'next_cursor of the previous page; it carries that listing\'s sort and filters.' }),

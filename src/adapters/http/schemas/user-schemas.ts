@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { EMAIL_RULE, NAME_RULE, PASSWORD_RULE, ROLES, USERNAME_RULE, type Role as RoleName } from '../../../domain/index.js';
-import { Nullable, OffsetPageQuery, Timestamp } from './common.js';
+import { EMAIL_RULE, NAME_RULE, PASSWORD_RULE, ROLES, USERNAME_RULE } from '../../../domain/index.js';
+import { Nullable, OffsetPageQuery, StringEnum, Timestamp } from './common.js';
 
 const Username = Type.String({
   minLength: USERNAME_RULE.min,
@@ -29,7 +29,7 @@ export const UserDto = Type.Object(
     username: Type.String({ examples: ['ada_l'] }),
     email: Type.String({ examples: ['ada@example.com'] }),
     name: Nullable(Type.String(), { examples: ['Ada Lovelace'] }),
-    role: Type.Unsafe<RoleName>({ type: 'string', enum: [...ROLES] }),
+    role: StringEnum(ROLES),
     created_at: Timestamp,
     updated_at: Timestamp,
   },
