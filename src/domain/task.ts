@@ -50,7 +50,7 @@ export interface TaskInput {
 /** A merge patch: only the fields present change; null clears the due date. */
 export type TaskPatch = Partial<TaskInput>;
 
-export const DEFAULT_TASK_FIELDS: Omit<TaskFields, 'title'> = {
+const DEFAULT_TASK_FIELDS: Omit<TaskFields, 'title'> = {
   description: '',
   status: 'todo',
   priority: 'medium',
@@ -124,7 +124,7 @@ export function parseDueDate(raw: string | null, field = 'due_date'): Date | nul
  * The status a body asks for. `completed` is a shorthand and must agree with `status` when both
  * are given: they contradict only when one says done and the other does not.
  */
-export function resolveStatus(status: unknown, completed: unknown): TaskStatus | undefined {
+function resolveStatus(status: unknown, completed: unknown): TaskStatus | undefined {
   const parsed = status === undefined ? undefined : parseStatus(status);
   if (completed === undefined) return parsed;
   if (typeof completed !== 'boolean') throw ValidationError.field('completed', 'must be true or false');

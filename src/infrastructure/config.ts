@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import type { TrustProxy } from '../adapters/http/http-app.js';
 import type { DatabaseTarget } from '../adapters/persistence/knex/database.js';
 import { parseByteSize, parseDurationSeconds } from './duration.js';
 
@@ -33,8 +34,6 @@ export interface Config {
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
 }
-
-export type TrustProxy = boolean | number | string[];
 
 /** A bad setting: the message names the variable and is the one line the process prints. */
 export class ConfigError extends Error {
@@ -85,14 +84,6 @@ class EnvReader {
     if (bytes === null) throw new ConfigError(`${name} must be a size in bytes such as 1048576 or 1mb; got "${text}"`);
     return bytes;
   }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const text = this.optional(name)?.toLowerCase();
-    if (text === undefined || text === null) return fallback;
-    if (['1', 'true', 'yes', 'on'].includes(text)) return true;
-    if (['0', 'false', 'no', 'off'].includes(text)) return false;
-    throw new ConfigError(`${name} must be true or false; got "${text}"`);
-  }
 }
 
 const MAX_PROXY_HOPS = 32;
@@ -125,7 +116,7 @@ function trustProxyOf(reader: EnvReader, warnings: string[]): TrustProxy {
     if (hops >= 1 && hops <= MAX_PROXY_HOPS) return hops;
   }
   const entries = text.split(',').map((entry) => entry.trim()).filter(Boolean);
-  if (entries.length > 0 && !/^\d+$/.test(text) && entries.every(isAddressOrRange)) return entries;
+  if (entries.length > 0 && entries.every(isAddressOrRange)) return entries;
   throw new ConfigError(
     `TRUST_PROXY must be true, false, a number of proxy hops from 1 to ${MAX_PROXY_HOPS}, or proxy addresses/CIDR ranges separated by commas; got "${text}"`,
   );

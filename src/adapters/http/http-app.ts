@@ -24,11 +24,13 @@ export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRout
   authenticate: Authenticate;
 };
 
+/** Fastify's trustProxy: false, true, a hop count, or the proxies' addresses and ranges. */
+export type TrustProxy = boolean | number | string[];
+
 export interface HttpAppOptions {
   logger: FastifyBaseLogger;
   bodyLimit: number;
-  /** Fastify's trustProxy: false, true, a hop count, or the proxies' addresses and ranges. */
-  trustProxy: boolean | number | string[];
+  trustProxy: TrustProxy;
   version: string;
   rateLimit: RateLimitSettings;
   corsOrigins: readonly string[];

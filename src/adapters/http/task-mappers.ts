@@ -1,4 +1,4 @@
-import type { Task, TaskInput, TaskPatch } from '../../domain/index.js';
+import { isCompleted, type Task, type TaskInput, type TaskPatch } from '../../domain/index.js';
 import { formatUtc } from '../shared/utc-timestamps.js';
 import type { CreateTaskBody, PatchTaskBody, TaskDto } from './schemas/task-schemas.js';
 
@@ -9,7 +9,7 @@ export const toTaskDto = (task: Task): TaskDto => ({
   title: task.title,
   description: task.description,
   status: task.status,
-  completed: task.status === 'done',
+  completed: isCompleted(task.status),
   priority: task.priority,
   due_date: task.dueDate ? formatUtc(task.dueDate) : null,
   tags: task.tags,

@@ -9,7 +9,7 @@ export const IDEMPOTENCY_IN_FLIGHT_LEASE_MS = 60 * 1000;
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-export function parseIdempotencyKey(raw: string): string {
+function parseIdempotencyKey(raw: string): string {
   if (!IDEMPOTENCY_KEY.test(raw)) throw ValidationError.field('idempotency-key', 'must be 1 to 255 visible ASCII characters');
   return raw;
 }

@@ -1,5 +1,5 @@
 import type { Clock, EventPublisher, Principal, TaskRepository } from '../ports/index.js';
-import { checkVersion, taskNotFound, versionMismatch, type ExpectedVersions } from './task-access.js';
+import { checkVersion, goneOrChanged, taskNotFound, type ExpectedVersions } from './task-access.js';
 import { publishTaskEvent } from './task-events.js';
 
 export class DeleteTask {
@@ -16,10 +16,7 @@ export class DeleteTask {
       const current = await this.tasks.findById(actor.userId, id);
       if (!current) throw taskNotFound();
       checkVersion(expected, current.version);
-      if (!(await this.tasks.delete(actor.userId, id, current.version))) {
-        if (!(await this.tasks.findById(actor.userId, id))) throw taskNotFound();
-        throw versionMismatch();
-      }
+      if (!(await this.tasks.delete(actor.userId, id, current.version))) await goneOrChanged(this.tasks, actor.userId, id);
     }
     await publishTaskEvent(this.events, { type: 'task.deleted', userId: actor.userId, occurredAt: this.clock.now(), payload: { taskId: id } });
   }

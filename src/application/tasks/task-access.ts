@@ -1,4 +1,5 @@
 import { DomainError } from '../../domain/index.js';
+import type { TaskRepository } from '../ports/index.js';
 
 export const taskNotFound = () => new DomainError('TASK_NOT_FOUND', 'No such task.');
 
@@ -13,4 +14,10 @@ export type ExpectedVersions = readonly number[] | undefined;
 
 export function checkVersion(expected: ExpectedVersions, current: number): void {
   if (expected !== undefined && !expected.includes(current)) throw versionMismatch();
+}
+
+/** After a conditional write matched no row: the task is gone (404) or changed meanwhile (412). */
+export async function goneOrChanged(tasks: TaskRepository, userId: number, id: number): Promise<never> {
+  if (!(await tasks.findById(userId, id))) throw taskNotFound();
+  throw versionMismatch();
 }

@@ -6,6 +6,7 @@ import {
   TASK_STATUSES,
   ValidationError,
   boundedText,
+  isCompleted,
   parseDueDate,
   parseFields,
   parsePriority,
@@ -83,18 +84,15 @@ export function toSort(sort: string): TaskSort {
   return { key: (descending ? sort.slice(1) : sort) as TaskSortKey, descending };
 }
 
-const COMPLETED_STATUSES: readonly TaskStatus[] = ['done'];
-const OPEN_STATUSES: readonly TaskStatus[] = ['todo', 'in_progress'];
-
 export function toFilter(criteria: ListCriteria): TaskFilter {
   const filter: TaskFilter = {};
   if (criteria.status !== undefined || criteria.completed !== undefined) {
-    const byCompleted = criteria.completed === undefined ? TASK_STATUSES : criteria.completed ? COMPLETED_STATUSES : OPEN_STATUSES;
-    filter.statuses = (criteria.status ?? TASK_STATUSES).filter((s) => byCompleted.includes(s));
+    const { completed } = criteria;
+    filter.statuses = (criteria.status ?? TASK_STATUSES).filter((s) => completed === undefined || isCompleted(s) === completed);
   }
   if (criteria.priority !== undefined) filter.priorities = [...criteria.priority];
   if (criteria.tag !== undefined) filter.tags = [...criteria.tag];
-  if (criteria.q !== undefined) filter.q = criteria.q.toLowerCase();
+  if (criteria.q !== undefined) filter.q = titleKey(criteria.q);
   if (criteria.due_before !== undefined) filter.dueBefore = new Date(criteria.due_before);
   if (criteria.due_after !== undefined) filter.dueAfter = new Date(criteria.due_after);
   return filter;
@@ -117,7 +115,7 @@ export function sortPositionOf(task: Task, key: TaskSortKey): SortPosition {
 }
 
 /** What a cursor token holds, signed by the codec. */
-export interface TaskCursor {
+interface TaskCursor {
   v: 1;
   /** The user it was issued to. */
   u: number;

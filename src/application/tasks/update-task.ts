@@ -1,7 +1,7 @@
 import type { Task, TaskFields, TaskInput, TaskPatch } from '../../domain/index.js';
 import { applyTaskPatch, parseTaskInput, reviseTask } from '../../domain/index.js';
 import type { Clock, EventPublisher, Principal, TaskRepository } from '../ports/index.js';
-import { checkVersion, taskNotFound, versionMismatch, type ExpectedVersions } from './task-access.js';
+import { checkVersion, goneOrChanged, taskNotFound, type ExpectedVersions } from './task-access.js';
 import { publishTaskEvent } from './task-events.js';
 
 /** Unconditional writes retry a lost race this many times before giving up. */
@@ -32,10 +32,7 @@ export class TaskUpdater {
         await publishTaskEvent(this.events, { type: 'task.updated', userId: actor.userId, occurredAt: now, payload: { task: updated } });
         return updated;
       }
-      if (expected !== undefined || attempt >= MAX_ATTEMPTS) {
-        if (!(await this.tasks.findById(actor.userId, id))) throw taskNotFound();
-        throw versionMismatch();
-      }
+      if (expected !== undefined || attempt >= MAX_ATTEMPTS) await goneOrChanged(this.tasks, actor.userId, id);
     }
   }
 }
