@@ -1,28 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort as freePortIn, waitUntilHealthy } from '../support/server-process.js';
 
 /** Ports the team set aside for benchmarks and other local servers. */
-export const PORT_RANGE = { from: 3200, to: 3299 } as const;
+const PORT_RANGE = { from: 3200, to: 3299 } as const;
 
-const portIsFree = (port: number, host: string) =>
-  new Promise<boolean>((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)));
-  });
-
-/** The first port in 3200–3299 nothing listens on (and that this run has not handed out yet). */
-export async function freePort(taken: Set<number>, host = '127.0.0.1'): Promise<number> {
-  for (let port = PORT_RANGE.from; port <= PORT_RANGE.to; port++) {
-    if (taken.has(port)) continue;
-    if (await portIsFree(port, host)) {
-      taken.add(port);
-      return port;
-    }
-  }
-  throw new Error(`no free TCP port in ${PORT_RANGE.from}–${PORT_RANGE.to}`);
-}
+/** A free port in 3200–3299 that this run has not handed out yet. */
+export const freePort = (taken: Set<number>): Promise<number> => freePortIn(PORT_RANGE.from, PORT_RANGE.to, taken);
 
 export interface ServerProcess {
   name: string;
@@ -40,9 +24,6 @@ export interface StartOptions {
   nodeArgs: string[];
   env: Record<string, string>;
   logFile: string;
-  /** Path answered with 2xx once the server is up. */
-  healthPath?: string;
-  startTimeoutMs?: number;
 }
 
 /** Starts `node …` with stdout/stderr in a log file and waits until its health path answers. */
@@ -53,31 +34,15 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     stdio: ['ignore', log, log],
   });
   const url = `http://127.0.0.1:${options.port}`;
-  let exited: number | null | undefined;
+  let exited = false;
   const exitedPromise = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exited = code ?? (signal ? -1 : null);
+    child.once('exit', () => {
+      exited = true;
       resolve();
     }),
   );
 
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-  for (;;) {
-    if (exited !== undefined) {
-      throw new Error(`${options.name} exited during start-up (code ${exited}); log:\n${tail(options.logFile)}`);
-    }
-    try {
-      const response = await fetch(url + (options.healthPath ?? '/health'));
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${options.name} did not answer within the start-up timeout; log:\n${tail(options.logFile)}`);
-    }
-    await sleep(100);
-  }
+  await waitUntilHealthy(`${url}/health`, child, 30_000, () => `${options.name}'s log:\n${tail(options.logFile)}`);
 
   return {
     name: options.name,
@@ -86,7 +51,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     child,
     logFile: options.logFile,
     stop: async () => {
-      if (exited !== undefined) return;
+      if (exited) return;
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exitedPromise;
@@ -95,7 +60,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   };
 }
 
-export function tail(file: string, lines = 30): string {
+function tail(file: string, lines = 30): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {

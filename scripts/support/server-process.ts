@@ -4,19 +4,46 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** A free TCP port in [from, to] on 127.0.0.1 (checked, then released for the server to take). */
-export async function freePort(from = 3100, to = 3199): Promise<number> {
+const portIsFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+
+/**
+ * A free TCP port in [from, to] on 127.0.0.1 (checked, then released for the server to take),
+ * starting at a random place; ports in `taken` are skipped and the one returned is added to it.
+ */
+export async function freePort(from = 3100, to = 3199, taken = new Set<number>()): Promise<number> {
   const offset = Math.floor(Math.random() * (to - from + 1));
   for (let i = 0; i <= to - from; i++) {
     const port = from + ((offset + i) % (to - from + 1));
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = net.createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-    if (free) return port;
+    if (taken.has(port) || !(await portIsFree(port))) continue;
+    taken.add(port);
+    return port;
   }
   throw new Error(`no free port in ${from}-${to}`);
+}
+
+/**
+ * Resolves once `url` answers 2xx. Rejects (after SIGKILL) when the child exits first or the
+ * deadline passes; `describe` says what to add to the message (its log).
+ */
+export async function waitUntilHealthy(url: string, child: ChildProcess, timeoutMs: number, describe: () => string): Promise<void> {
+  let gone = child.exitCode !== null || child.signalCode !== null;
+  child.once('exit', () => (gone = true));
+  const deadline = Date.now() + timeoutMs;
+  while (!gone && Date.now() < deadline) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${url} did not answer ${gone ? `(the process exited with code ${child.exitCode})` : `within ${timeoutMs} ms`}:\n${describe()}`);
 }
 
 export interface ServerProcess {
@@ -53,18 +80,6 @@ export async function startServer({ env, port, readyTimeoutMs = 20_000 }: StartS
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const server: ServerProcess = { port: chosenPort, baseUrl: `http://127.0.0.1:${chosenPort}`, child, exited, output: () => output };
-
-  const deadline = Date.now() + readyTimeoutMs;
-  let gone = false;
-  void exited.then(() => (gone = true));
-  while (Date.now() < deadline && !gone) {
-    try {
-      if ((await fetch(`${server.baseUrl}/health`, { signal: AbortSignal.timeout(1_000) })).ok) return server;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`server did not become healthy on port ${chosenPort}:\n${output}`);
+  await waitUntilHealthy(`${server.baseUrl}/health`, child, readyTimeoutMs, () => output);
+  return server;
 }

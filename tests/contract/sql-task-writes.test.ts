@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Task } from '../../src/domain/index.js';
 import { migrationSource } from '../../migrations/index.js';
 import { availableEngines } from '../support/databases.js';
 import { openTaskStores, type TaskStores } from '../support/task-stores.js';
-import { aTask } from '../support/task-builders.js';
+import { aNewTask } from '../support/task-builders.js';
 
 /**
  * A task and its tag rows are written in one transaction of prepared statements (not a knex
@@ -25,11 +24,6 @@ const REJECTING_TRIGGER = {
   ],
 };
 
-const newTask = (userId: number, overrides: Partial<Task> = {}) => {
-  const { id: _id, ...task } = aTask({ userId, ...overrides });
-  return task;
-};
-
 describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic', (engine) => {
   let stores: TaskStores;
   let owner: number;
@@ -45,10 +39,10 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
 
   it('a create whose tag rows fail leaves no task behind, and the next write succeeds', async () => {
     const before = Number(await taskRows());
-    await expect(stores.tasks.create(newTask(owner, { tags: ['fine', 'explode'] }))).rejects.toThrow(/tag rejected/);
+    await expect(stores.tasks.create(aNewTask(owner, { tags: ['fine', 'explode'] }))).rejects.toThrow(/tag rejected/);
     expect(Number(await taskRows())).toBe(before);
 
-    const created = await stores.tasks.create(newTask(owner, { tags: ['fine'] }));
+    const created = await stores.tasks.create(aNewTask(owner, { tags: ['fine'] }));
     expect(await stores.tasks.findById(owner, created.id)).toEqual(created);
     expect(Number(await taskRows())).toBe(before + 1);
   });
@@ -56,7 +50,7 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
   it('of concurrent creates, the one that fails leaves nothing and every other one is stored', async () => {
     const before = Number(await taskRows());
     const outcomes = await Promise.allSettled(
-      ['a', 'b', 'explode', 'c', 'd'].map((tag) => stores.tasks.create(newTask(owner, { title: `Concurrent ${tag}`, tags: [tag] }))),
+      ['a', 'b', 'explode', 'c', 'd'].map((tag) => stores.tasks.create(aNewTask(owner, { title: `Concurrent ${tag}`, tags: [tag] }))),
     );
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect(Number(await taskRows())).toBe(before + 4);
@@ -68,7 +62,7 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
   });
 
   it('an update whose tag rows fail keeps the stored task, its version and its tags', async () => {
-    const created = await stores.tasks.create(newTask(owner, { title: 'Before', tags: ['kept'] }));
+    const created = await stores.tasks.create(aNewTask(owner, { title: 'Before', tags: ['kept'] }));
     const next = { ...created, title: 'After', tags: ['explode'], version: created.version + 1 };
     await expect(stores.tasks.update(owner, created.id, created.version, next)).rejects.toThrow(/tag rejected/);
     expect(await stores.tasks.findById(owner, created.id)).toEqual(created);
@@ -84,7 +78,7 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
 
     it('follows creates and deletes, including deletes made with SQL by hand', async () => {
       const user = await stores.newUser();
-      const created = await Promise.all([1, 2, 3].map((n) => stores.tasks.create(newTask(user, { title: `Counted ${n}` }))));
+      const created = await Promise.all([1, 2, 3].map((n) => stores.tasks.create(aNewTask(user, { title: `Counted ${n}` }))));
       expect(await total(user)).toBe(3);
       await stores.tasks.delete(user, created[0]!.id);
       expect(await total(user)).toBe(2);
@@ -95,35 +89,35 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
 
     it('does not count a create that rolled back', async () => {
       const user = await stores.newUser();
-      await expect(stores.tasks.create(newTask(user, { tags: ['explode'] }))).rejects.toThrow(/tag rejected/);
+      await expect(stores.tasks.create(aNewTask(user, { tags: ['explode'] }))).rejects.toThrow(/tag rejected/);
       expect(await total(user)).toBe(0);
     });
 
     it('is zero for a user without tasks, and goes with a deleted user', async () => {
       const user = await stores.newUser();
       expect(await total(user)).toBe(0);
-      await stores.tasks.create(newTask(user));
+      await stores.tasks.create(aNewTask(user));
       await stores.deleteUser(user);
       expect(Number((await stores.database!.db('task_counts').where({ user_id: user }).count<{ n: number | string }[]>({ n: '*' }))[0]!.n)).toBe(0);
     });
 
     it('is filled for the tasks that existed before the migration', async () => {
       const user = await stores.newUser();
-      for (let n = 0; n < 4; n++) await stores.tasks.create(newTask(user));
+      for (let n = 0; n < 4; n++) await stores.tasks.create(aNewTask(user));
       const { db } = stores.database!;
       await db.migrate.down({ migrationSource, name: '20261125_004_task_counts' });
       await db.migrate.latest({ migrationSource });
       expect(await total(user)).toBe(4);
       expect(await total(owner)).toBe(await countStar(owner));
-      await stores.tasks.create(newTask(user));
+      await stores.tasks.create(aNewTask(user));
       expect(await total(user)).toBe(5);
     });
   });
 
   it('gives tag rows written before migration 005 their owner, so tag filters still find them', async () => {
     const user = await stores.newUser();
-    const tagged = await stores.tasks.create(newTask(user, { tags: ['legacy', 'kept'] }));
-    await stores.tasks.create(newTask(user, { tags: ['other'] }));
+    const tagged = await stores.tasks.create(aNewTask(user, { tags: ['legacy', 'kept'] }));
+    await stores.tasks.create(aNewTask(user, { tags: ['other'] }));
     const { db } = stores.database!;
     await db.migrate.down({ migrationSource, name: '20261126_005_task_tags_owner' });
     await db.migrate.latest({ migrationSource });
@@ -138,7 +132,7 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
 
   it('an update leaves exactly the new tags in task_tags, each with its owner, and filters follow', async () => {
     const user = await stores.newUser();
-    let task = await stores.tasks.create(newTask(user, { tags: ['a', 'b'] }));
+    let task = await stores.tasks.create(aNewTask(user, { tags: ['a', 'b'] }));
     const rows = async () => (await stores.database!.db('task_tags').where({ task_id: task.id }).orderBy('tag').select('tag', 'user_id')).map((r) => `${r.tag}:${r.user_id}`);
     const tagged = async (tag: string) => stores.tasks.count(user, { tags: [tag] });
     for (const tags of [['b', 'c'], ['c', 'b', 'd'], ['c', 'b', 'd'], [], ['e']]) {

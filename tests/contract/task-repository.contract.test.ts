@@ -3,16 +3,11 @@ import type { TaskFilter, TaskSort } from '../../src/application/index.js';
 import { sortPositionOf } from '../../src/application/index.js';
 import type { Task } from '../../src/domain/index.js';
 import { openTaskStores, storeKinds, type TaskStores } from '../support/task-stores.js';
-import { aTask } from '../support/task-builders.js';
+import { aNewTask, aTask } from '../support/task-builders.js';
 
 const kinds = await storeKinds();
 
 const at = (iso: string) => new Date(iso);
-const newTask = (userId: number, overrides: Partial<Task> = {}) => {
-  const { id: _id, ...task } = aTask({ userId, ...overrides });
-  return task;
-};
-
 describe.each(kinds)('TaskRepository contract on %s', (kind) => {
   let stores: TaskStores;
   let owner: number;
@@ -26,7 +21,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
   afterAll(() => stores.close());
 
   it('round-trips every field, tags in order, times to the millisecond', async () => {
-    const input = newTask(owner, {
+    const input = aNewTask(owner, {
       title: 'Ünïcode 😀 title',
       description: 'line one\nline two',
       status: 'done',
@@ -43,7 +38,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
   });
 
   it('finds, updates and deletes only the owner\'s task', async () => {
-    const task = await stores.tasks.create(newTask(owner));
+    const task = await stores.tasks.create(aNewTask(owner));
     expect(await stores.tasks.findById(stranger, task.id)).toBeNull();
     expect(await stores.tasks.update(stranger, task.id, 1, { ...task, title: 'hijack', version: 2 })).toBeNull();
     expect(await stores.tasks.delete(stranger, task.id)).toBe(false);
@@ -60,7 +55,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
   });
 
   it('updates only the expected version: of two writers of one version exactly one wins', async () => {
-    const task = await stores.tasks.create(newTask(owner, { tags: ['old'] }));
+    const task = await stores.tasks.create(aNewTask(owner, { tags: ['old'] }));
     const results = await Promise.all(
       ['first', 'second', 'third'].map((title) => stores.tasks.update(owner, task.id, 1, { ...task, title, tags: ['new'], version: 2 })),
     );
@@ -73,7 +68,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
   });
 
   it('deletes a given version only', async () => {
-    const task = await stores.tasks.create(newTask(owner, { version: 3 }));
+    const task = await stores.tasks.create(aNewTask(owner, { version: 3 }));
     expect(await stores.tasks.delete(owner, task.id, 2)).toBe(false);
     expect(await stores.tasks.delete(owner, task.id, 3)).toBe(true);
     expect(await stores.tasks.delete(owner, task.id)).toBe(false);
@@ -93,7 +88,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
 
     beforeAll(async () => {
       user = await stores.newUser();
-      for (const spec of specs) stored.push(await stores.tasks.create(newTask(user, { ...spec, updatedAt: spec.createdAt })));
+      for (const spec of specs) stored.push(await stores.tasks.create(aNewTask(user, { ...spec, updatedAt: spec.createdAt })));
     });
 
     const titles = (tasks: Task[]) => tasks.map((t) => t.title);
@@ -163,7 +158,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
     };
 
     it('claims once, reports in-flight and mismatch, then replays the stored snapshot', async () => {
-      const task = await stores.tasks.create(newTask(owner, { dueDate: at('2026-12-01T00:00:00Z'), tags: ['a'] }));
+      const task = await stores.tasks.create(aNewTask(owner, { dueDate: at('2026-12-01T00:00:00Z'), tags: ['a'] }));
       const token = await claimed(claim(owner, 'k1'));
       expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'in_flight' });
       expect(await stores.idempotency.claim(claim(owner, 'k1', 'f2'))).toEqual({ kind: 'mismatch' });
@@ -180,7 +175,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
       await claimed(claim(owner, 'k2'));
       const later = new Date(now.getTime() + 61_000);
       const takenOver = await claimed(claim(owner, 'k2', 'f1', later));
-      const task = await stores.tasks.create(newTask(owner));
+      const task = await stores.tasks.create(aNewTask(owner));
       await stores.idempotency.complete(owner, 'k2', takenOver, task);
       const nextDay = new Date(later.getTime() + 86_400_001);
       await claimed(claim(owner, 'k2', 'other', nextDay));
@@ -194,7 +189,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
     });
 
     it('lets only the claim holding the key complete or release it: a taken-over claim\'s token does nothing', async () => {
-      const task = await stores.tasks.create(newTask(owner));
+      const task = await stores.tasks.create(aNewTask(owner));
       const stale = await claimed(claim(owner, 'slow'));
       const later = new Date(now.getTime() + 61_000);
       const current = await claimed(claim(owner, 'slow', 'f1', later));
@@ -226,7 +221,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
 
   it('loses a user\'s tasks and keys with the user', async () => {
     const user = await stores.newUser();
-    const task = await stores.tasks.create(newTask(user, { tags: ['t'] }));
+    const task = await stores.tasks.create(aNewTask(user, { tags: ['t'] }));
     await stores.idempotency.claim({ userId: user, key: 'gone', fingerprint: 'f', now: new Date(), expiredBefore: new Date(0), abandonedBefore: new Date(0) });
     await stores.deleteUser(user);
     expect(await stores.tasks.findById(user, task.id)).toBeNull();

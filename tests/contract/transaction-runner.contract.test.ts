@@ -12,7 +12,7 @@ import { createDatabase } from '../../src/adapters/persistence/knex/database.js'
 import { KnexTransactionRunner } from '../../src/adapters/persistence/knex/knex-transaction-runner.js';
 import { availableEngines } from '../support/databases.js';
 import { openTaskStores, type TaskStores } from '../support/task-stores.js';
-import { FixedClock, RecordingEventPublisher, aPrincipal, aTask, aTaskInput } from '../support/task-builders.js';
+import { aNewTask, aPrincipal, aTaskInput, FixedClock, RecordingEventPublisher } from '../support/task-builders.js';
 
 const engines = await availableEngines();
 
@@ -28,11 +28,6 @@ const claimOf = (userId: number, key: string, when = now): IdempotencyClaim => (
   expiredBefore: new Date(when.getTime() - 86_400_000),
   abandonedBefore: new Date(when.getTime() - 60_000),
 });
-const newTask = (userId: number, overrides: Partial<Task> = {}) => {
-  const { id: _id, ...task } = aTask({ userId, ...overrides });
-  return task;
-};
-
 /** Delegates to a real store; lets a test make one method fail or do nothing. */
 class AlteredIdempotencyStore implements IdempotencyStore {
   constructor(
@@ -107,7 +102,7 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
   it('commits the task and the key\'s outcome together', async () => {
     const token = await claimed(claimOf(owner, 'commit'));
     const task = await runner.run(async (scope) => {
-      const created = await scope.tasks.create(newTask(owner, { tags: ['a', 'b'] }));
+      const created = await scope.tasks.create(aNewTask(owner, { tags: ['a', 'b'] }));
       await scope.idempotency.complete(owner, 'commit', token, created);
       return created;
     });
@@ -122,7 +117,7 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
     let createdId = 0;
     await expect(
       runner.run(async (scope) => {
-        const created = await scope.tasks.create(newTask(owner, { tags: ['gone'] }));
+        const created = await scope.tasks.create(aNewTask(owner, { tags: ['gone'] }));
         createdId = created.id;
         await scope.idempotency.complete(owner, 'rollback', token, created);
         throw new Error('died before commit');
@@ -145,8 +140,8 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       const outcome = await idempotency.claim(claimOf(user, 'inside'));
       expect(outcome).toEqual({ kind: 'claimed', token: expect.any(String) });
       const { token } = outcome as { token: string };
-      const first = await tasks.create(newTask(user, { title: 'b first', tags: ['x'], dueDate: new Date('2026-12-01T00:00:00Z') }));
-      const second = await tasks.create(newTask(user, { title: 'a second' }));
+      const first = await tasks.create(aNewTask(user, { title: 'b first', tags: ['x'], dueDate: new Date('2026-12-01T00:00:00Z') }));
+      const second = await tasks.create(aNewTask(user, { title: 'a second' }));
       if (engine === 'postgres') {
         // Another connection cannot see uncommitted rows: the writes really are in the transaction.
         // (On SQLite the pool's one connection is this transaction's, so this would wait instead.)

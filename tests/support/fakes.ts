@@ -1,4 +1,4 @@
-import type { Clock, IdGenerator, NewUser, PasswordHasher, Principal, RegisterUserCommand, TokenService } from '../../src/application/index.js';
+import type { Clock, IdGenerator, PasswordHasher, Principal, RegisterUserCommand, TokenService } from '../../src/application/index.js';
 
 /** Time stands still until a test moves it. */
 export class FixedClock implements Clock {
@@ -62,11 +62,6 @@ let serial = 0;
 export function aRegistration(overrides: Partial<RegisterUserCommand> = {}): RegisterUserCommand {
   serial += 1;
   return { username: `user_${serial}`, email: `user_${serial}@example.com`, password: `password ${serial} long`, ...overrides };
-}
-
-export function aNewUser(overrides: Partial<NewUser> = {}): NewUser {
-  serial += 1;
-  return { username: `user_${serial}`, email: `user_${serial}@example.com`, name: null, role: 'user', passwordHash: 'hashed:x', createdAt: new Date(0), ...overrides };
 }
 
 export const principal = (userId: number, role: Principal['role'] = 'user', sessionId = 'session-x'): Principal => ({ userId, role, sessionId });

@@ -23,6 +23,12 @@ export function aTask(overrides: Partial<Task> = {}): Task {
   };
 }
 
+/** A task as a repository is asked to create it (no id yet), for `userId`. */
+export function aNewTask(userId: number, overrides: Partial<Task> = {}): Omit<Task, 'id'> {
+  const { id: _id, ...task } = aTask({ userId, ...overrides });
+  return task;
+}
+
 /** What a client might send to create a task. */
 export const aTaskInput = (overrides: Partial<TaskInput> = {}): TaskInput => ({ title: 'Write the report', ...overrides });
 
