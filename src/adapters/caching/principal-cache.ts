@@ -1,15 +1,11 @@
 import type { Principal } from '../../application/index.js';
+import { ExpiringMap } from '../shared/expiring-map.js';
 
 export interface PrincipalCacheOptions {
   /** How long an entry is trusted without a word from this process: bounds changes made elsewhere. */
   ttlMs: number;
   maxEntries: number;
   now?: () => number;
-}
-
-interface Entry {
-  principal: Principal;
-  expiresAt: number;
 }
 
 /**
@@ -23,22 +19,20 @@ interface Entry {
  * out before the read and drops the entry when the generation has moved since.
  */
 export class PrincipalCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: ExpiringMap<string, Principal>;
   private generation = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: PrincipalCacheOptions) {
     this.now = options.now ?? Date.now;
+    this.entries = new ExpiringMap(options.maxEntries, this.now);
   }
 
   lookup(sessionId: string, userId: number): Principal | undefined {
-    const entry = this.entries.get(sessionId);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.now() || entry.principal.userId !== userId) {
-      this.entries.delete(sessionId);
-      return undefined;
-    }
-    return entry.principal;
+    const principal = this.entries.get(sessionId);
+    if (principal?.userId === userId) return principal;
+    if (principal) this.entries.delete(sessionId);
+    return undefined;
   }
 
   /** Take before reading the database; give to `remember` with what was read. */
@@ -47,12 +41,7 @@ export class PrincipalCache {
   }
 
   remember(principal: Principal, ticket: number): void {
-    if (ticket !== this.generation) return;
-    if (this.entries.size >= this.options.maxEntries) {
-      // Maps iterate in insertion order: the first key is the oldest entry.
-      this.entries.delete(this.entries.keys().next().value!);
-    }
-    this.entries.set(principal.sessionId, { principal, expiresAt: this.now() + this.options.ttlMs });
+    if (ticket === this.generation) this.entries.set(principal.sessionId, principal, this.now() + this.options.ttlMs);
   }
 
   forgetSession(sessionId: string): void {
@@ -62,8 +51,6 @@ export class PrincipalCache {
 
   forgetUser(userId: number, exceptSessionId?: string): void {
     this.generation++;
-    for (const [sessionId, entry] of this.entries) {
-      if (entry.principal.userId === userId && sessionId !== exceptSessionId) this.entries.delete(sessionId);
-    }
+    this.entries.deleteWhere((principal, sessionId) => principal.userId === userId && sessionId !== exceptSessionId);
   }
 }
