@@ -37,6 +37,7 @@ export async function openDatabase(config: Config, migrate?: boolean, logger?: L
   const db = createDatabase(config.database, {
     acquireTimeoutMs: config.databaseTimeouts.acquireMs,
     statementTimeoutMs: config.databaseTimeouts.statementMs,
+    sqliteThreading: config.sqliteThreading,
     log: logger && {
       warn: (message) => logger.warn({ component: 'knex' }, message),
       error: (message) => logger.error({ component: 'knex' }, message),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationSource } from '../../migrations/index.js';
-import { availableEngines } from '../support/databases.js';
+import { repositoryEngines } from '../support/databases.js';
 import { openTaskStores, type TaskStores } from '../support/task-stores.js';
 import { aNewTask } from '../support/task-builders.js';
 
@@ -10,13 +10,15 @@ import { aNewTask } from '../support/task-builders.js';
  * these tests see whether everything before it was rolled back, and whether the connection is
  * left usable.
  */
-const engines = await availableEngines();
+const engines = await repositoryEngines();
 
+const SQLITE_REJECTING_TRIGGER = [
+  `create trigger reject_tag before insert on task_tags when new.tag = 'explode'
+   begin select raise(abort, 'tag rejected'); end`,
+];
 const REJECTING_TRIGGER = {
-  sqlite: [
-    `create trigger reject_tag before insert on task_tags when new.tag = 'explode'
-     begin select raise(abort, 'tag rejected'); end`,
-  ],
+  sqlite: SQLITE_REJECTING_TRIGGER,
+  'sqlite-event-loop': SQLITE_REJECTING_TRIGGER,
   postgres: [
     `create function reject_tag() returns trigger as $$
      begin if new.tag = 'explode' then raise exception 'tag rejected'; end if; return new; end $$ language plpgsql`,

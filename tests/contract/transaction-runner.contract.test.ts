@@ -10,11 +10,11 @@ import {
 import type { Task } from '../../src/domain/index.js';
 import { createDatabase } from '../../src/adapters/persistence/knex/database.js';
 import { KnexTransactionRunner } from '../../src/adapters/persistence/knex/knex-transaction-runner.js';
-import { availableEngines } from '../support/databases.js';
+import { repositoryEngines } from '../support/databases.js';
 import { openTaskStores, type TaskStores } from '../support/task-stores.js';
 import { aNewTask, aPrincipal, aTaskInput, FixedClock, RecordingEventPublisher } from '../support/task-builders.js';
 
-const engines = await availableEngines();
+const engines = await repositoryEngines();
 
 /** Short, so a query that waits for a second connection inside a transaction fails fast and by name. */
 const ACQUIRE_TIMEOUT_MS = 1_000;
@@ -165,10 +165,11 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
     expect(await stores.tasks.count(user, { tags: ['y'] })).toBe(1);
   });
 
-  if (engine === 'sqlite') {
+  if (engine !== 'postgres') {
     it('(control) a query on the pool from inside a transaction waits for the one connection, and times out', async () => {
       const silent = { warn: () => {}, error: () => {}, debug: () => {} };
-      const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, { acquireTimeoutMs: 300, log: silent });
+      const sqliteThreading = engine === 'sqlite' ? 'worker' : 'main';
+      const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, { acquireTimeoutMs: 300, log: silent, sqliteThreading });
       try {
         await expect(new KnexTransactionRunner(db).run(() => db.raw('select 1'))).rejects.toMatchObject({ name: 'KnexTimeoutError' });
         // The rolled-back transaction gave its connection back.

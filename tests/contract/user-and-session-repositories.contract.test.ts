@@ -5,7 +5,7 @@ import { KnexSessionRepository } from '../../src/adapters/persistence/knex/knex-
 import { KnexUserRepository } from '../../src/adapters/persistence/knex/knex-user-repository.js';
 import { InMemorySessionRepository } from '../../src/adapters/persistence/memory/in-memory-session-repository.js';
 import { InMemoryUserRepository } from '../../src/adapters/persistence/memory/in-memory-user-repository.js';
-import { availableEngines, openTestDatabase, type TestDatabase } from '../support/databases.js';
+import { repositoryEngines, openTestDatabase, type TestDatabase } from '../support/databases.js';
 
 interface Adapters {
   users: UserRepository;
@@ -25,7 +25,7 @@ const factories: Array<[string, Factory]> = [
       return { users, sessions: new InMemorySessionRepository(users), countSessions: async () => null, close: async () => {} };
     },
   ],
-  ...(await availableEngines()).map((engine): [string, Factory] => [
+  ...(await repositoryEngines()).map((engine): [string, Factory] => [
     engine,
     async () => {
       const database: TestDatabase = await openTestDatabase(engine);

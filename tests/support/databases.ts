@@ -3,7 +3,8 @@ import type { Knex } from 'knex';
 import knex from 'knex';
 import { createDatabase, migrateToLatest, type DatabaseOptions } from '../../src/adapters/persistence/knex/database.js';
 
-export type SqlEngine = 'sqlite' | 'postgres';
+/** 'sqlite' runs on its own thread, as the service runs it; 'sqlite-event-loop' on the test's thread. */
+export type SqlEngine = 'sqlite' | 'sqlite-event-loop' | 'postgres';
 
 let containerUrl: Promise<string | null> | undefined;
 
@@ -41,8 +42,8 @@ export interface TestDatabase {
  * PostgreSQL test database, so parallel test files never see each other's rows.
  */
 export async function openTestDatabase(engine: SqlEngine, options: Pick<DatabaseOptions, 'acquireTimeoutMs'> = {}): Promise<TestDatabase> {
-  if (engine === 'sqlite') {
-    const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, options);
+  if (engine !== 'postgres') {
+    const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, { ...options, sqliteThreading: engine === 'sqlite' ? 'worker' : 'main' });
     await migrateToLatest(db);
     return { db, engine, destroy: () => db.destroy() };
   }
@@ -68,4 +69,10 @@ export async function openTestDatabase(engine: SqlEngine, options: Pick<Database
 /** The engines to run SQL suites on here: SQLite always, PostgreSQL when reachable. */
 export async function availableEngines(): Promise<SqlEngine[]> {
   return (await postgresUrl()) ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+/** For the repository contracts: SQLite in both of the places it can run, too. */
+export async function repositoryEngines(): Promise<SqlEngine[]> {
+  const [sqlite, ...others] = await availableEngines();
+  return [sqlite!, 'sqlite-event-loop', ...others];
 }

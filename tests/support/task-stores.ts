@@ -4,9 +4,9 @@ import { KnexTaskRepository } from '../../src/adapters/persistence/knex/knex-tas
 import { InMemoryIdempotencyStore } from '../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
 import { InMemoryTaskRepository } from '../../src/adapters/persistence/memory/in-memory-task-repository.js';
 import type { DatabaseOptions } from '../../src/adapters/persistence/knex/database.js';
-import { availableEngines, openTestDatabase, type TestDatabase } from './databases.js';
+import { openTestDatabase, repositoryEngines, type SqlEngine, type TestDatabase } from './databases.js';
 
-export type StoreKind = 'memory' | 'sqlite' | 'postgres';
+export type StoreKind = 'memory' | SqlEngine;
 
 /** The task adapters of one kind, with owners to give tasks to (SQL needs real users rows). */
 export interface TaskStores {
@@ -21,7 +21,7 @@ export interface TaskStores {
   close(): Promise<void>;
 }
 
-export const storeKinds = async (): Promise<StoreKind[]> => ['memory', ...(await availableEngines())];
+export const storeKinds = async (): Promise<StoreKind[]> => ['memory', ...(await repositoryEngines())];
 
 let userCounter = 0;
 

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit } from '../../../src/adapters/persistence/knex/group-commit.js';
+import { commitTogether, GroupCommit, type PendingWrite } from '../../../src/adapters/persistence/knex/group-commit.js';
 import type { StatementRunner } from '../../../src/adapters/persistence/knex/statement-runner.js';
+import type { WriteUnit } from '../../../src/adapters/persistence/knex/write-unit.js';
 
 /** A connection that keeps a log of what it was asked to run, and can be told to fail a statement. */
 class ScriptedConnection implements StatementRunner {
   readonly log: string[] = [];
   failOn: string | null = null;
+  /** Fails `failOn` only this many times (then it succeeds), or always when null. */
+  failures: number | null = null;
 
   async all<T>(sql: string): Promise<T[]> {
     await this.run(sql);
@@ -24,82 +27,112 @@ class ScriptedConnection implements StatementRunner {
 
   async run(sql: string): Promise<number> {
     this.log.push(sql);
-    if (sql === this.failOn) throw new Error(`${sql} failed`);
+    if (sql === this.failOn && (this.failures === null || this.failures-- > 0)) throw new Error(`${sql} failed`);
     return 1;
   }
 }
 
+/** Runs `insert <name>` and answers the name in capitals. */
+const insert: WriteUnit<string, string> = {
+  name: 'test.insert',
+  async run(statements, name) {
+    await statements.run(`insert ${name}`, []);
+    return name.toUpperCase();
+  },
+};
+
+/** A group committing on the connection, as the event loop's SQLite session does. */
 function groupOn(connection: ScriptedConnection) {
-  let loans = 0;
-  const group = new GroupCommit(async (use) => {
-    loans++;
-    return use(connection);
+  const batches: number[] = [];
+  const group = new GroupCommit(async (batch: readonly PendingWrite[]) => {
+    batches.push(batch.length);
+    return commitTogether(
+      connection,
+      batch.map(({ unit, args }) => (statements) => unit.run(statements, args as never)),
+    );
   });
-  return { group, loans: () => loans };
+  return { group, batches };
 }
 
 const settle = <T>(promises: Array<Promise<T>>) => Promise.allSettled(promises);
+const commits = (connection: ScriptedConnection) => connection.log.filter((sql) => sql === 'commit').length;
 
 describe('GroupCommit', () => {
-  it('commits writes that arrive together once, each in its own savepoint, and answers each with its own result', async () => {
+  it('commits writes that arrive together in one transaction, and answers each with its own result', async () => {
     const connection = new ScriptedConnection();
-    const { group, loans } = groupOn(connection);
-    const results = await Promise.all(
-      ['a', 'b', 'c'].map((name) =>
-        group.transaction(async (statements) => {
-          await statements.run(`insert ${name}`, []);
-          return name.toUpperCase();
-        }),
-      ),
-    );
+    const { group, batches } = groupOn(connection);
+    const results = await Promise.all(['a', 'b', 'c'].map((name) => group.transaction(insert, name)));
     expect(results).toEqual(['A', 'B', 'C']);
-    expect(loans()).toBe(1);
-    expect(connection.log.filter((sql) => sql === 'commit')).toHaveLength(1);
-    expect(connection.log[0]).toBe('begin immediate');
-    expect(connection.log.at(-1)).toBe('commit');
-    expect(connection.log.filter((sql) => sql.startsWith('insert'))).toEqual(['insert a', 'insert b', 'insert c']);
+    expect(batches).toEqual([3]);
+    expect(connection.log).toEqual(['begin immediate', 'insert a', 'insert b', 'insert c', 'commit']);
   });
 
-  it('rolls a failing write back to its savepoint; the others commit', async () => {
+  it('when one write fails, rolls the group back and runs each write alone: only the failing one fails', async () => {
     const connection = new ScriptedConnection();
     connection.failOn = 'insert b';
     const { group } = groupOn(connection);
-    const outcomes = await settle(['a', 'b', 'c'].map((name) => group.transaction((statements) => statements.run(`insert ${name}`, []))));
-    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    const failed = connection.log.indexOf('insert b');
-    expect(connection.log.slice(failed + 1, failed + 3)).toEqual(['rollback to write', 'release write']);
-    expect(connection.log.at(-1)).toBe('commit');
+    const outcomes = await settle(['a', 'b', 'c'].map((name) => group.transaction(insert, name)));
+    expect(outcomes).toEqual([
+      { status: 'fulfilled', value: 'A' },
+      { status: 'rejected', reason: new Error('insert b failed') },
+      { status: 'fulfilled', value: 'C' },
+    ]);
+    expect(connection.log).toEqual([
+      'begin immediate', 'insert a', 'insert b', 'rollback',
+      'begin immediate', 'insert a', 'commit',
+      'begin immediate', 'insert b', 'rollback',
+      'begin immediate', 'insert c', 'commit',
+    ]);
   });
 
-  it('fails every write of the batch when the commit fails, and acknowledges none', async () => {
+  it('acknowledges no write whose commit failed', async () => {
     const connection = new ScriptedConnection();
     connection.failOn = 'commit';
     const { group } = groupOn(connection);
-    const outcomes = await settle([1, 2, 3].map((n) => group.transaction(async () => n)));
+    const outcomes = await settle(['a', 'b'].map((name) => group.transaction(insert, name)));
     expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
+    expect(commits(connection)).toBe(3); // the group's, then each write's own
     expect(connection.log.at(-1)).toBe('rollback');
   });
 
-  it('fails the batch when no connection can be had', async () => {
+  it('commits a write that failed only in its group once, on its own', async () => {
+    const connection = new ScriptedConnection();
+    connection.failOn = 'commit';
+    connection.failures = 1; // the group's commit fails (disk briefly full); the retries succeed
+    const { group } = groupOn(connection);
+    await expect(Promise.all(['a', 'b'].map((name) => group.transaction(insert, name)))).resolves.toEqual(['A', 'B']);
+    expect(connection.log.slice(-6)).toEqual(['begin immediate', 'insert a', 'commit', 'begin immediate', 'insert b', 'commit']);
+  });
+
+  it('fails the group when no connection can be had', async () => {
     const group = new GroupCommit(() => Promise.reject(new Error('pool timeout')));
-    const outcomes = await settle([group.transaction(async () => 1), group.transaction(async () => 2)]);
+    const outcomes = await settle([group.transaction(insert, 'a'), group.transaction(insert, 'b')]);
     expect(outcomes).toEqual([
       { status: 'rejected', reason: new Error('pool timeout') },
       { status: 'rejected', reason: new Error('pool timeout') },
     ]);
   });
 
-  it('starts a new batch for writes that arrive while one is committing', async () => {
-    const connection = new ScriptedConnection();
-    const { group, loans } = groupOn(connection);
-    let late: Promise<number> | undefined;
-    await group.transaction(async (statements) => {
-      await statements.run('insert a', []);
-      late = group.transaction((inner) => inner.run('insert b', [])); // arrives mid-batch
+  it('sends a second group while the first commits, and gathers later writes into a third', async () => {
+    const pending: Array<() => void> = [];
+    const sizes: number[] = [];
+    const group = new GroupCommit(async (batch) => {
+      sizes.push(batch.length);
+      await new Promise<void>((resolve) => pending.push(resolve));
+      return batch.map(() => ({ ok: true, value: null }));
     });
-    expect(connection.log).not.toContain('insert b');
-    await expect(late).resolves.toBe(1);
-    expect(loans()).toBe(2);
-    expect(connection.log.filter((sql) => sql === 'commit')).toHaveLength(2);
+    const first = group.transaction(insert, 'a');
+    await Promise.resolve();
+    const second = group.transaction(insert, 'b');
+    await Promise.resolve();
+    const later = ['c', 'd'].map((name) => group.transaction(insert, name));
+    await Promise.resolve();
+    expect(sizes).toEqual([1, 1]); // two groups under way; c and d wait for one to end
+    pending.shift()!();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sizes).toEqual([1, 1, 2]);
+    pending.splice(0).forEach((resolve) => resolve());
+    await Promise.all([second, ...later]);
   });
 });

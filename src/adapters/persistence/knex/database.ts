@@ -1,5 +1,7 @@
 import knex, { type Knex } from 'knex';
 import { migrationSource } from '../../../../migrations/index.js';
+import { SqliteSessionClient } from './sqlite/sqlite-client.js';
+import type { SqliteThreading } from './sqlite/sqlite-session.js';
 
 export type DatabaseTarget = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string };
 
@@ -9,6 +11,8 @@ export interface DatabaseOptions {
   /** PostgreSQL statement_timeout; a runaway query is cut rather than holding the pool. */
   statementTimeoutMs?: number;
   poolMax?: number;
+  /** Where SQLite runs: on a thread of its own (the service) or on the event loop (the default). */
+  sqliteThreading?: SqliteThreading;
   /** Where knex's own warnings go (connection errors during an outage); console otherwise. */
   log?: DatabaseLog;
 }
@@ -27,42 +31,21 @@ const knexLog = (log: DatabaseLog | undefined) =>
     deprecate: (method: string, alternative: string) => log.warn(`knex: ${method} is deprecated, use ${alternative}`),
   };
 
-/** The better-sqlite3 Database the pool hands out (only what is used here). */
-type SqliteConnection = { pragma(source: string): unknown };
-
-/**
- * SQLite runs in WAL mode with synchronous=NORMAL: a committed write survives the process being
- * killed; on power loss the last transactions before the crash may roll back (never corrupt).
- * busy_timeout: better-sqlite3 is synchronous, so a write waiting for another process's lock
- * (the CLI, a migration) blocks the event loop for up to this long before failing with
- * SQLITE_BUSY (a 503). The service itself never waits: it has one connection.
- */
-const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'foreign_keys = ON', 'busy_timeout = 5000'];
-
 export function createDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Knex {
   const acquireConnectionTimeout = options.acquireTimeoutMs ?? 5_000;
   if (target.kind === 'sqlite') {
-    // better-sqlite3 (synchronous, in-process) rather than the asynchronous sqlite3 binding: every
-    // query used to hop to libuv's thread pool and back; see README "Performance: benchmark".
+    // better-sqlite3 (synchronous) rather than the asynchronous sqlite3 binding, whose every query
+    // hopped to libuv's thread pool and back; with `sqliteThreading: 'worker'` it runs on a thread
+    // of its own. See README "Performance: benchmark".
     return knex({
-      client: 'better-sqlite3',
-      connection: { filename: target.filename },
+      client: SqliteSessionClient as unknown as typeof Knex.Client,
+      connection: { filename: target.filename, threading: options.sqliteThreading ?? 'main' } as Knex.Sqlite3ConnectionConfig,
       useNullAsDefault: true,
       acquireConnectionTimeout,
       log: knexLog(options.log),
-      pool: {
-        min: 1,
-        max: 1,
-        afterCreate: (conn: SqliteConnection, done: (error: Error | null, conn: SqliteConnection) => void) => {
-          try {
-            const pragmas = target.filename === ':memory:' ? SQLITE_PRAGMAS.slice(2) : SQLITE_PRAGMAS;
-            for (const pragma of pragmas) conn.pragma(pragma);
-            done(null, conn);
-          } catch (error) {
-            done(error as Error, conn);
-          }
-        },
-      },
+      // SQLite has one writer and one connection. On its thread, the pool's connections are lanes
+      // of that one connection, so statements are sent without waiting for each other's answers.
+      pool: { min: 1, max: options.sqliteThreading === 'worker' ? 8 : 1 },
     });
   }
   const statementTimeout = options.statementTimeoutMs ?? 10_000;

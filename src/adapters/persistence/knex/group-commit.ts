@@ -1,78 +1,105 @@
 import { inTransaction, type StatementRunner } from './statement-runner.js';
+import type { WriteUnit } from './write-unit.js';
 
-type Work<T> = (statements: StatementRunner) => Promise<T>;
+export type WriteOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Lends the one connection for as long as `use` runs (knex's pool, so other queries queue behind it). */
-type ConnectionLender = <T>(use: Work<T>) => Promise<T>;
+type Write = (statements: StatementRunner) => Promise<unknown>;
 
-interface Pending {
-  work: Work<unknown>;
+/**
+ * Commits writes together: BEGIN IMMEDIATE, the writes, COMMIT. When one of them fails, the whole
+ * transaction rolls back and each write runs again in a transaction of its own, so that only the
+ * failing one fails. (A savepoint per write did the same at ~10 µs a write, failure or not;
+ * writes fail rarely — a task whose owner was deleted meanwhile.) Never throws: every write gets
+ * its outcome.
+ */
+export async function commitTogether(statements: StatementRunner, writes: readonly Write[]): Promise<WriteOutcome[]> {
+  if (writes.length > 1) {
+    try {
+      const values = await inTransaction(statements, 'begin immediate', async () => {
+        const results: unknown[] = [];
+        for (const write of writes) results.push(await write(statements));
+        return results;
+      });
+      return values.map((value) => ({ ok: true, value }));
+    } catch {
+      // Rolled back: nothing of the group was written. Find out which write fails, one by one.
+    }
+  }
+  const outcomes: WriteOutcome[] = [];
+  for (const write of writes) {
+    try {
+      outcomes.push({ ok: true, value: await inTransaction(statements, 'begin immediate', () => write(statements)) });
+    } catch (error) {
+      outcomes.push({ ok: false, error });
+    }
+  }
+  return outcomes;
+}
+
+/** A write waiting for its group: the unit and what it is given. */
+export interface PendingWrite {
+  unit: WriteUnit<never, unknown>;
+  args: unknown;
+}
+
+interface Queued extends PendingWrite {
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
 
 /** Enough to amortise the commit; few enough that the last write of a batch does not wait long. */
 const MAX_BATCH = 64;
+/** Groups sent before the first has committed; the next waits in the SQLite thread's queue. */
+const MAX_IN_FLIGHT = 2;
 
 /**
  * Group commit for SQLite. Committing writes every page the transaction changed to the WAL, one
  * frame at a time: for a task, its five sort indexes and its tags that is ~60 µs, more than the
- * statements themselves. Writes that arrive in the same turn of the event loop share one
- * transaction, and the pages they share (the same index leaves, mostly) are written once.
+ * statements themselves. While one group is being committed, the writes that arrive wait and
+ * then commit together as the next group (commitTogether), writing the pages they share (the
+ * same index leaves, mostly) once. A write that finds no commit under way starts one at once, so
+ * a lone write never waits, and on the SQLite thread the next requests are handled meanwhile.
  *
- * Each write runs in its own savepoint, so one that fails rolls back alone and the others go on.
- * None is answered before the shared COMMIT has returned: if it fails, every write of the batch
- * fails with it and nothing was acknowledged. What a committed write promises is unchanged.
+ * None is answered before its COMMIT has returned. What a committed write promises is unchanged.
  */
 export class GroupCommit {
-  private queue: Pending[] = [];
+  private queue: Queued[] = [];
+  private inFlight = 0;
   private scheduled = false;
 
-  constructor(private readonly lend: ConnectionLender) {}
+  /** `commit` runs commitTogether over the batch, wherever the connection is. */
+  constructor(private readonly commit: (batch: readonly PendingWrite[]) => Promise<WriteOutcome[]>) {}
 
-  transaction<T>(work: Work<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.scheduled) {
+  transaction<A, R>(unit: WriteUnit<A, R>, args: A): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ unit: unit as WriteUnit<never, unknown>, args, resolve: resolve as (value: unknown) => void, reject });
+      if (this.inFlight < MAX_IN_FLIGHT && !this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => void this.flush());
+        // Writes made in the same synchronous run (a test's loop, a burst) still share a group.
+        queueMicrotask(() => void this.flush());
       }
     });
   }
 
   private async flush(): Promise<void> {
+    this.scheduled = false;
     const batch = this.queue.splice(0, MAX_BATCH);
-    this.scheduled = this.queue.length > 0;
-    if (this.scheduled) setImmediate(() => void this.flush());
-
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    if (batch.length === 0) return;
+    this.inFlight += 1;
+    let outcomes: WriteOutcome[] | undefined;
+    let failure: unknown;
     try {
-      await this.lend((statements) =>
-        inTransaction(statements, 'begin immediate', async () => {
-          for (const { work } of batch) outcomes.push(await inSavepoint(statements, work));
-        }),
-      );
+      outcomes = await this.commit(batch);
     } catch (error) {
-      for (const pending of batch) pending.reject(error);
-      return;
+      failure = error;
     }
+    this.inFlight -= 1;
+    if (this.queue.length > 0 && !this.scheduled) void this.flush();
     batch.forEach((pending, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) pending.resolve(outcome.value);
+      const outcome = outcomes?.[i];
+      if (!outcome) pending.reject(failure);
+      else if (outcome.ok) pending.resolve(outcome.value);
       else pending.reject(outcome.error);
     });
-  }
-}
-
-async function inSavepoint(statements: StatementRunner, work: Work<unknown>): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
-  await statements.run('savepoint write', []);
-  try {
-    const value = await work(statements);
-    await statements.run('release write', []);
-    return { ok: true, value };
-  } catch (error) {
-    await statements.run('rollback to write', []);
-    await statements.run('release write', []);
-    return { ok: false, error };
   }
 }

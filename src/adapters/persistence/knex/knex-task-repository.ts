@@ -3,9 +3,9 @@ import type { NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, 
 import { priorityRank, titleKey, type Task, type TaskPriority, type TaskStatus } from '../../../domain/index.js';
 import { isPostgres } from './database.js';
 import { PreparedStatements } from './prepared-statements.js';
-import type { StatementRunner } from './statement-runner.js';
 import { escapeLike, fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
+import { createTask, INSERT_COLUMNS, TASK_COLUMNS, updateTask, UPDATE_COLUMNS, type TaskTuple } from './task-writes.js';
 
 interface TaskRow {
   id: number | string;
@@ -40,30 +40,10 @@ const toRow = (task: NewTask): Omit<TaskRow, 'id'> => ({
   version: task.version,
 });
 
-/** The columns a Task is read from, in the order of TaskTuple. */
-const TASK_COLUMNS = [
-  'id', 'user_id', 'title', 'description', 'status', 'priority', 'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
-] as const satisfies ReadonlyArray<keyof TaskRow>;
 const SELECT_TASK = `select ${TASK_COLUMNS.join(', ')} from tasks`;
 const SELECT_TASK_BY_ID = `${SELECT_TASK} where id = ? and user_id = ?`;
 const DELETE_TASK = 'delete from tasks where id = ? and user_id = ?';
 const DELETE_TASK_AT_VERSION = `${DELETE_TASK} and version = ?`;
-const RETURNING_TASK = `returning ${TASK_COLUMNS.join(', ')}`;
-
-type TaskTuple = [
-  id: number | string,
-  userId: number | string,
-  title: string,
-  description: string,
-  status: TaskStatus,
-  priority: TaskPriority,
-  dueDate: string | Date | null,
-  tags: string,
-  completedAt: string | Date | null,
-  createdAt: string | Date,
-  updatedAt: string | Date,
-  version: number | string,
-];
 
 const fromTuple = ([id, userId, title, description, status, priority, dueDate, tags, completedAt, createdAt, updatedAt, version]: TaskTuple): Task => ({
   id: Number(id),
@@ -92,15 +72,6 @@ const SORT_COLUMN: Record<TaskSortKey, string> = {
   title: 'title_key',
 };
 const TIME_COLUMNS = new Set(['created_at', 'updated_at', 'due_date']);
-
-const INSERT_COLUMNS = [
-  'user_id', 'title', 'title_key', 'description', 'status', 'priority', 'priority_rank',
-  'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
-] as const satisfies ReadonlyArray<keyof Omit<TaskRow, 'id'>>;
-const INSERT_TASK = `insert into tasks (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map(() => '?').join(', ')}) ${RETURNING_TASK}`;
-/** Everything but the owner and the creation time. */
-const UPDATE_COLUMNS = INSERT_COLUMNS.filter((column) => column !== 'user_id' && column !== 'created_at');
-const UPDATE_TASK = `update tasks set ${UPDATE_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? ${RETURNING_TASK}`;
 
 /** `(column, id)` after (or before) a cursor's position; PostgreSQL needs the time type spelt out. */
 function keysetCondition(column: string, descending: boolean, postgres: boolean): string {
@@ -135,22 +106,6 @@ const isUnfiltered = (filter: TaskFilter): boolean =>
   filter.dueBefore === undefined &&
   filter.dueAfter === undefined;
 
-async function writeTags(statements: StatementRunner, taskId: number, userId: number, tags: readonly string[]): Promise<void> {
-  if (tags.length === 0) return;
-  const sql = `insert into task_tags (task_id, user_id, tag) values ${tags.map(() => '(?, ?, ?)').join(', ')} on conflict (task_id, tag) do nothing`;
-  await statements.run(sql, tags.flatMap((tag) => [taskId, userId, tag]));
-}
-
-/**
- * Makes a task's tag rows match `tags`, writing only what changed: most updates (a status, a
- * title) keep the tags, and then neither of task_tags' two indexes is written.
- */
-async function replaceTags(statements: StatementRunner, taskId: number, userId: number, tags: readonly string[]): Promise<void> {
-  const others = tags.length === 0 ? '' : ` and tag not in (${tags.map(() => '?').join(', ')})`;
-  await statements.run(`delete from task_tags where task_id = ?${others}`, [taskId, ...tags]);
-  await writeTags(statements, taskId, userId, tags);
-}
-
 export class KnexTaskRepository implements TaskRepository {
   private readonly postgres: boolean;
 
@@ -164,14 +119,10 @@ export class KnexTaskRepository implements TaskRepository {
     this.listing = listingSql(this.postgres);
   }
 
-  create(task: NewTask): Promise<Task> {
+  async create(task: NewTask): Promise<Task> {
     const row = toRow(task);
-    return this.statements.transaction(async (statements) => {
-      const [inserted] = await statements.tuples<TaskTuple>(INSERT_TASK, INSERT_COLUMNS.map((column) => row[column]));
-      const created = fromTuple(inserted!);
-      await writeTags(statements, created.id, created.userId, created.tags);
-      return created;
-    });
+    const values = INSERT_COLUMNS.map((column) => row[column]);
+    return fromTuple(await this.statements.transaction(createTask, { userId: task.userId, values, tags: task.tags }));
   }
 
   async findById(userId: number, id: number): Promise<Task | null> {
@@ -180,16 +131,12 @@ export class KnexTaskRepository implements TaskRepository {
     return row ? fromTuple(row) : null;
   }
 
-  update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
-    if (!isStorableId(id)) return Promise.resolve(null);
+  async update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
+    if (!isStorableId(id)) return null;
     const changes = toRow(next);
-    return this.statements.transaction(async (statements) => {
-      // One conditional statement decides between concurrent writers: the loser matches no row.
-      const [row] = await statements.tuples<TaskTuple>(UPDATE_TASK, [...UPDATE_COLUMNS.map((column) => changes[column]), id, userId, expectedVersion]);
-      if (!row) return null;
-      await replaceTags(statements, id, userId, next.tags);
-      return fromTuple(row);
-    });
+    const values = UPDATE_COLUMNS.map((column) => changes[column]);
+    const row = await this.statements.transaction(updateTask, { id, userId, expectedVersion, values, tags: next.tags });
+    return row && fromTuple(row);
   }
 
   async delete(userId: number, id: number, expectedVersion?: number): Promise<boolean> {

@@ -2,30 +2,23 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isPostgres } from './database.js';
 import { GroupCommit } from './group-commit.js';
+import { SqliteSessionClient } from './sqlite/sqlite-client.js';
+import type { SqliteSession } from './sqlite/sqlite-session.js';
 import { inTransaction, type StatementRunner } from './statement-runner.js';
+import type { WriteUnit } from './write-unit.js';
 
 /**
  * Prepared statements for the queries every request runs (the session check, a task by id, a
  * page of tasks). Knex compiles its query builder while it holds the connection, and SQLite has
  * exactly one: the compile time, plus SQLite parsing the same SQL again, was spent on the one
  * resource every request queues for. Here the SQL is fixed text written once, prepared once per
- * connection (better-sqlite3 Statement objects; named statements on PostgreSQL) and only bound
- * and run per call. The connection still comes from knex's pool — or from the transaction given — so
- * transactions, timeouts and pool limits behave exactly as for any other knex query.
+ * connection (by the SqliteExecutor; named statements on PostgreSQL) and only bound and run per
+ * call. The connection comes from knex's pool — or from the transaction given — so transactions,
+ * timeouts and pool limits behave as for any other knex query; single statements on the SQLite
+ * thread take its autocommit lane instead.
  *
  * SQL uses `?` placeholders; they become $1, $2… for PostgreSQL.
  */
-
-/** better-sqlite3's Statement and Database, as far as they are used here. */
-interface SqliteStatement {
-  all(params: unknown[]): unknown[];
-  run(params: unknown[]): { changes: number };
-  raw(toggle: boolean): SqliteStatement;
-}
-
-interface SqliteConnection {
-  prepare(sql: string): SqliteStatement;
-}
 
 interface PgConnection {
   query(config: { name: string; text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: unknown[]; rowCount: number | null }>;
@@ -33,13 +26,6 @@ interface PgConnection {
 
 type Executor = Knex | Knex.Transaction;
 
-/**
- * Statements of each SQLite connection. better-sqlite3 needs no finalizing: a statement dies with
- * its connection, and the WeakMap lets both be collected once the pool drops the connection.
- */
-const sqliteStatements = new WeakMap<object, Map<string, SqliteStatement>>();
-/** Statements that return rows as arrays, kept apart: raw mode is a setting of the statement. */
-const sqliteTupleStatements = new WeakMap<object, Map<string, SqliteStatement>>();
 const pgText = new Map<string, { name: string; text: string }>();
 
 function toPg(sql: string): { name: string; text: string } {
@@ -52,36 +38,6 @@ function toPg(sql: string): { name: string; text: string } {
   return entry;
 }
 
-function sqliteStatement(connection: SqliteConnection, sql: string, tuples = false): SqliteStatement {
-  const cache = tuples ? sqliteTupleStatements : sqliteStatements;
-  let statements = cache.get(connection);
-  if (!statements) cache.set(connection, (statements = new Map()));
-  let statement = statements.get(sql);
-  if (!statement) statements.set(sql, (statement = tuples ? connection.prepare(sql).raw(true) : connection.prepare(sql)));
-  return statement;
-}
-
-/**
- * better-sqlite3 binds only numbers, strings, bigints, buffers and null: it rejects undefined and
- * booleans, and Dates. They are bound as the sqlite3 driver and knex's better-sqlite3 client bind
- * them (null, 1/0, epoch milliseconds), so a statement means the same through either path.
- */
-function sqliteParams(params: unknown[]): unknown[] {
-  let converted: unknown[] | undefined;
-  for (let i = 0; i < params.length; i++) {
-    const value = params[i];
-    let next: unknown;
-    if (value === undefined) next = null;
-    else if (typeof value === 'boolean') next = value ? 1 : 0;
-    else if (value instanceof Date) next = value.valueOf();
-    else continue;
-    converted ??= params.slice();
-    converted[i] = next;
-  }
-  return converted ?? params;
-}
-
-
 /** The statements of one connection held for a unit of work. */
 class ConnectionStatements implements StatementRunner {
   constructor(
@@ -91,7 +47,7 @@ class ConnectionStatements implements StatementRunner {
 
   async all<T>(sql: string, params: unknown[]): Promise<T[]> {
     if (this.postgres) return (await (this.connection as PgConnection).query({ ...toPg(sql), values: params })).rows as T[];
-    return sqliteStatement(this.connection as SqliteConnection, sql).all(sqliteParams(params)) as T[];
+    return (await (this.connection as SqliteSession).all(sql, params)) as T[];
   }
 
   async first<T>(sql: string, params: unknown[]): Promise<T | undefined> {
@@ -100,12 +56,12 @@ class ConnectionStatements implements StatementRunner {
 
   async tuples<T extends unknown[]>(sql: string, params: unknown[]): Promise<T[]> {
     if (this.postgres) return (await (this.connection as PgConnection).query({ ...toPg(sql), values: params, rowMode: 'array' })).rows as T[];
-    return sqliteStatement(this.connection as SqliteConnection, sql, true).all(sqliteParams(params)) as T[];
+    return (await (this.connection as SqliteSession).tuples(sql, params)) as T[];
   }
 
   async run(sql: string, params: unknown[]): Promise<number> {
     if (this.postgres) return (await (this.connection as PgConnection).query({ ...toPg(sql), values: params })).rowCount ?? 0;
-    return sqliteStatement(this.connection as SqliteConnection, sql).run(sqliteParams(params)).changes;
+    return (this.connection as SqliteSession).run(sql, params);
   }
 }
 
@@ -137,29 +93,40 @@ export class PreparedStatements implements StatementRunner {
   }
 
   /**
-   * Runs `work` in a transaction of fixed statements on one connection, rolled back when it throws.
-   * It costs what its statements cost; a knex transaction added ~60 µs of builder, runner and
-   * savepoint machinery to every write. On SQLite, writes arriving together share one commit
-   * (GroupCommit). Inside a knex transaction (a unit of work) the statements simply join it.
+   * Runs a write unit in a transaction of fixed statements on one connection, rolled back when it
+   * throws. It costs what its statements cost; a knex transaction added ~60 µs of builder, runner
+   * and savepoint machinery to every write. On SQLite, writes arriving together share one commit
+   * (GroupCommit), run where the connection is. Inside a knex transaction (a unit of work) the
+   * statements simply join it.
    */
-  transaction<T>(work: (statements: StatementRunner) => Promise<T>): Promise<T> {
-    if ((this.db as Knex.Transaction).isTransaction) return work(this);
-    if (!this.postgres) return this.groupCommit().transaction(work);
-    return this.withConnection((connection) => inTransaction(connection, 'begin', () => work(connection)));
+  transaction<A, R>(unit: WriteUnit<A, R>, args: A): Promise<R> {
+    if ((this.db as Knex.Transaction).isTransaction) return unit.run(this, args);
+    if (!this.postgres) return this.groupCommit().transaction(unit, args);
+    return this.withConnection((connection) => inTransaction(connection, 'begin', () => unit.run(connection, args)));
   }
 
   private groupCommit(): GroupCommit {
     const { client } = this.db;
     let group = groupCommits.get(client);
-    if (!group) groupCommits.set(client, (group = new GroupCommit((use) => this.withConnection(use))));
+    if (!group) {
+      group = new GroupCommit((batch) => this.withRawConnection((session) => (session as SqliteSession).commitTogether(batch)));
+      groupCommits.set(client, group);
+    }
     return group;
   }
 
-  private async withConnection<T>(work: (connection: ConnectionStatements) => Promise<T>): Promise<T> {
+  private withConnection<T>(work: (connection: ConnectionStatements) => Promise<T>): Promise<T> {
+    const { client } = this.db;
+    const autocommit = client instanceof SqliteSessionClient && !(this.db as Knex.Transaction).isTransaction ? client.autocommitLane() : null;
+    if (autocommit) return work(new ConnectionStatements(autocommit, false));
+    return this.withRawConnection((connection) => work(new ConnectionStatements(connection, this.postgres)));
+  }
+
+  private async withRawConnection<T>(work: (connection: unknown) => Promise<T>): Promise<T> {
     const client = this.db.client as Knex.Client;
     const connection: unknown = await client.acquireConnection();
     try {
-      return await work(new ConnectionStatements(connection, this.postgres));
+      return await work(connection);
     } finally {
       await client.releaseConnection(connection);
     }

@@ -1,0 +1,104 @@
+import { createRequire } from 'node:module';
+
+/** better-sqlite3, as far as it is used here (the package ships no types). */
+interface Statement {
+  readonly reader: boolean;
+  all(params: unknown[]): unknown[];
+  run(params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  raw(toggle: boolean): Statement;
+}
+
+interface Connection {
+  prepare(sql: string): Statement;
+  pragma(source: string): unknown;
+  close(): void;
+  readonly inTransaction: boolean;
+}
+
+const Database = createRequire(import.meta.url)('better-sqlite3') as new (filename: string) => Connection;
+
+/**
+ * SQLite runs in WAL mode with synchronous=NORMAL: a committed write survives the process being
+ * killed; on power loss the last transactions before the crash may roll back (never corrupt).
+ * busy_timeout: a write waiting for another process's lock (the CLI, a migration) waits this
+ * long before failing with SQLITE_BUSY (a 503). The service itself never waits: it has one
+ * connection.
+ */
+const FILE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL'];
+const PRAGMAS = ['foreign_keys = ON', 'busy_timeout = 5000'];
+
+/** What knex's query path needs back: rows for a reader, the change count and new rowid for a write. */
+export type QueryOutcome = { reader: true; rows: unknown[] } | { reader: false; changes: number; lastInsertRowid: number | bigint };
+
+/**
+ * better-sqlite3 binds only numbers, strings, bigints, buffers and null: it rejects undefined,
+ * booleans and Dates. They are bound as knex's better-sqlite3 client binds them (null, 1/0,
+ * epoch milliseconds), so a statement means the same through either path.
+ */
+function bindable(params: unknown[]): unknown[] {
+  let converted: unknown[] | undefined;
+  for (let i = 0; i < params.length; i++) {
+    const value = params[i];
+    let next: unknown;
+    if (value === undefined) next = null;
+    else if (typeof value === 'boolean') next = value ? 1 : 0;
+    else if (value instanceof Date) next = value.valueOf();
+    else continue;
+    converted ??= params.slice();
+    converted[i] = next;
+  }
+  return converted ?? params;
+}
+
+/**
+ * One better-sqlite3 connection and its prepared statements, synchronous. Each SQL text is
+ * prepared once: parsing it again on every call cost as much as running it.
+ */
+export class SqliteExecutor {
+  private readonly db: Connection;
+
+  private readonly statements = new Map<string, Statement>();
+
+  /** Statements that return rows as arrays, kept apart: raw mode is a setting of the statement. */
+  private readonly tupleStatements = new Map<string, Statement>();
+
+  constructor(filename: string) {
+    this.db = new Database(filename);
+    for (const pragma of filename === ':memory:' ? PRAGMAS : [...FILE_PRAGMAS, ...PRAGMAS]) this.db.pragma(pragma);
+  }
+
+  query(sql: string, params: unknown[]): QueryOutcome {
+    const statement = this.statement(sql);
+    if (statement.reader) return { reader: true, rows: statement.all(bindable(params)) };
+    const { changes, lastInsertRowid } = statement.run(bindable(params));
+    return { reader: false, changes, lastInsertRowid };
+  }
+
+  all(sql: string, params: unknown[]): unknown[] {
+    return this.statement(sql).all(bindable(params));
+  }
+
+  tuples(sql: string, params: unknown[]): unknown[] {
+    let statement = this.tupleStatements.get(sql);
+    if (!statement) this.tupleStatements.set(sql, (statement = this.db.prepare(sql).raw(true)));
+    return statement.all(bindable(params));
+  }
+
+  run(sql: string, params: unknown[]): number {
+    return this.statement(sql).run(bindable(params)).changes;
+  }
+
+  get inTransaction(): boolean {
+    return this.db.inTransaction;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+}

@@ -1,0 +1,29 @@
+/** Messages between the event loop and the SQLite thread: arrays, the cheapest shape to clone. */
+
+/**
+ * [request id, lane, operation, SQL, parameters]. A lane is one of the pool's connections; all
+ * lanes share the thread's one SQLite connection, and a lane that opens a transaction has it to
+ * itself until the transaction ends.
+ */
+export type SqliteRequest = [id: number, lane: number, op: 'query' | 'all' | 'tuples' | 'run' | 'commit' | 'leave', sql: string, params: unknown[]];
+
+/** [request id, succeeded, result or TransferableError]; the first message is [-1, opened, error]. */
+export type SqliteReply = [id: number, ok: boolean, value: unknown];
+
+/** Structured cloning keeps an Error's message but drops `code`, which callers rely on. */
+export interface TransferableError {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+export function toTransferable(error: unknown): TransferableError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const { code } = error as { code?: unknown };
+  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+export function fromTransferable(value: unknown): Error {
+  const { name, message, code } = value as TransferableError;
+  return Object.assign(new Error(message), { name }, code === undefined ? {} : { code });
+}

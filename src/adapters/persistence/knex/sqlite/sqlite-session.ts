@@ -1,0 +1,63 @@
+import { commitTogether, type PendingWrite, type WriteOutcome } from '../group-commit.js';
+import type { StatementRunner } from '../statement-runner.js';
+import { SqliteExecutor, type QueryOutcome } from './sqlite-executor.js';
+
+/**
+ * Where SQLite runs. 'worker' (the service's default): on a thread of its own, so the event loop
+ * only sends statements and receives rows — on two cores, SQLite's time and the HTTP work overlap,
+ * and a slow query (a filtered count over 200,000 tasks) no longer stalls every other request.
+ * 'main': on the event loop, each statement ~10 µs cheaper; for tools and tests.
+ */
+export type SqliteThreading = 'worker' | 'main';
+
+/** The one connection of a SQLite database, whichever thread runs it. */
+export interface SqliteSession {
+  readonly open: boolean;
+  /** knex's query path: rows for a reader, the change count and rowid for a write. */
+  query(sql: string, params: unknown[]): Promise<QueryOutcome>;
+  all(sql: string, params: unknown[]): Promise<unknown[]>;
+  tuples(sql: string, params: unknown[]): Promise<unknown[]>;
+  run(sql: string, params: unknown[]): Promise<number>;
+  /** Group commit's transaction (see commitTogether), run where the connection is. */
+  commitTogether(batch: readonly PendingWrite[]): Promise<WriteOutcome[]>;
+  close(): Promise<void>;
+}
+
+export class InThreadSession implements SqliteSession, StatementRunner {
+  private readonly executor: SqliteExecutor;
+
+  open = true;
+
+  constructor(filename: string) {
+    this.executor = new SqliteExecutor(filename);
+  }
+
+  async query(sql: string, params: unknown[]): Promise<QueryOutcome> {
+    return this.executor.query(sql, params);
+  }
+
+  async run(sql: string, params: unknown[]): Promise<number> {
+    return this.executor.run(sql, params);
+  }
+
+  async first<T>(sql: string, params: unknown[]): Promise<T | undefined> {
+    return this.executor.all(sql, params)[0] as T | undefined;
+  }
+
+  async all<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.executor.all(sql, params) as T[];
+  }
+
+  async tuples<T extends unknown[]>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.executor.tuples(sql, params) as T[];
+  }
+
+  commitTogether(batch: readonly PendingWrite[]): Promise<WriteOutcome[]> {
+    return commitTogether(this, batch.map(({ unit, args }) => (statements) => unit.run(statements, args as never)));
+  }
+
+  async close(): Promise<void> {
+    this.open = false;
+    this.executor.close();
+  }
+}

@@ -1,0 +1,169 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { PendingWrite, WriteOutcome } from '../group-commit.js';
+import type { QueryOutcome } from './sqlite-executor.js';
+import { fromTransferable, type SqliteReply, type SqliteRequest } from './sqlite-protocol.js';
+import type { SqliteSession } from './sqlite-session.js';
+
+/**
+ * The worker's entry: the compiled module next to this one; from the TypeScript sources (tests,
+ * `npm run dev`), a bootstrap that registers tsx in the new thread first.
+ */
+function workerEntry(): URL {
+  if (path.extname(fileURLToPath(import.meta.url)) !== '.ts') return new URL('./sqlite-worker.js', import.meta.url);
+  // tsx's ESM API (the package's require condition would give its CommonJS build).
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const worker = new URL('./sqlite-worker.ts', import.meta.url).href;
+  const bootstrap = `const { register } = await import(${JSON.stringify(tsxApi)}); register(); await import(${JSON.stringify(worker)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** A lost thread reads as a lost connection: a 503 for the request, a new thread for the next. */
+const threadStopped = () => Object.assign(new Error('the SQLite thread stopped'), { code: 'ECONNRESET' });
+
+/**
+ * The thread that owns a database's one SQLite connection. The pool's connections are lanes of
+ * it: each sends statements without waiting for the others, and the thread runs them in order.
+ */
+export class SqliteThread {
+  private readonly pending = new Map<number, Pending>();
+
+  private nextId = 0;
+
+  private nextLane = 0;
+
+  private lanes = 0;
+
+  private stopped: Error | null = null;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: SqliteReply) => this.settle(reply));
+    worker.on('error', (error) => this.stop(error));
+    worker.on('exit', () => this.stop(threadStopped()));
+  }
+
+  /** `waitLimitMs`: how long a statement may wait for another lane's transaction (the pool's acquire timeout). */
+  static open(filename: string, waitLimitMs: number): Promise<SqliteThread> {
+    const worker = new Worker(workerEntry(), { workerData: { filename, waitLimitMs } });
+    return new Promise((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (reply: SqliteReply) => {
+        worker.off('error', reject);
+        if (reply[1]) {
+          const thread = new SqliteThread(worker);
+          // Only a statement under way keeps the process alive, as with an in-process connection.
+          worker.unref();
+          resolve(thread);
+        } else {
+          reject(fromTransferable(reply[2]));
+          void worker.terminate();
+        }
+      });
+    });
+  }
+
+  get alive(): boolean {
+    return this.stopped === null;
+  }
+
+  /** A lane for the pool; the thread ends when the pool has let go of every lane. */
+  lane(): SqliteSession {
+    this.lanes += 1;
+    return new ThreadLane(this, this.nextLane++);
+  }
+
+  private shared: SqliteSession | null = null;
+
+  /** One lane more, outside the pool, for single statements outside any transaction. */
+  autocommitLane(): SqliteSession {
+    this.shared ??= new ThreadLane(this, this.nextLane++, false);
+    return this.shared;
+  }
+
+  call(lane: number, op: SqliteRequest[2], sql: string, params: unknown[]): Promise<unknown> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage([id, lane, op, sql, params] satisfies SqliteRequest);
+    });
+  }
+
+  /** A lane leaves (the pool dropped it): its open transaction, if any, is rolled back. */
+  async leave(lane: number): Promise<void> {
+    if (this.stopped) return;
+    await this.call(lane, 'leave', '', []);
+    this.lanes -= 1;
+    if (this.lanes === 0) {
+      this.worker.postMessage('close');
+      this.stop(threadStopped());
+    }
+  }
+
+  private settle([id, ok, value]: SqliteReply): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (ok) pending.resolve(value);
+    else pending.reject(fromTransferable(value));
+  }
+
+  private stop(reason: Error): void {
+    if (this.stopped) return;
+    this.stopped = reason;
+    for (const pending of this.pending.values()) pending.reject(reason);
+    this.pending.clear();
+    this.worker.unref();
+  }
+}
+
+class ThreadLane implements SqliteSession {
+  private left = false;
+
+  constructor(
+    private readonly thread: SqliteThread,
+    private readonly id: number,
+    private readonly pooled = true,
+  ) {}
+
+  get open(): boolean {
+    return !this.left && this.thread.alive;
+  }
+
+  query(sql: string, params: unknown[]): Promise<QueryOutcome> {
+    return this.thread.call(this.id, 'query', sql, params) as Promise<QueryOutcome>;
+  }
+
+  all(sql: string, params: unknown[]): Promise<unknown[]> {
+    return this.thread.call(this.id, 'all', sql, params) as Promise<unknown[]>;
+  }
+
+  tuples(sql: string, params: unknown[]): Promise<unknown[]> {
+    return this.thread.call(this.id, 'tuples', sql, params) as Promise<unknown[]>;
+  }
+
+  run(sql: string, params: unknown[]): Promise<number> {
+    return this.thread.call(this.id, 'run', sql, params) as Promise<number>;
+  }
+
+  async commitTogether(batch: readonly PendingWrite[]): Promise<WriteOutcome[]> {
+    const writes = batch.map(({ unit, args }) => [unit.name, args]);
+    const outcomes = (await this.thread.call(this.id, 'commit', '', writes)) as WriteOutcome[];
+    return outcomes.map((outcome) => (outcome.ok ? outcome : { ok: false, error: fromTransferable(outcome.error) }));
+  }
+
+  async close(): Promise<void> {
+    if (this.left || !this.pooled) return;
+    this.left = true;
+    await this.thread.leave(this.id);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The SQLite thread: one connection, running the statements the event loop sends, in order. Each
+ * of the pool's connections is a lane here; while one lane's transaction is open, the other lanes'
+ * statements wait for its end, exactly as they would wait for the one connection in the pool.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { commitTogether, type WriteOutcome } from '../group-commit.js';
+import type { StatementRunner } from '../statement-runner.js';
+import { WRITE_UNITS } from '../task-writes.js';
+import { SqliteExecutor } from './sqlite-executor.js';
+import { toTransferable, type SqliteReply, type SqliteRequest, type TransferableError } from './sqlite-protocol.js';
+
+const port = parentPort!;
+const { filename, waitLimitMs } = workerData as { filename: string; waitLimitMs: number };
+
+/**
+ * What a statement that waited too long for another lane's transaction is answered: the error of
+ * a pool that had no connection to lend, so callers treat it alike (a 503). It never runs.
+ */
+const waitedTooLong = (): TransferableError => ({
+  name: 'KnexTimeoutError',
+  message: `Knex: Timeout acquiring a connection. The SQLite connection stayed in another transaction for ${waitLimitMs} ms.`,
+});
+
+/** The executor as the write units see it; every call has finished when its promise is made. */
+function runnerOf(executor: SqliteExecutor): StatementRunner {
+  return {
+    all: async <T>(sql: string, params: unknown[]) => executor.all(sql, params) as T[],
+    first: async <T>(sql: string, params: unknown[]) => executor.all(sql, params)[0] as T | undefined,
+    tuples: async <T extends unknown[]>(sql: string, params: unknown[]) => executor.tuples(sql, params) as T[],
+    run: async (sql: string, params: unknown[]) => executor.run(sql, params),
+  };
+}
+
+async function commit(executor: SqliteExecutor, writes: Array<[name: string, args: never]>): Promise<WriteOutcome[]> {
+  const outcomes = await commitTogether(
+    runnerOf(executor),
+    writes.map(([name, args]) => (statements) => WRITE_UNITS.get(name)!.run(statements, args)),
+  );
+  return outcomes.map((outcome) => (outcome.ok ? outcome : { ok: false, error: toTransferable(outcome.error) }));
+}
+
+function execute(executor: SqliteExecutor, [, , op, sql, params]: SqliteRequest): unknown {
+  switch (op) {
+    case 'query':
+      return executor.query(sql, params);
+    case 'all':
+      return executor.all(sql, params);
+    case 'tuples':
+      return executor.tuples(sql, params);
+    case 'run':
+      return executor.run(sql, params);
+    case 'commit':
+      return commit(executor, params as Array<[string, never]>);
+    case 'leave':
+      if (executor.inTransaction) executor.run('rollback', []);
+      return null;
+  }
+}
+
+function serve(executor: SqliteExecutor): void {
+  /** The lane whose transaction is open, and what the others sent meanwhile. */
+  let owner: number | null = null;
+  let waiting: Array<{ request: SqliteRequest; since: number }> = [];
+  let expiry: NodeJS.Timeout | null = null;
+
+  const expireWaiting = (): void => {
+    expiry = null;
+    const now = Date.now();
+    for (const { request } of waiting.filter(({ since }) => now - since >= waitLimitMs)) {
+      port.postMessage([request[0], false, waitedTooLong()] satisfies SqliteReply);
+    }
+    waiting = waiting.filter(({ since }) => now - since < waitLimitMs);
+    if (waiting.length > 0) expiry = setTimeout(expireWaiting, waitLimitMs - (now - waiting[0]!.since));
+  };
+
+  /**
+   * Async only for group commits, whose units await statements that have already run: the whole
+   * batch settles within this turn's microtasks, before the next message can be delivered.
+   */
+  const answer = async (request: SqliteRequest): Promise<void> => {
+    let reply: SqliteReply;
+    try {
+      reply = [request[0], true, await execute(executor, request)];
+    } catch (error) {
+      reply = [request[0], false, toTransferable(error)];
+    }
+    owner = executor.inTransaction ? request[1] : null;
+    port.postMessage(reply);
+  };
+
+  port.on('message', async (request: SqliteRequest | 'close') => {
+    if (request === 'close') {
+      executor.close();
+      port.close();
+      return;
+    }
+    if (owner !== null && request[1] !== owner) {
+      waiting.push({ request, since: Date.now() });
+      expiry ??= setTimeout(expireWaiting, waitLimitMs);
+      return;
+    }
+    await answer(request);
+    // In arrival order; a lane has one statement under way at a time, so none overtakes its own.
+    while (owner === null && waiting.length > 0) await answer(waiting.shift()!.request);
+  });
+  port.postMessage([-1, true, null] satisfies SqliteReply);
+}
+
+try {
+  serve(new SqliteExecutor(filename));
+} catch (error) {
+  port.postMessage([-1, false, toTransferable(error)] satisfies SqliteReply);
+  port.close();
+}

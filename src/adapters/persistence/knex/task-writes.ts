@@ -1,0 +1,76 @@
+import type { TaskPriority, TaskStatus } from '../../../domain/index.js';
+import type { StatementRunner } from './statement-runner.js';
+import type { WriteUnit } from './write-unit.js';
+
+/** The columns a Task is read from, in the order of TaskTuple. */
+export const TASK_COLUMNS = [
+  'id', 'user_id', 'title', 'description', 'status', 'priority', 'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
+] as const;
+
+export type TaskTuple = [
+  id: number | string,
+  userId: number | string,
+  title: string,
+  description: string,
+  status: TaskStatus,
+  priority: TaskPriority,
+  dueDate: string | Date | null,
+  tags: string,
+  completedAt: string | Date | null,
+  createdAt: string | Date,
+  updatedAt: string | Date,
+  version: number | string,
+];
+
+export const INSERT_COLUMNS = [
+  'user_id', 'title', 'title_key', 'description', 'status', 'priority', 'priority_rank',
+  'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
+] as const;
+/** Everything but the owner and the creation time. */
+export const UPDATE_COLUMNS = INSERT_COLUMNS.filter((column) => column !== 'user_id' && column !== 'created_at');
+
+const RETURNING_TASK = `returning ${TASK_COLUMNS.join(', ')}`;
+const INSERT_TASK = `insert into tasks (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map(() => '?').join(', ')}) ${RETURNING_TASK}`;
+const UPDATE_TASK = `update tasks set ${UPDATE_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? ${RETURNING_TASK}`;
+
+async function writeTags(statements: StatementRunner, taskId: number | string, userId: number, tags: readonly string[]): Promise<void> {
+  if (tags.length === 0) return;
+  const sql = `insert into task_tags (task_id, user_id, tag) values ${tags.map(() => '(?, ?, ?)').join(', ')} on conflict (task_id, tag) do nothing`;
+  await statements.run(sql, tags.flatMap((tag) => [taskId, userId, tag]));
+}
+
+/**
+ * Makes a task's tag rows match `tags`, writing only what changed: most updates (a status, a
+ * title) keep the tags, and then neither of task_tags' two indexes is written.
+ */
+async function replaceTags(statements: StatementRunner, taskId: number, userId: number, tags: readonly string[]): Promise<void> {
+  const others = tags.length === 0 ? '' : ` and tag not in (${tags.map(() => '?').join(', ')})`;
+  await statements.run(`delete from task_tags where task_id = ?${others}`, [taskId, ...tags]);
+  await writeTags(statements, taskId, userId, tags);
+}
+
+export const createTask: WriteUnit<{ userId: number; values: unknown[]; tags: readonly string[] }, TaskTuple> = {
+  name: 'tasks.create',
+  async run(statements, { userId, values, tags }) {
+    const [inserted] = await statements.tuples<TaskTuple>(INSERT_TASK, values);
+    await writeTags(statements, inserted![0], userId, tags);
+    return inserted!;
+  },
+};
+
+/** Null when no task of the user's has that id at that version: a concurrent writer came first. */
+export const updateTask: WriteUnit<{ id: number; userId: number; expectedVersion: number; values: unknown[]; tags: readonly string[] }, TaskTuple | null> = {
+  name: 'tasks.update',
+  async run(statements, { id, userId, expectedVersion, values, tags }) {
+    // One conditional statement decides between concurrent writers: the loser matches no row.
+    const [row] = await statements.tuples<TaskTuple>(UPDATE_TASK, [...values, id, userId, expectedVersion]);
+    if (!row) return null;
+    await replaceTags(statements, id, userId, tags);
+    return row;
+  },
+};
+
+/** Every unit, by name: what the SQLite thread can run. */
+export const WRITE_UNITS: ReadonlyMap<string, WriteUnit<never, unknown>> = new Map(
+  [createTask, updateTask].map((unit) => [unit.name, unit as WriteUnit<never, unknown>]),
+);

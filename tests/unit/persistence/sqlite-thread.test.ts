@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import type { Knex } from 'knex';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDatabase, migrateToLatest, type DatabaseOptions } from '../../../src/adapters/persistence/knex/database.js';
+import { isDatabaseUnavailable } from '../../../src/adapters/persistence/knex/database-unavailable.js';
+import { PreparedStatements } from '../../../src/adapters/persistence/knex/prepared-statements.js';
+import { uniqueViolationColumn } from '../../../src/adapters/persistence/knex/sql-errors.js';
+
+const silent = { warn: () => {}, error: () => {}, debug: () => {} };
+const opened: Knex[] = [];
+const dirs: string[] = [];
+
+async function onThread(filename = ':memory:', options: DatabaseOptions = {}): Promise<Knex> {
+  const db = createDatabase({ kind: 'sqlite', filename }, { log: silent, ...options, sqliteThreading: 'worker' });
+  opened.push(db);
+  await migrateToLatest(db);
+  return db;
+}
+
+afterEach(async () => {
+  for (const db of opened.splice(0)) await db.destroy();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+let users = 0;
+const aUserRow = (name = `user${++users}`) => ({
+  username: name,
+  username_key: name,
+  email: `${name}@example.com`,
+  email_key: `${name}@example.com`,
+  password_hash: 'hash',
+  role: 'user',
+  created_at: '2026-01-01T00:00:00.000Z',
+  updated_at: '2026-01-01T00:00:00.000Z',
+});
+const userCount = async (db: Knex) => Number((await db('users').count<{ n: number }[]>({ n: '*' }))[0]!.n);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('SQLite on its own thread', () => {
+  it('passes a failed statement’s error code back, so a unique violation still names its column', async () => {
+    const db = await onThread();
+    await db('users').insert(aUserRow('taken'));
+    const failure = await db('users').insert({ ...aUserRow('taken'), email: 'other@example.com', email_key: 'other@example.com' }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    expect(uniqueViolationColumn(failure)).toBe('users.username_key');
+  });
+
+  it('makes a statement wait while another transaction is open, and never shows it uncommitted rows', async () => {
+    const db = await onThread();
+    const trx = await db.transaction();
+    await trx('users').insert(aUserRow());
+    let answered = false;
+    const read = new PreparedStatements(db).all<{ n: number }>('select count(*) as n from users', []).finally(() => (answered = true));
+    await sleep(50);
+    expect(answered).toBe(false);
+    await trx.rollback();
+    expect(await read).toEqual([{ n: 0 }]);
+  });
+
+  it('fails a statement that waited longer than the acquire timeout as a pool timeout (503), and never runs it', async () => {
+    // Long enough for the thread to start from the TypeScript sources (~250 ms).
+    const db = await onThread(':memory:', { acquireTimeoutMs: 600 });
+    const trx = await db.transaction();
+    await trx('users').insert(aUserRow('inside'));
+    const late = new PreparedStatements(db).run(`insert into users (username, username_key, email, email_key, password_hash, role, created_at, updated_at)
+      values ('late', 'late', 'late@example.com', 'late@example.com', 'hash', 'user', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`, []);
+    const failure = await late.catch((error: unknown) => error);
+    expect(failure).toMatchObject({ name: 'KnexTimeoutError' });
+    expect(isDatabaseUnavailable(failure)).toBe(true);
+    await trx.commit();
+    expect(await db('users').pluck('username')).toEqual(['inside']);
+  });
+
+  it('answers what was under way when the thread stops as a lost connection (503), then opens a new thread', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-thread-'));
+    dirs.push(dir);
+    const db = await onThread(path.join(dir, 'db.sqlite'));
+    await db('users').insert(aUserRow());
+
+    const { current } = db.client as unknown as { current: { worker: Worker } };
+    const pending = new PreparedStatements(db).all('select * from users', []);
+    await current.worker.terminate();
+    const failure = await pending.catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'ECONNRESET' });
+    expect(isDatabaseUnavailable(failure)).toBe(true);
+
+    await db('users').insert(aUserRow());
+    expect(await userCount(db)).toBe(2);
+    expect(await new PreparedStatements(db).all('select count(*) as n from users', [])).toEqual([{ n: 2 }]);
+  });
+});
