@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApplication, type Application } from '../../src/infrastructure/app.js';
@@ -46,5 +47,37 @@ describe('operational logging', () => {
     expect(text).toMatch(/Redis is unreachable/);
     expect(text).not.toContain('db-pass-0123');
     expect(text).not.toContain('redis-pass-4567');
+  });
+
+  describe('stdout, written in blocks', () => {
+    /** Runs a process that logs `count` lines to the service's stdout logger, then does `then`. */
+    function logFromChild(count: number, then: 'exit' | 'idle') {
+      const script = `
+        const { createLogger } = await import('./src/infrastructure/logger.ts');
+        const log = createLogger({ logLevel: 'info', nodeEnv: 'production' });
+        for (let i = 0; i < ${count}; i++) log.info({ i }, 'line');
+        ${then === 'exit' ? 'process.exit(0);' : 'setTimeout(() => {}, 5000);'}`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const lines = () => out.split('\n').filter(Boolean);
+      return { child, lines };
+    }
+
+    it('writes a lone line within a fraction of a second, though the block is not full', async () => {
+      const { child, lines } = logFromChild(1, 'idle');
+      try {
+        await expect.poll(() => lines().length, { timeout: 3_000, interval: 50 }).toBe(1);
+      } finally {
+        child.kill();
+      }
+    });
+
+    it('writes every buffered line when the process exits', async () => {
+      const { child, lines } = logFromChild(500, 'exit');
+      await new Promise((resolve) => child.once('close', resolve));
+      expect(lines()).toHaveLength(500);
+      expect(JSON.parse(lines()[499]!)).toMatchObject({ i: 499, msg: 'line' });
+    });
   });
 });
