@@ -4,9 +4,10 @@ import { SqliteExecutor, type QueryOutcome } from './sqlite-executor.js';
 
 /**
  * Where SQLite runs. 'worker' (the service's default): on a thread of its own, so the event loop
- * only sends statements and receives rows — on two cores, SQLite's time and the HTTP work overlap,
- * and a slow query (a filtered count over 200,000 tasks) no longer stalls every other request.
- * 'main': on the event loop, each statement ~10 µs cheaper; for tools and tests.
+ * only sends statements and receives rows — on two cores, SQLite's time and the HTTP work overlap.
+ * A slow query (a filtered count over 200,000 tasks, ~20 ms) no longer freezes the event loop,
+ * but the statements behind it still wait for the one connection. 'main': on the event loop,
+ * each statement ~10 µs of messaging cheaper; for tools and debugging.
  */
 export type SqliteThreading = 'worker' | 'main';
 
