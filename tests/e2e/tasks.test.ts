@@ -646,5 +646,11 @@ describe.each(engines)('tasks over HTTP on %s', (engine) => {
     ])('refuses %s with 422', async (query) => {
       expectProblem(await call(lister, 'GET', `/tasks?${query}`), 422);
     });
+
+    it('counts q in characters, as every other limit: 200 emoji are accepted, 201 refused', async () => {
+      const emoji = (n: number) => encodeURIComponent('😀'.repeat(n));
+      expect((await call(lister, 'GET', `/tasks?q=${emoji(200)}`)).statusCode).toBe(200);
+      expectProblem(await call(lister, 'GET', `/tasks?q=${emoji(201)}`), 422);
+    });
   });
 });

@@ -6,6 +6,7 @@ import {
   TASK_STATUSES,
   ValidationError,
   boundedText,
+  codePointLength,
   isCompleted,
   parseDueDate,
   parseFields,
@@ -70,7 +71,7 @@ export function normalizeParameters(params: ListParameters): Partial<ListCriteri
     },
     q: () => {
       const q = params.q?.trim();
-      if (q !== undefined && q.length > 200) throw ValidationError.field('q', 'must be at most 200 characters');
+      if (q !== undefined && codePointLength(q) > 200) throw ValidationError.field('q', 'must be at most 200 characters');
       return q === '' ? undefined : q;
     },
     due_before: () => (params.due_before === undefined ? undefined : parseDueDate(params.due_before, 'due_before')?.toISOString()),
