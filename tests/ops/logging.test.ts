@@ -49,6 +49,15 @@ describe('operational logging', () => {
     expect(text).not.toContain('redis-pass-4567');
   });
 
+  it('writes what a request logs itself (an outage warning) with that request’s id', async () => {
+    const logs = capture();
+    app = await createApplication(testConfig({ DATABASE_URL: 'postgres://taskforge@127.0.0.1:1/test' }), { logger: logs.logger, argon2: FAST_ARGON2 });
+    const response = await app.http.inject({ method: 'POST', url: '/register', payload: aSignUp(), headers: { 'x-request-id': 'outage-7' } });
+    expect(response.statusCode).toBe(503);
+    const entries = logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries.filter((entry) => entry.msg === 'service unavailable')).toEqual([expect.objectContaining({ reqId: 'outage-7', level: 40 })]);
+  });
+
   describe('stdout, written in blocks', () => {
     /** Runs a process that logs `count` lines to the service's stdout logger, then does `then`. */
     function logFromChild(count: number, then: 'exit' | 'idle') {

@@ -10,6 +10,7 @@ import type { SharedWindowCounter } from './plugins/rate-limit-store.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerShutdownGuard } from './plugins/shutdown-guard.js';
 import { requestIdFor } from './request-id.js';
+import { lazyChildLogger } from './request-logger.js';
 import { routeLabel } from './route-label.js';
 import { authRoutes, type AuthRoutesOptions } from './routes/auth-routes.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health-routes.js';
@@ -79,6 +80,7 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: options.bodyLimit,
     // A hop count as proxy-addr's trust function: the first `hops` addresses, nearest first.
     trustProxy: typeof options.trustProxy === 'number' ? trustHops(options.trustProxy) : options.trustProxy,
