@@ -165,6 +165,29 @@ describe.each(engines)('bad input is refused with a problem and changes nothing 
       },
     );
 
+    it.each([
+      ['POST', '/register'],
+      ['POST', '/login'],
+      ['PUT', '/users/:id'],
+    ])('a merge patch on %s %s → 415: it is a PATCH format', async (method, url) => {
+      await refused(
+        { method: method as 'POST' | 'PUT', url: url.replace(':id', String(user.id)), headers: { ...user.auth, 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify(aSignUp()) },
+        415,
+      );
+    });
+
+    it('a merge patch on PATCH /users/{id} is accepted', async () => {
+      const other = await signUp(app);
+      const response = await app.inject({
+        method: 'PATCH',
+        url: `/users/${other.id}`,
+        headers: { ...other.auth, 'content-type': 'application/merge-patch+json' },
+        payload: JSON.stringify({ name: 'Merged' }),
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({ name: 'Merged' });
+    });
+
     it('JSON on PATCH with the wrong content type → 415, before anything changes', async () => {
       await refused({ method: 'PATCH', url: `/users/${user.id}`, headers: { ...user.auth, 'content-type': 'text/plain' }, payload: '{"name":"x"}' }, 415);
     });

@@ -71,6 +71,23 @@ function registerAccessLog(app: FastifyInstance, logger: FastifyBaseLogger): voi
   });
 }
 
+class MergePatchOutsidePatch extends Error {
+  readonly code = 'MERGE_PATCH_OUTSIDE_PATCH';
+  readonly statusCode = 415;
+}
+
+/** application/merge-patch+json (RFC 7396) describes changes, so only PATCH accepts it; elsewhere 415. */
+function registerMergePatchParser(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, (request, body, done) => {
+    if (request.method !== 'PATCH') {
+      done(new MergePatchOutsidePatch('application/merge-patch+json is for PATCH; send application/json.'), undefined);
+      return;
+    }
+    parseJson(request, body as string, done);
+  });
+}
+
 const trustHops =
   (hops: number) =>
   (_address: string, hop: number): boolean =>
@@ -93,7 +110,7 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
 
   app.setValidatorCompiler(schemaCompiler);
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  registerMergePatchParser(app);
   app.decorateRequest('principal', null);
   app.addSchema(Problem);
   registerErrorHandling(app, { isUnavailable: deps.isUnavailable });

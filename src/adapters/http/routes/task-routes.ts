@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { CreateTask, DeleteTask, GetTask, ListTasks, PatchTask, ReplaceTask, TaskListPage } from '../../../application/index.js';
 import type { Task } from '../../../domain/index.js';
 import { principalOf } from '../authentication.js';
 import { etagOf, expectedVersions, noneMatchHits } from '../etag.js';
-import { httpProblem, sendProblem } from '../problem.js';
 import { IdParams, bearerSecurity, problems } from '../schemas/common.js';
 import {
   ConditionalReadHeaders,
@@ -44,13 +43,6 @@ const toPageDto = (page: TaskListPage) => ({
   next_cursor: page.nextCursor,
 });
 
-/** Merge patch is a PATCH format; a full representation is plain JSON. */
-async function plainJsonOnly(request: FastifyRequest, reply: FastifyReply) {
-  if (/^application\/merge-patch\+json/i.test(request.headers['content-type'] ?? '')) {
-    return sendProblem(reply, httpProblem(415, 'Send the full task as application/json; merge patches go to PATCH.'));
-  }
-}
-
 export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, options) => {
   const { guards } = options;
   const protectedRoute = { onRequest: guards.authenticated, config: guards.userRateLimit } as const;
@@ -60,7 +52,6 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
     '/tasks',
     {
       ...protectedRoute,
-      preValidation: plainJsonOnly,
       schema: {
         tags,
         summary: 'Create a task',
@@ -127,7 +118,6 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
     '/tasks/:id',
     {
       ...protectedRoute,
-      preValidation: plainJsonOnly,
       schema: {
         tags,
         summary: 'Replace a task',
