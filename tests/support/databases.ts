@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Knex } from 'knex';
 import knex from 'knex';
 import { createDatabase, migrateToLatest, type DatabaseOptions } from '../../src/adapters/persistence/knex/database.js';
 
-/** 'sqlite' runs on its own thread, as the service runs it; 'sqlite-event-loop' on the test's thread. */
+/**
+ * 'sqlite': a file on its own threads (a writer and a reader), as the service runs it;
+ * 'sqlite-event-loop': in memory, on the test's thread.
+ */
 export type SqlEngine = 'sqlite' | 'sqlite-event-loop' | 'postgres';
 
 let containerUrl: Promise<string | null> | undefined;
@@ -42,8 +48,22 @@ export interface TestDatabase {
  * PostgreSQL test database, so parallel test files never see each other's rows.
  */
 export async function openTestDatabase(engine: SqlEngine, options: Pick<DatabaseOptions, 'acquireTimeoutMs'> = {}): Promise<TestDatabase> {
-  if (engine !== 'postgres') {
-    const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, { ...options, sqliteThreading: engine === 'sqlite' ? 'worker' : 'main' });
+  if (engine === 'sqlite') {
+    // A file, as the service has: its query-builder reads then go to the read-only connection.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-test-'));
+    const db = createDatabase({ kind: 'sqlite', filename: path.join(dir, 'test.sqlite') }, { ...options, sqliteThreading: 'worker' });
+    await migrateToLatest(db);
+    return {
+      db,
+      engine,
+      destroy: async () => {
+        await db.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  if (engine === 'sqlite-event-loop') {
+    const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, { ...options, sqliteThreading: 'main' });
     await migrateToLatest(db);
     return { db, engine, destroy: () => db.destroy() };
   }

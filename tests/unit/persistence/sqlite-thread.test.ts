@@ -91,4 +91,43 @@ describe('SQLite on its own thread', () => {
     expect(await userCount(db)).toBe(2);
     expect(await new PreparedStatements(db).all('select count(*) as n from users', [])).toEqual([{ n: 2 }]);
   });
+
+  describe('with a read-only connection beside the writer (a database file)', () => {
+    const aFileDatabase = async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-reader-'));
+      dirs.push(dir);
+      return onThread(path.join(dir, 'db.sqlite'));
+    };
+    /** ~0.3 s of SQLite work, written as a query-builder SELECT would be. */
+    const SLOW_SELECT = 'select count(*) as n from (with recursive c(x) as (select 1 union all select x + 1 from c where x < 2000000) select x from c)';
+
+    it('answers the writer’s statements while a slow SELECT runs on the reader', async () => {
+      const db = await aFileDatabase();
+      await db('users').insert(aUserRow());
+      const order: string[] = [];
+      const slow = db.raw(SLOW_SELECT).then(() => order.push('slow select'));
+      await sleep(20);
+      const fast = new PreparedStatements(db).all('select count(*) as n from users', []).then(() => order.push('prepared read'));
+      await Promise.all([slow, fast]);
+      expect(order).toEqual(['prepared read', 'slow select']);
+    });
+
+    it('shows a builder SELECT every write committed before it', async () => {
+      const db = await aFileDatabase();
+      for (let i = 1; i <= 3; i++) {
+        await db('users').insert(aUserRow());
+        expect(await userCount(db)).toBe(i);
+      }
+    });
+
+    it('keeps a transaction’s SELECTs on the writer, where its own uncommitted rows are', async () => {
+      const db = await aFileDatabase();
+      await db.transaction(async (trx) => {
+        await trx('users').insert(aUserRow());
+        expect(Number((await trx('users').count<{ n: number }[]>({ n: '*' }))[0]!.n)).toBe(1);
+        expect(await userCount(db)).toBe(0); // outside it, on the reader: not committed yet
+      });
+      expect(await userCount(db)).toBe(1);
+    });
+  });
 });

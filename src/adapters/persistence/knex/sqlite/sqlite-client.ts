@@ -8,10 +8,16 @@ interface BetterSqliteClient {
   connectionSettings: { filename: string; threading?: SqliteThreading };
   config: { acquireConnectionTimeout?: number };
   _formatBindings(bindings: unknown[] | undefined): unknown[];
+  destroy(callback?: (error?: unknown) => void): Promise<void>;
 }
 type BetterSqliteClientClass = new (config: Knex.Config) => BetterSqliteClient;
 
 const BetterSqlite3Client = createRequire(import.meta.url)('knex/lib/dialects/better-sqlite3') as BetterSqliteClientClass;
+
+/** A knex connection inside a transaction carries its id. */
+type KnexConnection = SqliteSession & { __knexTxId?: string };
+
+const SELECT = /^\s*select\b/i;
 
 interface QueryObject {
   sql: string;
@@ -56,9 +62,36 @@ export class SqliteSessionClient extends BetterSqlite3Client {
     return connection.open;
   }
 
-  async _query(connection: SqliteSession, obj: QueryObject): Promise<QueryObject> {
+  private reader: Promise<SqliteSession> | null = null;
+
+  /**
+   * A read-only connection on a thread of its own, for the SELECTs the query builder writes
+   * outside transactions: the filtered listings and their totals, the ones that can take tens of
+   * milliseconds. WAL lets it read while the writer writes, so the statements of every other
+   * request — prepared reads and writes, on the writer — do not wait behind them. Null for an
+   * in-memory database (one connection is all it has) and on the event loop.
+   */
+  private async readerFor(connection: KnexConnection, sql: string): Promise<SqliteSession | null> {
+    const { filename, threading } = this.connectionSettings;
+    if (threading !== 'worker' || filename === ':memory:' || connection.__knexTxId !== undefined || !SELECT.test(sql)) return null;
+    const current = this.reader && (await this.reader.catch(() => null));
+    if (!current?.open) {
+      this.reader = SqliteThread.open(filename, this.config.acquireConnectionTimeout ?? 60_000, { readonly: true }).then((thread) => thread.lane());
+    }
+    return this.reader;
+  }
+
+  override async destroy(callback?: (error?: unknown) => void): Promise<void> {
+    const reader = this.reader;
+    this.reader = null;
+    await (await reader?.catch(() => null))?.close();
+    return super.destroy(callback);
+  }
+
+  async _query(connection: KnexConnection, obj: QueryObject): Promise<QueryObject> {
     if (!obj.sql) throw new Error('The query is empty');
-    const outcome = await connection.query(obj.sql, this._formatBindings(obj.bindings));
+    const target = (await this.readerFor(connection, obj.sql)) ?? connection;
+    const outcome = await target.query(obj.sql, this._formatBindings(obj.bindings));
     if (outcome.reader) {
       obj.response = outcome.rows;
     } else {

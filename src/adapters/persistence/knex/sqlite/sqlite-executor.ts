@@ -15,7 +15,7 @@ interface Connection {
   readonly inTransaction: boolean;
 }
 
-const Database = createRequire(import.meta.url)('better-sqlite3') as new (filename: string) => Connection;
+const Database = createRequire(import.meta.url)('better-sqlite3') as new (filename: string, options?: { readonly?: boolean }) => Connection;
 
 /**
  * SQLite runs in WAL mode with synchronous=NORMAL: a committed write survives the process being
@@ -62,9 +62,11 @@ export class SqliteExecutor {
   /** Statements that return rows as arrays, kept apart: raw mode is a setting of the statement. */
   private readonly tupleStatements = new Map<string, Statement>();
 
-  constructor(filename: string) {
-    this.db = new Database(filename);
-    for (const pragma of filename === ':memory:' ? PRAGMAS : [...FILE_PRAGMAS, ...PRAGMAS]) this.db.pragma(pragma);
+  /** `readonly`: a reader beside the one writer; WAL lets it read while the writer writes. */
+  constructor(filename: string, { readonly = false } = {}) {
+    this.db = new Database(filename, { readonly });
+    if (readonly) this.db.pragma('busy_timeout = 5000');
+    else for (const pragma of filename === ':memory:' ? PRAGMAS : [...FILE_PRAGMAS, ...PRAGMAS]) this.db.pragma(pragma);
   }
 
   query(sql: string, params: unknown[]): QueryOutcome {

@@ -3,11 +3,12 @@ import type { StatementRunner } from '../statement-runner.js';
 import { SqliteExecutor, type QueryOutcome } from './sqlite-executor.js';
 
 /**
- * Where SQLite runs. 'worker' (the service's default): on a thread of its own, so the event loop
- * only sends statements and receives rows — on two cores, SQLite's time and the HTTP work overlap.
- * A slow query (a filtered count over 200,000 tasks, ~20 ms) no longer freezes the event loop,
- * but the statements behind it still wait for the one connection. 'main': on the event loop,
- * each statement ~10 µs of messaging cheaper; for tools and debugging.
+ * Where SQLite runs. 'worker' (the service's default): the writer connection on a thread of its
+ * own, so the event loop only sends statements and receives rows — on two cores, SQLite's time
+ * and the HTTP work overlap — and, for a database file, a read-only connection on another thread
+ * for the query builder's SELECTs, so a slow filtered listing (~20 ms over 200,000 tasks) holds
+ * up neither the event loop nor the other requests' statements. 'main': one connection on the
+ * event loop, each statement ~10 µs of messaging cheaper; for tools and debugging.
  */
 export type SqliteThreading = 'worker' | 'main';
 

@@ -50,8 +50,8 @@ export class SqliteThread {
   }
 
   /** `waitLimitMs`: how long a statement may wait for another lane's transaction (the pool's acquire timeout). */
-  static open(filename: string, waitLimitMs: number): Promise<SqliteThread> {
-    const worker = new Worker(workerEntry(), { workerData: { filename, waitLimitMs } });
+  static open(filename: string, waitLimitMs: number, { readonly = false } = {}): Promise<SqliteThread> {
+    const worker = new Worker(workerEntry(), { workerData: { filename, waitLimitMs, readonly } });
     return new Promise((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (reply: SqliteReply) => {

@@ -11,7 +11,7 @@ import { SqliteExecutor } from './sqlite-executor.js';
 import { toTransferable, type SqliteReply, type SqliteRequest, type TransferableError } from './sqlite-protocol.js';
 
 const port = parentPort!;
-const { filename, waitLimitMs } = workerData as { filename: string; waitLimitMs: number };
+const { filename, waitLimitMs, readonly } = workerData as { filename: string; waitLimitMs: number; readonly: boolean };
 
 /**
  * What a statement that waited too long for another lane's transaction is answered: the error of
@@ -108,7 +108,7 @@ function serve(executor: SqliteExecutor): void {
 }
 
 try {
-  serve(new SqliteExecutor(filename));
+  serve(new SqliteExecutor(filename, { readonly }));
 } catch (error) {
   port.postMessage([-1, false, toTransferable(error)] satisfies SqliteReply);
   port.close();
