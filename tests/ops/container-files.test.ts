@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+/**
+ * No Docker engine runs where these tests do, so the Dockerfile and the compose file are checked
+ * as far as that allows: their structure here, and the compose file against Compose's own schema
+ * when a `docker-compose` or `docker compose` that can read it is installed.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+}
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
+const { services } = compose;
+
+/** The source file a `dist/…js` path is compiled from. */
+const sourceOf = (distPath: string) => distPath.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+
+describe('docker-compose.yml', () => {
+  it('brings up the app with PostgreSQL and Redis, each with a health check', () => {
+    expect(Object.keys(services).sort()).toEqual(['app', 'migrate', 'postgres', 'redis']);
+    for (const name of ['app', 'postgres', 'redis']) expect(services[name]!.healthcheck?.test.length).toBeGreaterThan(0);
+  });
+
+  it('starts the app only after the migrations succeeded and the databases are healthy', () => {
+    expect(services.app!.depends_on).toEqual({
+      migrate: { condition: 'service_completed_successfully' },
+      postgres: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+    });
+    expect(services.migrate!.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+  });
+
+  it('runs the migrations with the service’s own CLI, from the same image as the app', () => {
+    const [node, script, command] = services.migrate!.command!;
+    expect([node, command]).toEqual(['node', 'migrate']);
+    expect(existsSync(path.join(root, sourceOf(script!)))).toBe(true);
+    expect(services.migrate!.image).toBe(services.app!.image);
+    expect(services.migrate!.build).toEqual(services.app!.build);
+  });
+
+  it('points the app at the PostgreSQL and Redis services, and refuses to start without JWT_SECRET', () => {
+    const env = services.app!.environment!;
+    expect(env.DATABASE_URL).toMatch(/^postgres:\/\/[^@]+@postgres:5432\//);
+    expect(env.REDIS_URL).toBe('redis://redis:6379');
+    expect(env.NODE_ENV).toBe('production');
+    expect(env.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?/);
+  });
+
+  const composeCli = ['docker-compose', 'docker compose'].find((cli) => {
+    try {
+      execFileSync('sh', ['-c', `${cli} version`], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+  it.runIf(composeCli)('passes the installed Compose’s own validation (`config`)', () => {
+    // docker-compose 1.x predates the top-level `name`; everything else is checked against its schema.
+    const text = composeCli === 'docker-compose' ? read('docker-compose.yml').replace(/^name: .*$/m, '') : read('docker-compose.yml');
+    const output = execFileSync('sh', ['-c', `${composeCli} -f - --project-directory "${root}" config`], {
+      input: text,
+      env: { ...process.env, JWT_SECRET: 'x'.repeat(48) },
+      encoding: 'utf8',
+    });
+    expect(output).toContain('service_completed_successfully');
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  const runtime = stages.at(-1)!;
+
+  it('builds in one stage and runs from a slim one that holds only the build output', () => {
+    expect(stages.length).toBe(2);
+    expect(runtime).toMatch(/^node:\$\{NODE_VERSION\}-bookworm-slim AS runtime/);
+    const copied = [...runtime.matchAll(/^COPY --from=build (\S+)/gm)].map((match) => match[1]);
+    expect(copied.sort()).toEqual(['/app/dist', '/app/node_modules', '/app/package.json']);
+    expect(runtime).not.toMatch(/apt-get|g\+\+|npm (ci|install)/);
+  });
+
+  it('runs as the unprivileged node user, node itself as PID 1, with a health check', () => {
+    expect(runtime).toMatch(/^USER node$/m);
+    const cmd = /^CMD (\[.*\])$/m.exec(runtime)?.[1];
+    const [node, script] = JSON.parse(cmd!) as string[];
+    expect(node).toBe('node');
+    expect(existsSync(path.join(root, sourceOf(script!)))).toBe(true);
+    expect(runtime).toMatch(/^HEALTHCHECK [^]*?\/health/m);
+  });
+
+  it('prunes development dependencies before they are copied', () => {
+    expect(stages[0]).toMatch(/npm prune --omit=dev/);
+  });
+});
