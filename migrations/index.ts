@@ -10,17 +10,23 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
+/** A migration and its name; `file` is the name knex's own CLI prints (`migrate:list`). */
+interface NamedMigration {
+  file: string;
+  migration: Migration;
+}
+
 /** Every migration in order. Listed, not globbed, so the same code runs from .ts and from dist/. */
-export const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> = [
-  ['20261122_001_users_and_sessions', usersAndSessions],
-  ['20261123_002_tasks', tasks],
-  ['20261124_003_idempotency_claim_token', idempotencyClaimToken],
-  ['20261125_004_task_counts', taskCounts],
-  ['20261126_005_task_tags_owner', taskTagsOwner],
+export const migrations: readonly NamedMigration[] = [
+  { file: '20261122_001_users_and_sessions', migration: usersAndSessions },
+  { file: '20261123_002_tasks', migration: tasks },
+  { file: '20261124_003_idempotency_claim_token', migration: idempotencyClaimToken },
+  { file: '20261125_004_task_counts', migration: taskCounts },
+  { file: '20261126_005_task_tags_owner', migration: taskTagsOwner },
 ];
 
-export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
+export const migrationSource: Knex.MigrationSource<NamedMigration> = {
   getMigrations: async () => [...migrations],
-  getMigrationName: ([name]) => name,
-  getMigration: async ([, migration]) => migration,
+  getMigrationName: ({ file }) => file,
+  getMigration: async ({ migration }) => migration,
 };

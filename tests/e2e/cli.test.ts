@@ -87,6 +87,20 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
     expect(again.stdout.trim()).toBe('Already up to date.');
   });
 
+  it("knex's own CLI lists the migrations by name (npm run knex -- migrate:list)", async () => {
+    const listed = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'node_modules/knex/bin/cli.js', '--knexfile', 'knexfile.ts', 'migrate:list'],
+        { cwd: root, env: { PATH: process.env.PATH, ...env({ DATABASE_URL: `file:${path.join(dir, 'fresh.sqlite')}` }) } },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      ),
+    );
+    expect(listed).toMatch(/Found 5 Pending Migration/);
+    expect(listed).toContain('20261126_005_task_tags_owner');
+    expect(listed).not.toContain('undefined');
+  });
+
   it('create-admin reads the password from stdin and never echoes it', async () => {
     const run = await spawnCli(['create-admin', '--username', 'Chief', '--email', 'chief@example.com', '--name', 'The Chief'], {
       stdin: 'piped secret phrase\n',
