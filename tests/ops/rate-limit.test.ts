@@ -92,9 +92,25 @@ describe('rate limits (in-process)', () => {
     expect((await app.inject({ method: 'GET', url: `/users/${ada.id}`, headers: ada.auth })).statusCode).toBe(200); // other route
   });
 
-  it('does not count requests whose token is refused, and never limits /health', async () => {
-    app = await buildTestApp('memory', { RATE_LIMIT_MAX: '1' });
-    for (let i = 0; i < 3; i++) expect((await app.inject({ method: 'GET', url: '/me' })).statusCode).toBe(401);
+  it('counts requests refused for their token per address: past RATE_LIMIT_MAX a 429; valid tokens and /health unaffected', async () => {
+    app = await buildTestApp('memory', { RATE_LIMIT_MAX: '3' });
+    const ada = await signUp(app);
+    const refused = [
+      await app.inject({ method: 'GET', url: '/me' }),
+      await app.inject({ method: 'GET', url: '/me', headers: { authorization: 'Bearer not-a-token' } }),
+      await app.inject({ method: 'GET', url: '/tasks', headers: { authorization: 'Basic abc' } }),
+    ];
+    expect(refused.map((response) => response.statusCode)).toEqual([401, 401, 401]);
+
+    const limited = await app.inject({ method: 'GET', url: '/me', headers: { authorization: 'Bearer still-not-a-token' } });
+    const body = expectProblem(limited, 429);
+    expect(body.detail).toMatch(/without a valid token/);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.headers['ratelimit-limit']).toBe('3');
+    expect(limited.headers['ratelimit-remaining']).toBe('0');
+    expect(limited.headers['www-authenticate']).toBeUndefined();
+
+    expect((await app.inject({ method: 'GET', url: '/me', headers: ada.auth })).statusCode).toBe(200);
     for (let i = 0; i < 5; i++) expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
 });

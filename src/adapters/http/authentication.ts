@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Authenticate, Principal } from '../../application/index.js';
+import type { FailedAuthenticationLimit } from './plugins/rate-limit.js';
 import { httpProblem, problemType, sendProblem } from './problem.js';
 
 declare module 'fastify' {
@@ -10,23 +11,32 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function rejectToken(reply: FastifyReply, detail: string, error?: 'invalid_token') {
-  reply.header('www-authenticate', error ? `Bearer error="${error}"` : 'Bearer');
-  return sendProblem(reply, { ...httpProblem(401, detail), type: problemType('invalid-token'), title: 'Invalid token' });
-}
+/**
+ * An onRequest hook: the caller is known before a body is even read. A request that fails
+ * authentication counts against its address (`failedAuthentication`); over that limit it is
+ * answered 429 instead of 401, so bad tokens cannot be sent without bound.
+ */
+export function bearerAuthentication(authenticate: Authenticate, failedAuthentication: FailedAuthenticationLimit): onRequestAsyncHookHandler {
+  async function reject(request: FastifyRequest, reply: FastifyReply, detail: string, error?: 'invalid_token') {
+    const { exceeded, limit, resetSeconds } = await failedAuthentication(request);
+    if (exceeded) {
+      reply.headers({ 'retry-after': resetSeconds, 'ratelimit-limit': limit, 'ratelimit-remaining': 0, 'ratelimit-reset': resetSeconds });
+      return sendProblem(reply, httpProblem(429, `Too many requests without a valid token; retry in ${resetSeconds} seconds.`));
+    }
+    reply.header('www-authenticate', error ? `Bearer error="${error}"` : 'Bearer');
+    return sendProblem(reply, { ...httpProblem(401, detail), type: problemType('invalid-token'), title: 'Invalid token' });
+  }
 
-/** An onRequest hook: the caller is known before a body is even read. */
-export function bearerAuthentication(authenticate: Authenticate): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization;
-    if (!header) return rejectToken(reply, 'This resource needs a bearer access token.');
+    if (!header) return reject(request, reply, 'This resource needs a bearer access token.');
     const token = BEARER.exec(header)?.[1];
-    if (!token) return rejectToken(reply, 'The Authorization header must be "Bearer <access token>".', 'invalid_token');
+    if (!token) return reject(request, reply, 'The Authorization header must be "Bearer <access token>".', 'invalid_token');
     try {
       request.principal = await authenticate.execute(token);
     } catch (error) {
       if ((error as { code?: string }).code === 'INVALID_TOKEN') {
-        return rejectToken(reply, 'The access token is invalid, expired or revoked.', 'invalid_token');
+        return reject(request, reply, 'The access token is invalid, expired or revoked.', 'invalid_token');
       }
       throw error;
     }

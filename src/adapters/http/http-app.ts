@@ -131,10 +131,10 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   await registerSecurityHeaders(app, options.corsOrigins);
   registerMetrics(app, { token: options.metricsToken, poolStats: deps.poolStats });
   await registerOpenApi(app, options.version);
-  const rateLimits = await registerRateLimits(app, options.rateLimit, deps.sharedRateLimitCounter);
+  const { failedAuthentication, ...rateLimits } = await registerRateLimits(app, options.rateLimit, deps.sharedRateLimitCounter);
 
   const { useCases } = deps;
-  const guards: RouteGuards = { authenticated: bearerAuthentication(useCases.authenticate), ...rateLimits };
+  const guards: RouteGuards = { authenticated: bearerAuthentication(useCases.authenticate, failedAuthentication), ...rateLimits };
 
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(authRoutes, { ...useCases, guards });

@@ -10,10 +10,14 @@ export interface RateLimitSettings {
   windowSeconds: number;
 }
 
-/** Route `config` objects, one per kind of limit (see RouteGuards). */
+/** Whether a client that just failed authentication has done so too often; counts the failure. */
+export type FailedAuthenticationLimit = (request: FastifyRequest) => Promise<{ exceeded: boolean; limit: number; resetSeconds: number }>;
+
+/** Route `config` objects, one per kind of limit (see RouteGuards), and the failed-authentication limit. */
 export interface RateLimitRouteConfigs {
   authRateLimit: Record<string, unknown>;
   userRateLimit: Record<string, unknown>;
+  failedAuthentication: FailedAuthenticationLimit;
 }
 
 class RateLimitedError extends Error {
@@ -48,8 +52,17 @@ export async function registerRateLimits(
     } as unknown as FastifyRateLimitStoreCtor,
     errorResponseBuilder: (_request, context) => new RateLimitedError(`Too many requests; retry in ${context.after}.`),
   });
+  // Requests refused with 401 never reach the per-user limit, so they are counted per address:
+  // only when they fail, so an authenticated request pays nothing for it.
+  const failures = app.createRateLimit({ max: settings.max, keyGenerator: (request) => `failed-authentication|${addressKey(request)}` });
+  const failedAuthentication: FailedAuthenticationLimit = async (request) => {
+    const outcome = await failures(request);
+    if (outcome.isAllowed) return { exceeded: false, limit: settings.max, resetSeconds: 0 };
+    return { exceeded: outcome.isExceeded, limit: outcome.max, resetSeconds: outcome.ttlInSeconds };
+  };
   return {
     authRateLimit: { rateLimit: { max: settings.authMax, keyGenerator: addressKey } },
     userRateLimit: { rateLimit: { max: settings.max, keyGenerator: userKey } },
+    failedAuthentication,
   };
 }
