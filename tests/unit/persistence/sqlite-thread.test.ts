@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -80,7 +80,7 @@ describe('SQLite on its own thread', () => {
     const db = await onThread(path.join(dir, 'db.sqlite'));
     await db('users').insert(aUserRow());
 
-    const { current } = db.client as unknown as { current: { worker: Worker } };
+    const { current } = (db.client as unknown as { threads: { current: { worker: Worker } } }).threads;
     const pending = new PreparedStatements(db).all('select * from users', []);
     await current.worker.terminate();
     const failure = await pending.catch((error: unknown) => error);
@@ -129,5 +129,19 @@ describe('SQLite on its own thread', () => {
       });
       expect(await userCount(db)).toBe(1);
     });
+  });
+
+  it('keeps one writer and one reader however the client is copied, and closes both on destroy, checkpointing the WAL', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-close-'));
+    dirs.push(dir);
+    const db = createDatabase({ kind: 'sqlite', filename: path.join(dir, 'db.sqlite') }, { log: silent, sqliteThreading: 'worker' });
+    // The migrator runs on a copy of the client (knex's withUserParams); the pool opens its first
+    // connection while the first query asks for one.
+    await Promise.all([migrateToLatest(db), db.raw('select 1')]);
+    await db('users').insert(aUserRow());
+    expect(await userCount(db)).toBe(1);
+    await db.destroy();
+    // The last connection to close removes the WAL; a thread left open would keep it.
+    expect(readdirSync(dir)).toEqual(['db.sqlite']);
   });
 });

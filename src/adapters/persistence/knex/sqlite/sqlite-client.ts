@@ -19,6 +19,12 @@ type KnexConnection = SqliteSession & { __knexTxId?: string };
 
 const SELECT = /^\s*select\b/i;
 
+class ClientThreads {
+  writer: Promise<SqliteThread> | null = null;
+  current: SqliteThread | null = null;
+  reader: Promise<SqliteSession> | null = null;
+}
+
 interface QueryObject {
   sql: string;
   bindings?: unknown[];
@@ -31,9 +37,12 @@ interface QueryObject {
  * connection on the event loop or on a thread of its own (`connection.threading`).
  */
 export class SqliteSessionClient extends BetterSqlite3Client {
-  private thread: Promise<SqliteThread> | null = null;
-
-  private current: SqliteThread | null = null;
+  /**
+   * The threads, held by reference: knex copies a client for its migrator (lodash `merge`, which
+   * deep-copies plain objects but shares class instances) and builds transaction clients from
+   * the prototype, and all of them must reach the same threads.
+   */
+  private readonly threads = new ClientThreads();
 
   /**
    * On the SQLite thread, a lane for single statements outside any transaction: they are sent
@@ -42,16 +51,33 @@ export class SqliteSessionClient extends BetterSqlite3Client {
    * pool's one connection may be inside a transaction, and until the thread is open.
    */
   autocommitLane(): SqliteSession | null {
-    return this.current?.alive ? this.current.autocommitLane() : null;
+    const { current } = this.threads;
+    return current?.alive ? current.autocommitLane() : null;
   }
 
   async acquireRawConnection(): Promise<SqliteSession> {
     const { filename, threading = 'main' } = this.connectionSettings;
     if (threading === 'main') return new InThreadSession(filename);
-    const current = this.thread && (await this.thread.catch(() => null));
-    if (!current?.alive) this.thread = SqliteThread.open(filename, this.config.acquireConnectionTimeout ?? 60_000);
-    this.current = await this.thread!;
-    return this.current.lane();
+    this.threads.current = await this.writer();
+    return this.threads.current.lane();
+  }
+
+  /**
+   * The one writer thread. The pool asks for connections concurrently (its minimum and the first
+   * query at start-up): they must all be lanes of the same thread, or two connections would
+   * contend for SQLite's write lock. Only the first caller to find it dead opens another.
+   */
+  private async writer(): Promise<SqliteThread> {
+    const { threads } = this;
+    const opening = (threads.writer ??= this.openThread());
+    const thread = await opening.catch(() => null);
+    if (thread?.alive) return thread;
+    if (threads.writer === opening) threads.writer = this.openThread();
+    return threads.writer;
+  }
+
+  private openThread(options?: { readonly: boolean }): Promise<SqliteThread> {
+    return SqliteThread.open(this.connectionSettings.filename, this.config.acquireConnectionTimeout ?? 60_000, options);
   }
 
   async destroyRawConnection(connection: SqliteSession): Promise<void> {
@@ -61,8 +87,6 @@ export class SqliteSessionClient extends BetterSqlite3Client {
   validateConnection(connection: SqliteSession): boolean {
     return connection.open;
   }
-
-  private reader: Promise<SqliteSession> | null = null;
 
   /**
    * A read-only connection on a thread of its own, for the SELECTs the query builder writes
@@ -74,16 +98,21 @@ export class SqliteSessionClient extends BetterSqlite3Client {
   private async readerFor(connection: KnexConnection, sql: string): Promise<SqliteSession | null> {
     const { filename, threading } = this.connectionSettings;
     if (threading !== 'worker' || filename === ':memory:' || connection.__knexTxId !== undefined || !SELECT.test(sql)) return null;
-    const current = this.reader && (await this.reader.catch(() => null));
-    if (!current?.open) {
-      this.reader = SqliteThread.open(filename, this.config.acquireConnectionTimeout ?? 60_000, { readonly: true }).then((thread) => thread.lane());
-    }
-    return this.reader;
+    const { threads } = this;
+    const opening = (threads.reader ??= this.openReader());
+    const reader = await opening.catch(() => null);
+    if (reader?.open) return reader;
+    if (threads.reader === opening) threads.reader = this.openReader();
+    return threads.reader;
+  }
+
+  private openReader(): Promise<SqliteSession> {
+    return this.openThread({ readonly: true }).then((thread) => thread.lane());
   }
 
   override async destroy(callback?: (error?: unknown) => void): Promise<void> {
-    const reader = this.reader;
-    this.reader = null;
+    const { reader } = this.threads;
+    this.threads.reader = null;
     await (await reader?.catch(() => null))?.close();
     return super.destroy(callback);
   }

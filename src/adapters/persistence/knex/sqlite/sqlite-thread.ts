@@ -103,8 +103,10 @@ export class SqliteThread {
     await this.call(lane, 'leave', '', []);
     this.lanes -= 1;
     if (this.lanes === 0) {
+      // The thread closes its connection (the last one checkpoints the WAL) and ends.
+      const exited = new Promise((resolve) => this.worker.once('exit', resolve));
       this.worker.postMessage('close');
-      this.stop(threadStopped());
+      await exited;
     }
   }
 
