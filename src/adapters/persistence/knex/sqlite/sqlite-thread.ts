@@ -20,6 +20,12 @@ function workerEntry(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
 }
 
+/**
+ * The process's Node options (--cpu-prof reaches the threads too), less those about the entry
+ * script, which a worker refuses: `node --input-type=module -e …` could not open the database.
+ */
+const WORKER_EXEC_ARGV = process.execArgv.filter((option) => !option.startsWith('--input-type'));
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -51,7 +57,7 @@ export class SqliteThread {
 
   /** `waitLimitMs`: how long a statement may wait for another lane's transaction (the pool's acquire timeout). */
   static open(filename: string, waitLimitMs: number, { readonly = false } = {}): Promise<SqliteThread> {
-    const worker = new Worker(workerEntry(), { workerData: { filename, waitLimitMs, readonly } });
+    const worker = new Worker(workerEntry(), { workerData: { filename, waitLimitMs, readonly }, execArgv: WORKER_EXEC_ARGV });
     return new Promise((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (reply: SqliteReply) => {
