@@ -169,7 +169,9 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
     it('(control) a query on the pool from inside a transaction waits for the one connection, and times out', async () => {
       const silent = { warn: () => {}, error: () => {}, debug: () => {} };
       const sqliteThreading = engine === 'sqlite' ? 'worker' : 'main';
-      const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, { acquireTimeoutMs: 300, log: silent, sqliteThreading });
+      // On its thread, long enough for the thread to start from the TypeScript sources first.
+      const acquireTimeoutMs = sqliteThreading === 'worker' ? 1_500 : 300;
+      const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, { acquireTimeoutMs, log: silent, sqliteThreading });
       try {
         await expect(new KnexTransactionRunner(db).run(() => db.raw('select 1'))).rejects.toMatchObject({ name: 'KnexTimeoutError' });
         // The rolled-back transaction gave its connection back.

@@ -37,6 +37,8 @@ const aUserRow = (name = `user${++users}`) => ({
   updated_at: '2026-01-01T00:00:00.000Z',
 });
 const userCount = async (db: Knex) => Number((await db('users').count<{ n: number }[]>({ n: '*' }))[0]!.n);
+/** ~0.3 s of SQLite work, written as a query-builder SELECT would be. */
+const SLOW_SELECT = 'select count(*) as n from (with recursive c(x) as (select 1 union all select x + 1 from c where x < 2000000) select x from c)';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('SQLite on its own thread', () => {
@@ -61,8 +63,8 @@ describe('SQLite on its own thread', () => {
   });
 
   it('fails a statement that waited longer than the acquire timeout as a pool timeout (503), and never runs it', async () => {
-    // Long enough for the thread to start from the TypeScript sources (~250 ms).
-    const db = await onThread(':memory:', { acquireTimeoutMs: 600 });
+    // Long enough for the thread to start from the TypeScript sources (~250 ms, more on a busy machine).
+    const db = await onThread(':memory:', { acquireTimeoutMs: 1_500 });
     const trx = await db.transaction();
     await trx('users').insert(aUserRow('inside'));
     const late = new PreparedStatements(db).run(`insert into users (username, username_key, email, email_key, password_hash, role, created_at, updated_at)
@@ -81,7 +83,9 @@ describe('SQLite on its own thread', () => {
     await db('users').insert(aUserRow());
 
     const { current } = (db.client as unknown as { threads: { current: { worker: Worker } } }).threads;
-    const pending = new PreparedStatements(db).all('select * from users', []);
+    // Still running when the thread is stopped, so its answer can never arrive.
+    const pending = new PreparedStatements(db).all(SLOW_SELECT, []);
+    await sleep(30);
     await current.worker.terminate();
     const failure = await pending.catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'ECONNRESET' });
@@ -98,8 +102,6 @@ describe('SQLite on its own thread', () => {
       dirs.push(dir);
       return onThread(path.join(dir, 'db.sqlite'));
     };
-    /** ~0.3 s of SQLite work, written as a query-builder SELECT would be. */
-    const SLOW_SELECT = 'select count(*) as n from (with recursive c(x) as (select 1 union all select x + 1 from c where x < 2000000) select x from c)';
 
     it('answers the writer’s statements while a slow SELECT runs on the reader', async () => {
       const db = await aFileDatabase();

@@ -19,10 +19,43 @@ type KnexConnection = SqliteSession & { __knexTxId?: string };
 
 const SELECT = /^\s*select\b/i;
 
+/**
+ * Something opened on first use and shared by every caller: concurrent callers get the same
+ * one, and only the first to find it dead (a thread that stopped) opens another.
+ */
+class Shared<T> {
+  private opening: Promise<T> | null = null;
+
+  constructor(
+    private readonly open: () => Promise<T>,
+    private readonly alive: (value: T) => boolean,
+  ) {}
+
+  async get(): Promise<T> {
+    const opening = (this.opening ??= this.open());
+    const value = await opening.catch(() => null);
+    if (value !== null && this.alive(value)) return value;
+    if (this.opening === opening) this.opening = this.open();
+    return this.opening;
+  }
+
+  /** Forgets it, handing back what was open or opening. */
+  take(): Promise<T> | null {
+    const opening = this.opening;
+    this.opening = null;
+    return opening;
+  }
+}
+
+/** A class, not a plain object, so that lodash `merge` shares it rather than copying it. */
 class ClientThreads {
-  writer: Promise<SqliteThread> | null = null;
+  /** The writer as last handed out, for the autocommit lane (which must not wait to open it). */
   current: SqliteThread | null = null;
-  reader: Promise<SqliteSession> | null = null;
+
+  constructor(
+    readonly writer: Shared<SqliteThread>,
+    readonly reader: Shared<SqliteSession>,
+  ) {}
 }
 
 interface QueryObject {
@@ -41,8 +74,15 @@ export class SqliteSessionClient extends BetterSqlite3Client {
    * The threads, held by reference: knex copies a client for its migrator (lodash `merge`, which
    * deep-copies plain objects but shares class instances) and builds transaction clients from
    * the prototype, and all of them must reach the same threads.
+   *
+   * The writer is one per database: the pool asks for connections concurrently (its minimum and
+   * the first query at start-up), and they must all be lanes of the same thread, or two
+   * connections would contend for SQLite's write lock.
    */
-  private readonly threads = new ClientThreads();
+  private readonly threads = new ClientThreads(
+    new Shared(() => this.openThread(), (thread) => thread.alive),
+    new Shared(() => this.openThread({ readonly: true }).then((thread) => thread.lane()), (lane) => lane.open),
+  );
 
   /**
    * On the SQLite thread, a lane for single statements outside any transaction: they are sent
@@ -58,22 +98,8 @@ export class SqliteSessionClient extends BetterSqlite3Client {
   async acquireRawConnection(): Promise<SqliteSession> {
     const { filename, threading = 'main' } = this.connectionSettings;
     if (threading === 'main') return new InThreadSession(filename);
-    this.threads.current = await this.writer();
+    this.threads.current = await this.threads.writer.get();
     return this.threads.current.lane();
-  }
-
-  /**
-   * The one writer thread. The pool asks for connections concurrently (its minimum and the first
-   * query at start-up): they must all be lanes of the same thread, or two connections would
-   * contend for SQLite's write lock. Only the first caller to find it dead opens another.
-   */
-  private async writer(): Promise<SqliteThread> {
-    const { threads } = this;
-    const opening = (threads.writer ??= this.openThread());
-    const thread = await opening.catch(() => null);
-    if (thread?.alive) return thread;
-    if (threads.writer === opening) threads.writer = this.openThread();
-    return threads.writer;
   }
 
   private openThread(options?: { readonly: boolean }): Promise<SqliteThread> {
@@ -89,37 +115,27 @@ export class SqliteSessionClient extends BetterSqlite3Client {
   }
 
   /**
-   * A read-only connection on a thread of its own, for the SELECTs the query builder writes
-   * outside transactions: the filtered listings and their totals, the ones that can take tens of
-   * milliseconds. WAL lets it read while the writer writes, so the statements of every other
-   * request — prepared reads and writes, on the writer — do not wait behind them. Null for an
-   * in-memory database (one connection is all it has) and on the event loop.
+   * Whether a statement goes to the reader: a read-only connection on a thread of its own, for the
+   * SELECTs the query builder writes outside transactions — the filtered listings and their
+   * totals, the ones that can take tens of milliseconds. WAL lets it read while the writer
+   * writes, so the statements of every other request (prepared reads and writes, on the writer)
+   * do not wait behind them. Not for an in-memory database (one connection is all it has), nor
+   * on the event loop.
    */
-  private async readerFor(connection: KnexConnection, sql: string): Promise<SqliteSession | null> {
+  private readsOnReader(connection: KnexConnection, sql: string): boolean {
     const { filename, threading } = this.connectionSettings;
-    if (threading !== 'worker' || filename === ':memory:' || connection.__knexTxId !== undefined || !SELECT.test(sql)) return null;
-    const { threads } = this;
-    const opening = (threads.reader ??= this.openReader());
-    const reader = await opening.catch(() => null);
-    if (reader?.open) return reader;
-    if (threads.reader === opening) threads.reader = this.openReader();
-    return threads.reader;
-  }
-
-  private openReader(): Promise<SqliteSession> {
-    return this.openThread({ readonly: true }).then((thread) => thread.lane());
+    return threading === 'worker' && filename !== ':memory:' && connection.__knexTxId === undefined && SELECT.test(sql);
   }
 
   override async destroy(callback?: (error?: unknown) => void): Promise<void> {
-    const { reader } = this.threads;
-    this.threads.reader = null;
+    const reader = this.threads.reader.take();
     await (await reader?.catch(() => null))?.close();
     return super.destroy(callback);
   }
 
   async _query(connection: KnexConnection, obj: QueryObject): Promise<QueryObject> {
     if (!obj.sql) throw new Error('The query is empty');
-    const target = (await this.readerFor(connection, obj.sql)) ?? connection;
+    const target = this.readsOnReader(connection, obj.sql) ? await this.threads.reader.get() : connection;
     const outcome = await target.query(obj.sql, this._formatBindings(obj.bindings));
     if (outcome.reader) {
       obj.response = outcome.rows;
