@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { StatementRunner } from '../statement-runner.js';
 
 /** better-sqlite3, as far as it is used here (the package ships no types). */
 interface Statement {
@@ -88,6 +89,16 @@ export class SqliteExecutor {
 
   run(sql: string, params: unknown[]): number {
     return this.statement(sql).run(bindable(params)).changes;
+  }
+
+  /** As the write units see it: every call has finished by the time its promise exists. */
+  asStatementRunner(): StatementRunner {
+    return {
+      all: async <T>(sql: string, params: unknown[]) => this.all(sql, params) as T[],
+      first: async <T>(sql: string, params: unknown[]) => this.all(sql, params)[0] as T | undefined,
+      tuples: async <T extends unknown[]>(sql: string, params: unknown[]) => this.tuples(sql, params) as T[],
+      run: async (sql: string, params: unknown[]) => this.run(sql, params),
+    };
   }
 
   get inTransaction(): boolean {

@@ -25,37 +25,36 @@ export interface SqliteSession {
   close(): Promise<void>;
 }
 
-export class InThreadSession implements SqliteSession, StatementRunner {
+export class InThreadSession implements SqliteSession {
   private readonly executor: SqliteExecutor;
+
+  private readonly statements: StatementRunner;
 
   open = true;
 
   constructor(filename: string) {
     this.executor = new SqliteExecutor(filename);
+    this.statements = this.executor.asStatementRunner();
   }
 
   async query(sql: string, params: unknown[]): Promise<QueryOutcome> {
     return this.executor.query(sql, params);
   }
 
-  async run(sql: string, params: unknown[]): Promise<number> {
-    return this.executor.run(sql, params);
+  all(sql: string, params: unknown[]): Promise<unknown[]> {
+    return this.statements.all(sql, params);
   }
 
-  async first<T>(sql: string, params: unknown[]): Promise<T | undefined> {
-    return this.executor.all(sql, params)[0] as T | undefined;
+  tuples(sql: string, params: unknown[]): Promise<unknown[]> {
+    return this.statements.tuples(sql, params);
   }
 
-  async all<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.executor.all(sql, params) as T[];
-  }
-
-  async tuples<T extends unknown[]>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.executor.tuples(sql, params) as T[];
+  run(sql: string, params: unknown[]): Promise<number> {
+    return this.statements.run(sql, params);
   }
 
   commitTogether(batch: readonly PendingWrite[]): Promise<WriteOutcome[]> {
-    return commitTogether(this, batch.map(({ unit, args }) => (statements) => unit.run(statements, args as never)));
+    return commitTogether(this.statements, batch.map(({ unit, args }) => (statements) => unit.run(statements, args as never)));
   }
 
   async close(): Promise<void> {

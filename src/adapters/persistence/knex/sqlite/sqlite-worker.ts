@@ -5,7 +5,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { commitTogether, type WriteOutcome } from '../group-commit.js';
-import type { StatementRunner } from '../statement-runner.js';
 import { WRITE_UNITS } from '../task-writes.js';
 import { SqliteExecutor } from './sqlite-executor.js';
 import { toTransferable, type SqliteReply, type SqliteRequest, type TransferableError } from './sqlite-protocol.js';
@@ -22,19 +21,9 @@ const waitedTooLong = (): TransferableError => ({
   message: `Knex: Timeout acquiring a connection. The SQLite connection stayed in another transaction for ${waitLimitMs} ms.`,
 });
 
-/** The executor as the write units see it; every call has finished when its promise is made. */
-function runnerOf(executor: SqliteExecutor): StatementRunner {
-  return {
-    all: async <T>(sql: string, params: unknown[]) => executor.all(sql, params) as T[],
-    first: async <T>(sql: string, params: unknown[]) => executor.all(sql, params)[0] as T | undefined,
-    tuples: async <T extends unknown[]>(sql: string, params: unknown[]) => executor.tuples(sql, params) as T[],
-    run: async (sql: string, params: unknown[]) => executor.run(sql, params),
-  };
-}
-
 async function commit(executor: SqliteExecutor, writes: Array<[name: string, args: never]>): Promise<WriteOutcome[]> {
   const outcomes = await commitTogether(
-    runnerOf(executor),
+    executor.asStatementRunner(),
     writes.map(([name, args]) => (statements) => WRITE_UNITS.get(name)!.run(statements, args)),
   );
   return outcomes.map((outcome) => (outcome.ok ? outcome : { ok: false, error: toTransferable(outcome.error) }));
