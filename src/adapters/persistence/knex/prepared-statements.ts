@@ -38,16 +38,12 @@ function toPg(sql: string): { name: string; text: string } {
   return entry;
 }
 
-/** The statements of one connection held for a unit of work. */
-class ConnectionStatements implements StatementRunner {
-  constructor(
-    private readonly connection: unknown,
-    private readonly postgres: boolean,
-  ) {}
+/** The statements of one PostgreSQL connection held for a unit of work (SQLite's sessions run their own). */
+class PgStatements implements StatementRunner {
+  constructor(private readonly connection: PgConnection) {}
 
   async all<T>(sql: string, params: unknown[]): Promise<T[]> {
-    if (this.postgres) return (await (this.connection as PgConnection).query({ ...toPg(sql), values: params })).rows as T[];
-    return (await (this.connection as SqliteSession).all(sql, params)) as T[];
+    return (await this.connection.query({ ...toPg(sql), values: params })).rows as T[];
   }
 
   async first<T>(sql: string, params: unknown[]): Promise<T | undefined> {
@@ -55,13 +51,11 @@ class ConnectionStatements implements StatementRunner {
   }
 
   async tuples<T extends unknown[]>(sql: string, params: unknown[]): Promise<T[]> {
-    if (this.postgres) return (await (this.connection as PgConnection).query({ ...toPg(sql), values: params, rowMode: 'array' })).rows as T[];
-    return (await (this.connection as SqliteSession).tuples(sql, params)) as T[];
+    return (await this.connection.query({ ...toPg(sql), values: params, rowMode: 'array' })).rows as T[];
   }
 
   async run(sql: string, params: unknown[]): Promise<number> {
-    if (this.postgres) return (await (this.connection as PgConnection).query({ ...toPg(sql), values: params })).rowCount ?? 0;
-    return (this.connection as SqliteSession).run(sql, params);
+    return (await this.connection.query({ ...toPg(sql), values: params })).rowCount ?? 0;
   }
 }
 
@@ -115,11 +109,11 @@ export class PreparedStatements implements StatementRunner {
     return group;
   }
 
-  private withConnection<T>(work: (connection: ConnectionStatements) => Promise<T>): Promise<T> {
+  private withConnection<T>(work: (connection: StatementRunner) => Promise<T>): Promise<T> {
     const { client } = this.db;
     const autocommit = client instanceof SqliteSessionClient && !(this.db as Knex.Transaction).isTransaction ? client.autocommitLane() : null;
-    if (autocommit) return work(new ConnectionStatements(autocommit, false));
-    return this.withRawConnection((connection) => work(new ConnectionStatements(connection, this.postgres)));
+    if (autocommit) return work(autocommit);
+    return this.withRawConnection((connection) => work(this.postgres ? new PgStatements(connection as PgConnection) : (connection as SqliteSession)));
   }
 
   private async withRawConnection<T>(work: (connection: unknown) => Promise<T>): Promise<T> {

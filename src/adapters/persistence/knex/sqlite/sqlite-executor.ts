@@ -26,7 +26,8 @@ const Database = createRequire(import.meta.url)('better-sqlite3') as new (filena
  * connection.
  */
 const FILE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL'];
-const PRAGMAS = ['foreign_keys = ON', 'busy_timeout = 5000'];
+const BUSY_TIMEOUT = 'busy_timeout = 5000';
+const PRAGMAS = ['foreign_keys = ON', BUSY_TIMEOUT];
 
 /** What knex's query path needs back: rows for a reader, the change count and new rowid for a write. */
 export type QueryOutcome = { reader: true; rows: unknown[] } | { reader: false; changes: number; lastInsertRowid: number | bigint };
@@ -66,7 +67,7 @@ export class SqliteExecutor {
   /** `readonly`: a reader beside the one writer; WAL lets it read while the writer writes. */
   constructor(filename: string, { readonly = false } = {}) {
     this.db = new Database(filename, { readonly });
-    if (readonly) this.db.pragma('busy_timeout = 5000');
+    if (readonly) this.db.pragma(BUSY_TIMEOUT);
     else for (const pragma of filename === ':memory:' ? PRAGMAS : [...FILE_PRAGMAS, ...PRAGMAS]) this.db.pragma(pragma);
   }
 

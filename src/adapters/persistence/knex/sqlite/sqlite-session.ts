@@ -12,14 +12,11 @@ import { SqliteExecutor, type QueryOutcome } from './sqlite-executor.js';
  */
 export type SqliteThreading = 'worker' | 'main';
 
-/** The one connection of a SQLite database, whichever thread runs it. */
-export interface SqliteSession {
+/** A connection to a SQLite database, whichever thread runs it; it runs prepared statements itself. */
+export interface SqliteSession extends StatementRunner {
   readonly open: boolean;
   /** knex's query path: rows for a reader, the change count and rowid for a write. */
   query(sql: string, params: unknown[]): Promise<QueryOutcome>;
-  all(sql: string, params: unknown[]): Promise<unknown[]>;
-  tuples(sql: string, params: unknown[]): Promise<unknown[]>;
-  run(sql: string, params: unknown[]): Promise<number>;
   /** Group commit's transaction (see commitTogether), run where the connection is. */
   commitTogether(batch: readonly PendingWrite[]): Promise<WriteOutcome[]>;
   close(): Promise<void>;
@@ -41,12 +38,16 @@ export class InThreadSession implements SqliteSession {
     return this.executor.query(sql, params);
   }
 
-  all(sql: string, params: unknown[]): Promise<unknown[]> {
-    return this.statements.all(sql, params);
+  all<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.statements.all<T>(sql, params);
   }
 
-  tuples(sql: string, params: unknown[]): Promise<unknown[]> {
-    return this.statements.tuples(sql, params);
+  first<T>(sql: string, params: unknown[]): Promise<T | undefined> {
+    return this.statements.first<T>(sql, params);
+  }
+
+  tuples<T extends unknown[]>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.statements.tuples<T>(sql, params);
   }
 
   run(sql: string, params: unknown[]): Promise<number> {

@@ -151,12 +151,16 @@ class ThreadLane implements SqliteSession {
     return this.thread.call(this.id, 'query', sql, params) as Promise<QueryOutcome>;
   }
 
-  all(sql: string, params: unknown[]): Promise<unknown[]> {
-    return this.thread.call(this.id, 'all', sql, params) as Promise<unknown[]>;
+  all<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.thread.call(this.id, 'all', sql, params) as Promise<T[]>;
   }
 
-  tuples(sql: string, params: unknown[]): Promise<unknown[]> {
-    return this.thread.call(this.id, 'tuples', sql, params) as Promise<unknown[]>;
+  async first<T>(sql: string, params: unknown[]): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  tuples<T extends unknown[]>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.thread.call(this.id, 'tuples', sql, params) as Promise<T[]>;
   }
 
   run(sql: string, params: unknown[]): Promise<number> {
