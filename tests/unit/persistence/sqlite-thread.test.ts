@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -96,7 +96,7 @@ describe('SQLite on its own thread', () => {
     expect(await new PreparedStatements(db).all('select count(*) as n from users', [])).toEqual([{ n: 2 }]);
   });
 
-  describe('with a read-only connection beside the writer (a database file)', () => {
+  describe('with a reader beside the writer (a database file)', () => {
     const aFileDatabase = async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-reader-'));
       dirs.push(dir);
@@ -120,6 +120,17 @@ describe('SQLite on its own thread', () => {
         await db('users').insert(aUserRow());
         expect(await userCount(db)).toBe(i);
       }
+    });
+
+    it('has the reader checkpoint the WAL, so the writer’s commits never stop for the disk', async () => {
+      const db = await aFileDatabase();
+      const file = (db.client.config as { connection: { filename: string } }).connection.filename;
+      const size = () => statSync(file).size;
+      const before = size();
+      // ~2 MiB: half of what would make the writer checkpoint by itself (1,000 pages).
+      for (let i = 0; i < 8; i++) await db('users').insert(Array.from({ length: 16 }, () => ({ ...aUserRow(), password_hash: 'x'.repeat(16_000) })));
+      for (let waited = 0; size() < before + 2_000_000 && waited < 3_000; waited += 50) await sleep(50);
+      expect(size()).toBeGreaterThan(before + 2_000_000);
     });
 
     it('keeps a transaction’s SELECTs on the writer, where its own uncommitted rows are', async () => {

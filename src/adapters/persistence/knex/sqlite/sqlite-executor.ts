@@ -16,18 +16,35 @@ interface Connection {
   readonly inTransaction: boolean;
 }
 
-const Database = createRequire(import.meta.url)('better-sqlite3') as new (filename: string, options?: { readonly?: boolean }) => Connection;
+const Database = createRequire(import.meta.url)('better-sqlite3') as new (filename: string) => Connection;
 
 /**
  * SQLite runs in WAL mode with synchronous=NORMAL: a committed write survives the process being
  * killed; on power loss the last transactions before the crash may roll back (never corrupt).
  * busy_timeout: a write waiting for another process's lock (the CLI, a migration) waits this
  * long before failing with SQLITE_BUSY (a 503). The service itself never waits: it has one
- * connection.
+ * connection that writes.
  */
 const FILE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL'];
 const BUSY_TIMEOUT = 'busy_timeout = 5000';
 const PRAGMAS = ['foreign_keys = ON', BUSY_TIMEOUT];
+
+/**
+ * Copying the WAL back into the database (a checkpoint) syncs both files to disk: milliseconds
+ * during which the connection doing it answers nothing. By default the writer does it itself,
+ * inside the COMMIT that takes the WAL past 1,000 pages (~4 MiB) — every write queued behind
+ * that commit waits for the disk. Where a reader checkpoints instead (see SqliteAccess), the
+ * writer keeps this much larger bound only as a safety net, should the reader fall behind.
+ */
+const WRITER_CHECKPOINT_FALLBACK = 'wal_autocheckpoint = 16000';
+
+/**
+ * 'write': the one connection that writes. 'read': a connection beside it that only reads
+ * (query_only: SQLite refuses any change with SQLITE_READONLY) — WAL lets it read while the
+ * writer writes — and that may also checkpoint, which a read-only open could not.
+ * `checkpointer`: another connection takes the checkpoints, so this writer need not.
+ */
+export type SqliteAccess = { mode: 'write'; checkpointer?: boolean } | { mode: 'read' };
 
 /** What knex's query path needs back: rows for a reader, the change count and new rowid for a write. */
 export type QueryOutcome = { reader: true; rows: unknown[] } | { reader: false; changes: number; lastInsertRowid: number | bigint };
@@ -64,11 +81,22 @@ export class SqliteExecutor {
   /** Statements that return rows as arrays, kept apart: raw mode is a setting of the statement. */
   private readonly tupleStatements = new Map<string, Statement>();
 
-  /** `readonly`: a reader beside the one writer; WAL lets it read while the writer writes. */
-  constructor(filename: string, { readonly = false } = {}) {
-    this.db = new Database(filename, { readonly });
-    if (readonly) this.db.pragma(BUSY_TIMEOUT);
-    else for (const pragma of filename === ':memory:' ? PRAGMAS : [...FILE_PRAGMAS, ...PRAGMAS]) this.db.pragma(pragma);
+  constructor(filename: string, access: SqliteAccess = { mode: 'write' }) {
+    this.db = new Database(filename);
+    if (access.mode === 'read') {
+      for (const pragma of ['query_only = 1', BUSY_TIMEOUT]) this.db.pragma(pragma);
+      return;
+    }
+    const file = filename === ':memory:' ? [] : [...FILE_PRAGMAS, ...(access.checkpointer ? [WRITER_CHECKPOINT_FALLBACK] : [])];
+    for (const pragma of [...file, ...PRAGMAS]) this.db.pragma(pragma);
+  }
+
+  /**
+   * Copies what it can of the WAL into the database without waiting for anyone (PASSIVE): the
+   * writer goes on writing meanwhile, and the WAL starts over once all of it has been copied.
+   */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   query(sql: string, params: unknown[]): QueryOutcome {

@@ -1,3 +1,15 @@
+import type { SqliteAccess } from './sqlite-executor.js';
+
+/** What a SQLite thread is started with (its workerData). */
+export interface SqliteThreadSettings {
+  filename: string;
+  /** How long a statement may wait for another lane's transaction (the pool's acquire timeout). */
+  waitLimitMs: number;
+  access: SqliteAccess;
+  /** How often this thread checkpoints the WAL; 0: never. */
+  checkpointEveryMs: number;
+}
+
 /** Messages between the event loop and the SQLite thread: arrays, the cheapest shape to clone. */
 
 /**

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PendingWrite, WriteOutcome } from '../group-commit.js';
 import type { QueryOutcome } from './sqlite-executor.js';
-import { fromTransferable, type SqliteReply, type SqliteRequest } from './sqlite-protocol.js';
+import { fromTransferable, type SqliteReply, type SqliteRequest, type SqliteThreadSettings } from './sqlite-protocol.js';
 import type { SqliteSession } from './sqlite-session.js';
 
 /**
@@ -55,9 +55,8 @@ export class SqliteThread {
     worker.on('exit', () => this.stop(threadStopped()));
   }
 
-  /** `waitLimitMs`: how long a statement may wait for another lane's transaction (the pool's acquire timeout). */
-  static open(filename: string, waitLimitMs: number, { readonly = false } = {}): Promise<SqliteThread> {
-    const worker = new Worker(workerEntry(), { workerData: { filename, waitLimitMs, readonly }, execArgv: WORKER_EXEC_ARGV });
+  static open(settings: SqliteThreadSettings): Promise<SqliteThread> {
+    const worker = new Worker(workerEntry(), { workerData: settings, execArgv: WORKER_EXEC_ARGV });
     return new Promise((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (reply: SqliteReply) => {

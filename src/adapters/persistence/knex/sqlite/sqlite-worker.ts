@@ -7,10 +7,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { commitTogether, type WriteOutcome } from '../group-commit.js';
 import { WRITE_UNITS } from '../task-writes.js';
 import { SqliteExecutor } from './sqlite-executor.js';
-import { toTransferable, type SqliteReply, type SqliteRequest, type TransferableError } from './sqlite-protocol.js';
+import { toTransferable, type SqliteReply, type SqliteRequest, type SqliteThreadSettings, type TransferableError } from './sqlite-protocol.js';
 
 const port = parentPort!;
-const { filename, waitLimitMs, readonly } = workerData as { filename: string; waitLimitMs: number; readonly: boolean };
+const { filename, waitLimitMs, access, checkpointEveryMs } = workerData as SqliteThreadSettings;
 
 /**
  * What a statement that waited too long for another lane's transaction is answered: the error of
@@ -47,7 +47,21 @@ function execute(executor: SqliteExecutor, [, , op, sql, params]: SqliteRequest)
   }
 }
 
+/** Checkpoints now and then; a checkpoint that fails (another one under way) is simply tried again later. */
+function checkpointRegularly(executor: SqliteExecutor): () => void {
+  if (checkpointEveryMs <= 0) return () => {};
+  const timer = setInterval(() => {
+    try {
+      executor.checkpoint();
+    } catch {
+      // SQLITE_BUSY: the writer's safety-net checkpoint is running; the next turn catches up.
+    }
+  }, checkpointEveryMs);
+  return () => clearInterval(timer);
+}
+
 function serve(executor: SqliteExecutor): void {
+  const stopCheckpoints = checkpointRegularly(executor);
   /** The lane whose transaction is open, and what the others sent meanwhile. */
   let owner: number | null = null;
   let waiting: Array<{ request: SqliteRequest; since: number }> = [];
@@ -80,6 +94,7 @@ function serve(executor: SqliteExecutor): void {
 
   port.on('message', async (request: SqliteRequest | 'close') => {
     if (request === 'close') {
+      stopCheckpoints();
       executor.close();
       port.close();
       return;
@@ -97,7 +112,7 @@ function serve(executor: SqliteExecutor): void {
 }
 
 try {
-  serve(new SqliteExecutor(filename, { readonly }));
+  serve(new SqliteExecutor(filename, access));
 } catch (error) {
   port.postMessage([-1, false, toTransferable(error)] satisfies SqliteReply);
   port.close();
