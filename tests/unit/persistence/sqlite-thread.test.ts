@@ -50,6 +50,13 @@ describe('SQLite on its own thread', () => {
     expect(uniqueViolationColumn(failure)).toBe('users.username_key');
   });
 
+  it('hands timestamp columns over as Dates, parsed on the thread, as PostgreSQL’s driver does', async () => {
+    const db = await onThread();
+    await db('users').insert(aUserRow('dated'));
+    const rows = await new PreparedStatements(db).tuples<[string, Date]>('select username, created_at from users', []);
+    expect(rows).toEqual([['dated', new Date('2026-01-01T00:00:00.000Z')]]);
+  });
+
   it('makes a statement wait while another transaction is open, and never shows it uncommitted rows', async () => {
     const db = await onThread();
     const trx = await db.transaction();

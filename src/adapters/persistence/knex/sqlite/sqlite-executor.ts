@@ -1,9 +1,11 @@
 import { createRequire } from 'node:module';
+import { parseUtc } from '../../../shared/utc-timestamps.js';
 import type { StatementRunner } from '../statement-runner.js';
 
 /** better-sqlite3, as far as it is used here (the package ships no types). */
 interface Statement {
   readonly reader: boolean;
+  columns(): Array<{ name: string; type: string | null }>;
   all(params: unknown[]): unknown[];
   run(params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
   raw(toggle: boolean): Statement;
@@ -69,6 +71,16 @@ function bindable(params: unknown[]): unknown[] {
   return converted ?? params;
 }
 
+/** A statement that returns rows as arrays, and which of its columns hold timestamps. */
+interface TupleStatement {
+  statement: Statement;
+  timestamps: number[];
+}
+
+/** knex declares timestamp columns `datetime` on SQLite; the service stores them as RFC 3339 text. */
+const timestampColumns = (statement: Statement): number[] =>
+  statement.columns().flatMap(({ type }, index) => (type?.toLowerCase() === 'datetime' ? [index] : []));
+
 /**
  * One better-sqlite3 connection and its prepared statements, synchronous. Each SQL text is
  * prepared once: parsing it again on every call cost as much as running it.
@@ -79,7 +91,7 @@ export class SqliteExecutor {
   private readonly statements = new Map<string, Statement>();
 
   /** Statements that return rows as arrays, kept apart: raw mode is a setting of the statement. */
-  private readonly tupleStatements = new Map<string, Statement>();
+  private readonly tupleStatements = new Map<string, TupleStatement>();
 
   constructor(filename: string, access: SqliteAccess = { mode: 'write' }) {
     this.db = new Database(filename);
@@ -110,10 +122,24 @@ export class SqliteExecutor {
     return this.statement(sql).all(bindable(params));
   }
 
-  tuples(sql: string, params: unknown[]): unknown[] {
-    let statement = this.tupleStatements.get(sql);
-    if (!statement) this.tupleStatements.set(sql, (statement = this.db.prepare(sql).raw(true)));
-    return statement.all(bindable(params));
+  /**
+   * Rows as arrays, with timestamp columns as Dates, as PostgreSQL's driver gives them. Parsing
+   * them here, on the SQLite thread, takes that work off the event loop (~60 timestamps a page).
+   */
+  tuples(sql: string, params: unknown[]): unknown[][] {
+    let entry = this.tupleStatements.get(sql);
+    if (!entry) {
+      const statement = this.db.prepare(sql).raw(true);
+      this.tupleStatements.set(sql, (entry = { statement, timestamps: timestampColumns(statement) }));
+    }
+    const rows = entry.statement.all(bindable(params)) as unknown[][];
+    for (const index of entry.timestamps) {
+      for (const row of rows) {
+        const value = row[index];
+        if (typeof value === 'string') row[index] = parseUtc(value);
+      }
+    }
+    return rows;
   }
 
   run(sql: string, params: unknown[]): number {
