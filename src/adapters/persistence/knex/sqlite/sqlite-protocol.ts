@@ -19,7 +19,10 @@ export interface SqliteThreadSettings {
  */
 export type SqliteRequest = [id: number, lane: number, op: 'query' | 'all' | 'tuples' | 'run' | 'commit' | 'leave', sql: string, params: unknown[]];
 
-/** [request id, succeeded, result or TransferableError]; the first message is [-1, opened, error]. */
+/**
+ * [request id, succeeded, result or TransferableError]. Requests and replies travel in arrays, as
+ * many as were sent together; only the thread's first message, [-1, opened, error], is single.
+ */
 export type SqliteReply = [id: number, ok: boolean, value: unknown];
 
 /** Structured cloning keeps an Error's message but drops `code`, which callers rely on. */

@@ -70,9 +70,8 @@ function serve(executor: SqliteExecutor): void {
   const expireWaiting = (): void => {
     expiry = null;
     const now = Date.now();
-    for (const { request } of waiting.filter(({ since }) => now - since >= waitLimitMs)) {
-      port.postMessage([request[0], false, waitedTooLong()] satisfies SqliteReply);
-    }
+    const expired = waiting.filter(({ since }) => now - since >= waitLimitMs);
+    if (expired.length > 0) port.postMessage(expired.map(({ request }): SqliteReply => [request[0], false, waitedTooLong()]));
     waiting = waiting.filter(({ since }) => now - since < waitLimitMs);
     if (waiting.length > 0) expiry = setTimeout(expireWaiting, waitLimitMs - (now - waiting[0]!.since));
   };
@@ -81,7 +80,7 @@ function serve(executor: SqliteExecutor): void {
    * Async only for group commits, whose units await statements that have already run: the whole
    * batch settles within this turn's microtasks, before the next message can be delivered.
    */
-  const answer = async (request: SqliteRequest): Promise<void> => {
+  const answer = async (request: SqliteRequest): Promise<SqliteReply> => {
     let reply: SqliteReply;
     try {
       reply = [request[0], true, await execute(executor, request)];
@@ -89,24 +88,29 @@ function serve(executor: SqliteExecutor): void {
       reply = [request[0], false, toTransferable(error)];
     }
     owner = executor.inTransaction ? request[1] : null;
-    port.postMessage(reply);
+    return reply;
   };
 
-  port.on('message', async (request: SqliteRequest | 'close') => {
-    if (request === 'close') {
+  /** Requests come in batches (what the event loop sent in one go); their replies leave as one. */
+  port.on('message', async (message: SqliteRequest[] | 'close') => {
+    if (message === 'close') {
       stopCheckpoints();
       executor.close();
       port.close();
       return;
     }
-    if (owner !== null && request[1] !== owner) {
-      waiting.push({ request, since: Date.now() });
-      expiry ??= setTimeout(expireWaiting, waitLimitMs);
-      return;
+    const replies: SqliteReply[] = [];
+    for (const request of message) {
+      if (owner !== null && request[1] !== owner) {
+        waiting.push({ request, since: Date.now() });
+        expiry ??= setTimeout(expireWaiting, waitLimitMs);
+        continue;
+      }
+      replies.push(await answer(request));
+      // In arrival order; a lane has one statement under way at a time, so none overtakes its own.
+      while (owner === null && waiting.length > 0) replies.push(await answer(waiting.shift()!.request));
     }
-    await answer(request);
-    // In arrival order; a lane has one statement under way at a time, so none overtakes its own.
-    while (owner === null && waiting.length > 0) await answer(waiting.shift()!.request);
+    if (replies.length > 0) port.postMessage(replies);
   });
   port.postMessage([-1, true, null] satisfies SqliteReply);
 }
