@@ -36,6 +36,8 @@ const HELP = `npm run bench -- [options]
   --log-level <level>      the service's LOG_LEVEL (default info, as in production)
   --profile <scenario>     also run that scenario once more under node --cpu-prof and summarize it
   --no-reference           skip the reference server (no ratios)
+  --baseline <dir>         in place of the reference, the service as built in another checkout
+                           (its dist/), on SQLite: ratios are then this build's against that one
   --check                  exit 1 when a target is missed
   --keep                   keep the temporary directory (database, logs)`;
 
@@ -52,6 +54,7 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     profile: { type: 'string' },
     'no-reference': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
     check: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -89,6 +92,7 @@ const wanted = args.scenarios?.split(',').map((s) => s.trim()).filter(Boolean);
 const known = new Set([...SCENARIOS.map((s) => s.name), 'list+login']);
 for (const name of wanted ?? []) if (!known.has(name)) throw new Error(`unknown scenario "${name}"; known: ${[...known].join(', ')}`);
 if (args.profile && !SCENARIOS.some((s) => s.name === args.profile)) throw new Error(`--profile takes one of ${SCENARIOS.map((s) => s.name).join(', ')}`);
+if (args.baseline && args.pg) throw new Error('--baseline runs on SQLite only');
 const scenarios = SCENARIOS.filter((s) => !wanted || wanted.includes(s.name));
 const runFlood = !wanted || wanted.includes('list+login');
 const needsTasks = scenarios.some((s) => s.needsTasks) || runFlood || SCENARIOS.find((s) => s.name === args.profile)?.needsTasks === true;
@@ -320,11 +324,16 @@ async function main(): Promise<void> {
     const servers: Array<[ServerProcess, Measurement['target']]> = [[service, 'service']];
     if (!args['no-reference']) {
       const port = await freePort(ports);
+      // A baseline build is a second service, on a database file of its own.
       const reference = await startServer({
         name: 'reference',
         port,
-        nodeArgs: [DIST_REFERENCE],
-        env: { NODE_ENV: 'production', PORT: String(port), JWT_SECRET, ACCESS_TOKEN_TTL: '7200' },
+        ...(args.baseline
+          ? {
+              nodeArgs: [path.resolve(args.baseline, 'dist/src/infrastructure/main.js')],
+              env: { ...serviceEnv, DATABASE_URL: `file:${path.join(runDir, 'baseline.sqlite')}`, PORT: String(port) },
+            }
+          : { nodeArgs: [DIST_REFERENCE], env: { NODE_ENV: 'production', PORT: String(port), JWT_SECRET, ACCESS_TOKEN_TTL: '7200' } }),
         logFile: path.join(runDir, `reference-${port}.log`),
       });
       started.push(reference);
