@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -101,6 +102,24 @@ describe('SQLite on its own thread', () => {
     await db('users').insert(aUserRow());
     expect(await userCount(db)).toBe(2);
     expect(await new PreparedStatements(db).all('select count(*) as n from users', [])).toEqual([{ n: 2 }]);
+  });
+
+  it('starts in a process run with V8 options and --input-type, which a worker given its own list of options refuses', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-options-'));
+    dirs.push(dir);
+    const script = `
+      const { createDatabase } = await import('./src/adapters/persistence/knex/database.ts');
+      const db = createDatabase({ kind: 'sqlite', filename: process.env.DB_FILE }, { log: console, sqliteThreading: 'worker' });
+      console.log(JSON.stringify(await db.raw('select 40 + 2 as n')));
+      await db.destroy();`;
+    const run = spawnSync(process.execPath, ['--max-old-space-size=512', '--stack-size=2000', '--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: path.resolve(import.meta.dirname, '../../..'),
+      env: { ...process.env, DB_FILE: path.join(dir, 'db.sqlite') },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('[{"n":42}]');
   });
 
   describe('with a reader beside the writer (a database file)', () => {

@@ -8,23 +8,22 @@ import { fromTransferable, type SqliteReply, type SqliteRequest, type SqliteThre
 import type { SqliteSession } from './sqlite-session.js';
 
 /**
- * The worker's entry: the compiled module next to this one; from the TypeScript sources (tests,
- * `npm run dev`), a bootstrap that registers tsx in the new thread first.
+ * The worker's code: an import of the compiled module next to this one; from the TypeScript
+ * sources (tests, `npm run dev`), of the .ts module once tsx is registered in the new thread.
+ *
+ * Evaluated code rather than a file, so that the thread can inherit every option of the process
+ * (--cpu-prof reaches it; V8's options such as --max-old-space-size hold for it anyway) and
+ * still start under --input-type, which applies to evaluated code only: a worker given a file
+ * under `node --input-type=module -e …` refuses to start, and one given an explicit list of
+ * options refuses V8's.
  */
-function workerEntry(): URL {
-  if (path.extname(fileURLToPath(import.meta.url)) !== '.ts') return new URL('./sqlite-worker.js', import.meta.url);
+function workerSource(): string {
+  if (path.extname(fileURLToPath(import.meta.url)) !== '.ts') return `import(${JSON.stringify(new URL('./sqlite-worker.js', import.meta.url).href)});`;
   // tsx's ESM API (the package's require condition would give its CommonJS build).
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const worker = new URL('./sqlite-worker.ts', import.meta.url).href;
-  const bootstrap = `const { register } = await import(${JSON.stringify(tsxApi)}); register(); await import(${JSON.stringify(worker)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
+  return `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(worker)}); });`;
 }
-
-/**
- * The process's Node options (--cpu-prof reaches the threads too), less those about the entry
- * script, which a worker refuses: `node --input-type=module -e …` could not open the database.
- */
-const WORKER_EXEC_ARGV = process.execArgv.filter((option) => !option.startsWith('--input-type'));
 
 interface Pending {
   resolve(value: unknown): void;
@@ -58,7 +57,7 @@ export class SqliteThread {
   }
 
   static open(settings: SqliteThreadSettings): Promise<SqliteThread> {
-    const worker = new Worker(workerEntry(), { workerData: settings, execArgv: WORKER_EXEC_ARGV });
+    const worker = new Worker(workerSource(), { eval: true, workerData: settings });
     return new Promise((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (reply: SqliteReply) => {
