@@ -99,12 +99,17 @@ function serve(executor: SqliteExecutor): void {
       port.close();
       return;
     }
-    const replies: SqliteReply[] = [];
+    let replies: SqliteReply[] = [];
     for (const request of message) {
       if (owner !== null && request[1] !== owner) {
         waiting.push({ request, since: Date.now() });
         expiry ??= setTimeout(expireWaiting, waitLimitMs);
         continue;
+      }
+      // A group commit takes a while: what was answered before it leaves first.
+      if (request[2] === 'commit' && replies.length > 0) {
+        port.postMessage(replies);
+        replies = [];
       }
       replies.push(await answer(request));
       // In arrival order; a lane has one statement under way at a time, so none overtakes its own.
