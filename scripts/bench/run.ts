@@ -442,9 +442,15 @@ async function runProfile(
   console.log(`  profiling "${name}" under --cpu-prof`);
   await measure(profiled, 'service', scenario, users);
   await profiled.stop();
-  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f)).map((f) => path.join(dir, f))[0];
+  // One file per thread, CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile; the event loop is thread 0.
+  const threadId = (name: string) => Number(name.split('.')[4]);
+  const [file, ...threads] = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
+    .sort((a, b) => threadId(a) - threadId(b))
+    .map((f) => path.join(dir, f));
   if (!file) throw new Error('the profiled service wrote no .cpuprofile');
-  return { file, summary: summarizeProfile(file, { top: 25 }) };
+  const others = threads.map((thread) => `\nThread profile ${path.basename(thread)} (a SQLite thread):\n${summarizeProfile(thread, { top: 8 })}`);
+  return { file, summary: [summarizeProfile(file, { top: 25 }), ...others].join('\n') };
 }
 
 main().catch((error: unknown) => {
