@@ -15,8 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import knex from 'knex';
-import { migrateToLatest } from '../src/adapters/persistence/knex/database.js';
+import { createScratchSchema, type ScratchSchema } from './support/scratch-schema.js';
 import { startServer, type ServerProcess } from './support/server-process.js';
 
 export interface KillAndVerifyOptions {
@@ -111,24 +110,10 @@ async function verify(server: ServerProcess, writes: 'tasks' | 'users', all: Wri
   return lost;
 }
 
-async function preparePostgres(url: string): Promise<{ url: string; drop(): Promise<void> }> {
+async function preparePostgres(url: string): Promise<ScratchSchema> {
   const name = new URL(url).pathname.slice(1);
   if (!name.includes('test')) throw new Error(`refusing to write into database "${name}": its name must contain "test"`);
-  const schema = `kill_verify_${randomBytes(4).toString('hex')}`;
-  const admin = knex({ client: 'pg', connection: url });
-  await admin.raw(`create schema ${schema}`);
-  const migrator = knex({ client: 'pg', connection: url, searchPath: [schema] });
-  await migrateToLatest(migrator);
-  await migrator.destroy();
-  const scoped = new URL(url);
-  scoped.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    url: scoped.href,
-    drop: async () => {
-      await admin.raw(`drop schema if exists ${schema} cascade`);
-      await admin.destroy();
-    },
-  };
+  return createScratchSchema(url, 'kill_verify');
 }
 
 export async function runKillAndVerify(options: KillAndVerifyOptions): Promise<KillAndVerifyReport> {

@@ -18,6 +18,7 @@ import autocannon, { type Result } from 'autocannon';
 import { freePort, mapLimit, PeakRssMeter, requestJson, sleep, startServer, type ServerProcess } from './harness.js';
 import { summarizeProfile } from './profile-summary.js';
 import { SCENARIOS, taskBody, type Scenario, type SeededUser } from './scenarios.js';
+import type { ScratchSchema } from '../support/scratch-schema.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DIST_MAIN = path.join(ROOT, 'dist/src/infrastructure/main.js');
@@ -120,36 +121,6 @@ function safeRead(file: string): string {
   } catch {
     return '';
   }
-}
-
-// --- PostgreSQL: a schema of our own ---------------------------------------------------------
-
-interface PgSchema {
-  url: string;
-  drop(): Promise<void>;
-}
-
-async function createPgSchema(url: string): Promise<PgSchema> {
-  const { default: knex } = await import('knex');
-  const { migrateToLatest } = await import(path.join(ROOT, 'dist/src/adapters/persistence/knex/database.js'));
-  const schema = `taskforge_bench_${Date.now().toString(36)}_${process.pid}`;
-  const admin = knex({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
-  await admin.raw('create schema ??', [schema]);
-  const migrator = knex({ client: 'pg', connection: url, searchPath: [schema], pool: { min: 0, max: 1 } });
-  try {
-    await (migrateToLatest as (db: unknown) => Promise<string[]>)(migrator);
-  } finally {
-    await migrator.destroy();
-  }
-  const withSchema = new URL(url);
-  withSchema.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    url: withSchema.toString(),
-    drop: async () => {
-      await admin.raw('drop schema ?? cascade', [schema]);
-      await admin.destroy();
-    },
-  };
 }
 
 // --- seeding -------------------------------------------------------------------------------
@@ -290,11 +261,12 @@ async function main(): Promise<void> {
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-bench-'));
   const ports = new Set<number>();
   const started: ServerProcess[] = [];
-  let pg: PgSchema | undefined;
+  let pg: ScratchSchema | undefined;
   let failed = true;
 
   try {
-    pg = PG_URL ? await createPgSchema(PG_URL) : undefined;
+    // Imported only when needed: knex and the pg driver load for --pg alone.
+    pg = PG_URL ? await (await import('../support/scratch-schema.js')).createScratchSchema(PG_URL, 'taskforge_bench') : undefined;
     const serviceEnv = {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
