@@ -12,7 +12,8 @@ import { createDatabase } from '../../src/adapters/persistence/knex/database.js'
 import { KnexTransactionRunner } from '../../src/adapters/persistence/knex/knex-transaction-runner.js';
 import { repositoryEngines } from '../support/databases.js';
 import { openTaskStores, type TaskStores } from '../support/task-stores.js';
-import { aNewTask, aPrincipal, aTaskInput, FixedClock, RecordingEventPublisher } from '../support/task-builders.js';
+import { FixedClock } from '../support/fakes.js';
+import { aNewTask, aPrincipal, aTaskInput, RecordingEventPublisher } from '../support/task-builders.js';
 
 const engines = await repositoryEngines();
 
@@ -197,7 +198,7 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
 
       const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, events, clock);
       await expect(healthy.execute(actor, aTaskInput(), 'crash')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
-      clock.advance(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
+      clock.advanceMs(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
       const retried = await healthy.execute(actor, aTaskInput(), 'crash');
       expect(retried.replayed).toBe(false);
       expect(await healthy.execute(actor, aTaskInput(), 'crash')).toEqual({ task: retried.task, replayed: true });
@@ -236,7 +237,7 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
 
       const aResult = settled(slow.execute(actor, aTaskInput(), 'slow'));
       await a.parked;
-      clock.advance(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
+      clock.advanceMs(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
       const b = await healthy.execute(actor, aTaskInput(), 'slow');
       expect(b.replayed).toBe(false);
 
@@ -258,7 +259,7 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       const b = held(runner);
       const aResult = settled(new CreateTask(stores.tasks, stores.idempotency, a.runner, events, clock).execute(actor, aTaskInput(), 'held'));
       await a.parked;
-      clock.advance(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
+      clock.advanceMs(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
       const bResult = new CreateTask(stores.tasks, stores.idempotency, b.runner, events, clock).execute(actor, aTaskInput(), 'held');
       await b.parked;
 

@@ -6,8 +6,12 @@ export class FixedClock implements Clock {
   now(): Date {
     return new Date(this.current);
   }
-  advance(seconds: number): void {
-    this.current = new Date(this.current.getTime() + seconds * 1000);
+  advanceMs(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+
+  advanceSeconds(seconds: number): void {
+    this.advanceMs(seconds * 1000);
   }
 }
 

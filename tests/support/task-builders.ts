@@ -1,4 +1,4 @@
-import type { Clock, DomainEvent, EventPublisher, Principal } from '../../src/application/index.js';
+import type { DomainEvent, EventPublisher, Principal } from '../../src/application/index.js';
 import type { Task, TaskInput } from '../../src/domain/index.js';
 
 let nextId = 1;
@@ -33,18 +33,6 @@ export function aNewTask(userId: number, overrides: Partial<Task> = {}): Omit<Ta
 export const aTaskInput = (overrides: Partial<TaskInput> = {}): TaskInput => ({ title: 'Write the report', ...overrides });
 
 export const aPrincipal = (userId = 1): Principal => ({ userId, role: 'user', sessionId: `session-${userId}` });
-
-export class FixedClock implements Clock {
-  constructor(private current = new Date('2026-11-22T10:00:00.000Z')) {}
-
-  now(): Date {
-    return new Date(this.current);
-  }
-
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 export class RecordingEventPublisher implements EventPublisher {
   readonly events: DomainEvent[] = [];

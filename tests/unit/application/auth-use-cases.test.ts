@@ -66,16 +66,16 @@ describe('RefreshSession', () => {
     const h = useCaseHarness();
     const { pair } = await h.account();
     await expect(h.refreshSession.execute('never-issued')).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
-    h.clock.advance(h.tokens.refreshTokenTtlSeconds);
+    h.clock.advanceSeconds(h.tokens.refreshTokenTtlSeconds);
     await expect(h.refreshSession.execute(pair.refreshToken)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
   });
 
   it('gives a rotated token a fresh lifetime from the time of rotation', async () => {
     const h = useCaseHarness();
     const { pair } = await h.account();
-    h.clock.advance(h.tokens.refreshTokenTtlSeconds - 10);
+    h.clock.advanceSeconds(h.tokens.refreshTokenTtlSeconds - 10);
     const next = await h.refreshSession.execute(pair.refreshToken);
-    h.clock.advance(20);
+    h.clock.advanceSeconds(20);
     await expect(h.refreshSession.execute(next.refreshToken)).resolves.toBeDefined();
   });
 

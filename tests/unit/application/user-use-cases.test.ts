@@ -87,10 +87,10 @@ describe('ReplaceUser and PatchUser', () => {
   it('PATCH changes only what is given; an empty patch changes nothing, not even updated_at', async () => {
     const h = useCaseHarness();
     const { user, principal: self } = await h.account({ name: 'Keep' });
-    h.clock.advance(60);
+    h.clock.advanceSeconds(60);
     const renamed = await h.patchUser.execute(self, user.id, { username: 'renamed_1' });
     expect(renamed).toMatchObject({ username: 'renamed_1', email: user.email, name: 'Keep', updatedAt: h.clock.now() });
-    h.clock.advance(60);
+    h.clock.advanceSeconds(60);
     expect(await h.patchUser.execute(self, user.id, {})).toEqual(renamed);
     expect(await h.patchUser.execute(self, user.id, { username: 'renamed_1', name: 'Keep' })).toEqual(renamed);
   });

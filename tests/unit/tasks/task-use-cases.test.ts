@@ -17,7 +17,8 @@ import { InMemoryIdempotencyStore } from '../../../src/adapters/persistence/memo
 import { InMemoryTaskRepository } from '../../../src/adapters/persistence/memory/in-memory-task-repository.js';
 import { InMemoryTransactionRunner } from '../../../src/adapters/persistence/memory/in-memory-transaction-runner.js';
 import { HmacCursorCodec } from '../../../src/adapters/security/hmac-cursor-codec.js';
-import { FixedClock, RecordingEventPublisher, aPrincipal, aTaskInput } from '../../support/task-builders.js';
+import { FixedClock } from '../../support/fakes.js';
+import { RecordingEventPublisher, aPrincipal, aTaskInput } from '../../support/task-builders.js';
 
 async function failsWith(promise: Promise<unknown>, code: DomainErrorCode, field?: string): Promise<void> {
   await expect(promise).rejects.toMatchObject({ code });
@@ -142,9 +143,9 @@ describe('task use cases', () => {
       await expect(createTask.execute(ada, aTaskInput(), 'k')).rejects.toThrow('database went away');
       const first = await createTask.execute(ada, aTaskInput(), 'k');
       expect(first.replayed).toBe(false);
-      clock.advance(IDEMPOTENCY_KEY_TTL_MS - 1);
+      clock.advanceMs(IDEMPOTENCY_KEY_TTL_MS - 1);
       expect((await createTask.execute(ada, aTaskInput(), 'k')).replayed).toBe(true);
-      clock.advance(2);
+      clock.advanceMs(2);
       const fresh = await createTask.execute(ada, aTaskInput({ title: 'a new day' }), 'k');
       expect(fresh.replayed).toBe(false);
     });
@@ -155,7 +156,7 @@ describe('task use cases', () => {
       const a = settled(createTask.execute(ada, aTaskInput(), 'stuck'));
       await parked();
       tasks.gate = null;
-      clock.advance(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
+      clock.advanceMs(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
       const b = await createTask.execute(ada, aTaskInput(), 'stuck');
       expect(b.replayed).toBe(false);
 
@@ -173,7 +174,7 @@ describe('task use cases', () => {
       tasks.gate = new Promise((resolve) => (openA = resolve));
       const a = settled(createTask.execute(ada, aTaskInput(), 'held'));
       await parked();
-      clock.advance(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
+      clock.advanceMs(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
       let openB!: () => void;
       tasks.gate = new Promise((resolve) => (openB = resolve));
       const b = createTask.execute(ada, aTaskInput(), 'held');
@@ -227,7 +228,7 @@ describe('task use cases', () => {
 
     it('a change grows the version by one and announces task.updated', async () => {
       const { task } = await createTask.execute(ada, aTaskInput());
-      clock.advance(1000);
+      clock.advanceMs(1000);
       const updated = await replaceTask.execute(ada, task.id, { title: 'New', completed: true });
       expect(updated).toMatchObject({ version: 2, status: 'done', completedAt: clock.now(), updatedAt: clock.now(), createdAt: task.createdAt });
       expect(events.events.at(-1)).toEqual({ type: 'task.updated', userId: 1, occurredAt: clock.now(), payload: { task: updated } });
@@ -271,7 +272,7 @@ describe('task use cases', () => {
     beforeEach(async () => {
       for (const [i, priority] of (['low', 'high', 'medium', 'urgent', 'low'] as const).entries()) {
         await createTask.execute(ada, aTaskInput({ title: `task ${i}`, priority, tags: i % 2 ? ['odd'] : [] }));
-        clock.advance(1000);
+        clock.advanceMs(1000);
       }
     });
 
