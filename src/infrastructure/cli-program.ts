@@ -8,6 +8,7 @@ import { openDatabase } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContainer } from './container.js';
 import { createLogger } from './logger.js';
+import { parseWholeNumber } from './whole-number.js';
 
 const USAGE = `Usage: taskforge <command> [options]
 
@@ -56,10 +57,8 @@ function requiredText(values: Options, name: string): string {
 function wholeNumber(values: Options, name: string, fallback: number, min: number, max: number): number {
   const text = values[name];
   if (text === undefined) return fallback;
-  const value = Number(text);
-  if (typeof text !== 'string' || !/^\d+$/.test(text) || value < min || value > max) {
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}; got "${String(text)}"`);
-  }
+  const value = typeof text === 'string' ? parseWholeNumber(text, min, max) : null;
+  if (value === null) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}; got "${String(text)}"`);
   return value;
 }
 

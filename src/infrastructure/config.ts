@@ -6,6 +6,7 @@ import type { TrustProxy } from '../adapters/http/http-app.js';
 import type { DatabaseTarget } from '../adapters/persistence/knex/database.js';
 import type { SqliteThreading } from '../adapters/persistence/knex/sqlite/sqlite-session.js';
 import { parseByteSize, parseDurationSeconds } from './duration.js';
+import { parseWholeNumber } from './whole-number.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -69,8 +70,8 @@ class EnvReader {
   integer(name: string, fallback: number, min: number, max: number): number {
     const text = this.optional(name);
     if (text === null) return fallback;
-    const value = Number(text);
-    if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${text}"`);
+    const value = parseWholeNumber(text, min, max);
+    if (value === null) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${text}"`);
     return value;
   }
 
