@@ -105,11 +105,13 @@ describe.each(engines)('every forged, stale or revoked token is 401 with WWW-Aut
   });
 
   it('rejects a token that expired while the verifier had it cached', async () => {
-    const short = await buildE2eApp(engine, { ACCESS_TOKEN_TTL: '1' });
+    // exp counts whole seconds from a floored iat, so a token lives between TTL − 1 and TTL
+    // seconds: with a TTL of 1 it could expire before the first request (one run in a few dozen).
+    const short = await buildE2eApp(engine, { ACCESS_TOKEN_TTL: '2' });
     try {
       const account = await signUp(short);
       expect((await short.inject({ method: 'GET', url: '/me', headers: account.auth })).statusCode).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await new Promise((resolve) => setTimeout(resolve, 2100));
       expectUnauthorized(await short.inject({ method: 'GET', url: '/me', headers: account.auth }));
     } finally {
       await short.close();
