@@ -49,7 +49,7 @@ export interface TestDatabase {
  */
 export async function openTestDatabase(engine: SqlEngine, options: Pick<DatabaseOptions, 'acquireTimeoutMs'> = {}): Promise<TestDatabase> {
   if (engine === 'sqlite') {
-    // A file, as the service has: its query-builder reads then go to the read-only connection.
+    // A file, as the service has: its query-builder reads then go to the reader thread.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-test-'));
     const db = createDatabase({ kind: 'sqlite', filename: path.join(dir, 'test.sqlite') }, { ...options, sqliteThreading: 'worker' });
     await migrateToLatest(db);

@@ -65,9 +65,16 @@ const groupCommits = new WeakMap<object, GroupCommit>();
 export class PreparedStatements implements StatementRunner {
   private readonly postgres: boolean;
 
+  private readonly inTransaction: boolean;
+
+  /** Outside a transaction on SQLite: the client whose thread may offer its autocommit lane. */
+  private readonly autocommitClient: SqliteSessionClient | null;
+
   /** `db` may be a knex transaction: every statement then runs on its connection, inside it. */
   constructor(private readonly db: Executor) {
     this.postgres = isPostgres(db);
+    this.inTransaction = (db as Knex.Transaction).isTransaction === true;
+    this.autocommitClient = !this.inTransaction && db.client instanceof SqliteSessionClient ? db.client : null;
   }
 
   all<T>(sql: string, params: unknown[]): Promise<T[]> {
@@ -94,7 +101,7 @@ export class PreparedStatements implements StatementRunner {
    * statements simply join it.
    */
   transaction<A, R>(unit: WriteUnit<A, R>, args: A): Promise<R> {
-    if ((this.db as Knex.Transaction).isTransaction) return unit.run(this, args);
+    if (this.inTransaction) return unit.run(this, args);
     if (!this.postgres) return this.groupCommit().transaction(unit, args);
     return this.withConnection((connection) => inTransaction(connection, 'begin', () => unit.run(connection, args)));
   }
@@ -110,8 +117,7 @@ export class PreparedStatements implements StatementRunner {
   }
 
   private withConnection<T>(work: (connection: StatementRunner) => Promise<T>): Promise<T> {
-    const { client } = this.db;
-    const autocommit = client instanceof SqliteSessionClient && !(this.db as Knex.Transaction).isTransaction ? client.autocommitLane() : null;
+    const autocommit = this.autocommitClient?.autocommitLane();
     if (autocommit) return work(autocommit);
     return this.withRawConnection((connection) => work(this.postgres ? new PgStatements(connection as PgConnection) : (connection as SqliteSession)));
   }

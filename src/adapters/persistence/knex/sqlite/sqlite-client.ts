@@ -109,11 +109,19 @@ export class SqliteSessionClient extends BetterSqlite3Client {
     return this.threads.current.lane();
   }
 
-  /** A database file gets its reader, which also checkpoints, as soon as it has its writer. */
+  /**
+   * A database file on threads has a reader beside its writer; an in-memory database has only the
+   * one connection, and on the event loop there is no thread to put a reader on.
+   */
+  private get hasReader(): boolean {
+    const { filename, threading } = this.connectionSettings;
+    return threading === 'worker' && filename !== ':memory:';
+  }
+
+  /** The reader, which also checkpoints, is opened as soon as the writer is. */
   private async openWriter(): Promise<SqliteThread> {
-    const withReader = this.connectionSettings.filename !== ':memory:';
-    const writer = await this.openThread({ mode: 'write', checkpointer: withReader });
-    if (withReader) void this.threads.reader.get().catch(() => undefined);
+    const writer = await this.openThread({ mode: 'write', checkpointer: this.hasReader });
+    if (this.hasReader) void this.threads.reader.get().catch(() => undefined);
     return writer;
   }
 
@@ -131,16 +139,14 @@ export class SqliteSessionClient extends BetterSqlite3Client {
   }
 
   /**
-   * Whether a statement goes to the reader: a connection that only reads, on a thread of its own, for the
-   * SELECTs the query builder writes outside transactions — the filtered listings and their
+   * Whether a statement goes to the reader: a connection that only reads, on a thread of its own,
+   * for the SELECTs the query builder writes outside transactions — the filtered listings and their
    * totals, the ones that can take tens of milliseconds. WAL lets it read while the writer
    * writes, so the statements of every other request (prepared reads and writes, on the writer)
-   * do not wait behind them. Not for an in-memory database (one connection is all it has), nor
-   * on the event loop.
+   * do not wait behind them.
    */
   private readsOnReader(connection: KnexConnection, sql: string): boolean {
-    const { filename, threading } = this.connectionSettings;
-    return threading === 'worker' && filename !== ':memory:' && connection.__knexTxId === undefined && SELECT.test(sql);
+    return this.hasReader && connection.__knexTxId === undefined && SELECT.test(sql);
   }
 
   override async destroy(callback?: (error?: unknown) => void): Promise<void> {

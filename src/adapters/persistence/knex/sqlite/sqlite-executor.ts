@@ -93,6 +93,8 @@ export class SqliteExecutor {
   /** Statements that return rows as arrays, kept apart: raw mode is a setting of the statement. */
   private readonly tupleStatements = new Map<string, TupleStatement>();
 
+  private runner: StatementRunner | null = null;
+
   constructor(filename: string, access: SqliteAccess = { mode: 'write' }) {
     this.db = new Database(filename);
     if (access.mode === 'read') {
@@ -148,12 +150,13 @@ export class SqliteExecutor {
 
   /** As the write units see it: every call has finished by the time its promise exists. */
   asStatementRunner(): StatementRunner {
-    return {
+    this.runner ??= {
       all: async <T>(sql: string, params: unknown[]) => this.all(sql, params) as T[],
       first: async <T>(sql: string, params: unknown[]) => this.all(sql, params)[0] as T | undefined,
       tuples: async <T extends unknown[]>(sql: string, params: unknown[]) => this.tuples(sql, params) as T[],
       run: async (sql: string, params: unknown[]) => this.run(sql, params),
     };
+    return this.runner;
   }
 
   get inTransaction(): boolean {

@@ -5,8 +5,8 @@ import { SqliteExecutor, type QueryOutcome } from './sqlite-executor.js';
 /**
  * Where SQLite runs. 'worker' (the service's default): the writer connection on a thread of its
  * own, so the event loop only sends statements and receives rows — on two cores, SQLite's time
- * and the HTTP work overlap — and, for a database file, a read-only connection on another thread
- * for the query builder's SELECTs, so a slow filtered listing (~20 ms over 200,000 tasks) holds
+ * and the HTTP work overlap — and, for a database file, a reader on another thread (which also
+ * takes the WAL checkpoints) for the query builder's SELECTs, so a slow filtered listing (~20 ms over 200,000 tasks) holds
  * up neither the event loop nor the other requests' statements. 'main': one connection on the
  * event loop, each statement ~10 µs of messaging cheaper; for tools and debugging.
  */

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { commitTogether, type WriteOutcome } from '../group-commit.js';
+import type { StatementRunner } from '../statement-runner.js';
 import { WRITE_UNITS } from '../task-writes.js';
 import { SqliteExecutor } from './sqlite-executor.js';
 import { toTransferable, type SqliteReply, type SqliteRequest, type SqliteThreadSettings, type TransferableError } from './sqlite-protocol.js';
@@ -21,9 +22,9 @@ const waitedTooLong = (): TransferableError => ({
   message: `Knex: Timeout acquiring a connection. The SQLite connection stayed in another transaction for ${waitLimitMs} ms.`,
 });
 
-async function commit(executor: SqliteExecutor, writes: Array<[name: string, args: never]>): Promise<WriteOutcome[]> {
+async function commit(statements: StatementRunner, writes: Array<[name: string, args: never]>): Promise<WriteOutcome[]> {
   const outcomes = await commitTogether(
-    executor.asStatementRunner(),
+    statements,
     writes.map(([name, args]) => (statements) => WRITE_UNITS.get(name)!.run(statements, args)),
   );
   return outcomes.map((outcome) => (outcome.ok ? outcome : { ok: false, error: toTransferable(outcome.error) }));
@@ -40,7 +41,7 @@ function execute(executor: SqliteExecutor, [, , op, sql, params]: SqliteRequest)
     case 'run':
       return executor.run(sql, params);
     case 'commit':
-      return commit(executor, params as Array<[string, never]>);
+      return commit(executor.asStatementRunner(), params as Array<[string, never]>);
     case 'leave':
       if (executor.inTransaction) executor.run('rollback', []);
       return null;
