@@ -58,6 +58,33 @@ describe('SQLite on its own thread', () => {
     expect(rows).toEqual([['dated', new Date('2026-01-01T00:00:00.000Z')]]);
   });
 
+  it('hands over exactly the rows a connection on the event loop reads: text, numbers, nulls, and timestamps that are none', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-rows-'));
+    dirs.push(dir);
+    const filename = path.join(dir, 'db.sqlite');
+    const threaded = await onThread(filename);
+    const [user] = await threaded('users').insert(aUserRow('ünïcødé "quoted" \\ \u2028 😀')).returning<Array<{ id: number }>>('id');
+    const session = (id: string, created_at: string, revoked_at: string | null) => ({ id, user_id: user!.id, created_at, revoked_at });
+    await threaded('sessions').insert([
+      session('a', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+      session('b', '2026-01-01T00:00:00Z', null), // another shape Date reads; no date at all
+      session('c', '2026-02-30T00:00:00.000Z', 'yesterday'), // no such day (V8 rolls it over); not a date
+    ]);
+    const inProcess = createDatabase({ kind: 'sqlite', filename }, { log: silent, sqliteThreading: 'main' });
+    opened.push(inProcess);
+    const sql = 'select s.id, u.username, s.created_at, s.revoked_at, 1.5 as ratio, null as missing from sessions s join users u on u.id = s.user_id order by s.id';
+    const comparable = (rows: unknown[][]) => rows.map((row) => row.map((value) => (value instanceof Date ? `Date ${value.getTime()}` : value)));
+
+    const rows = comparable(await new PreparedStatements(threaded).tuples<unknown[]>(sql, []));
+
+    expect(rows).toEqual(comparable(await new PreparedStatements(inProcess).tuples<unknown[]>(sql, [])));
+    expect(rows).toEqual([
+      ['a', 'ünïcødé "quoted" \\ \u2028 😀', 'Date 1767225600000', 'Date 1767225600000', 1.5, null],
+      ['b', 'ünïcødé "quoted" \\ \u2028 😀', 'Date 1767225600000', null, 1.5, null],
+      ['c', 'ünïcødé "quoted" \\ \u2028 😀', `Date ${new Date('2026-02-30T00:00:00.000Z').getTime()}`, 'Date NaN', 1.5, null],
+    ]);
+  });
+
   it('makes a statement wait while another transaction is open, and never shows it uncommitted rows', async () => {
     const db = await onThread();
     const trx = await db.transaction();

@@ -42,3 +42,18 @@ export function fromTransferable(value: unknown): Error {
   const { name, message, code } = value as TransferableError;
   return Object.assign(new Error(message), { name }, code === undefined ? {} : { code });
 }
+
+/** Rows in one JSON text, and which of their columns hold timestamps (as epoch milliseconds). */
+export type EncodedTuples = [timestamps: number[], json: string];
+
+/** The rows `SqliteExecutor.encodedTuples` gave, with their timestamps as Dates again. */
+export function decodeTuples([timestamps, json]: EncodedTuples): unknown[][] {
+  const rows = JSON.parse(json) as unknown[][];
+  for (const index of timestamps) {
+    for (const row of rows) {
+      const value = row[index];
+      if (value !== null) row[index] = new Date(value as number | string);
+    }
+  }
+  return rows;
+}

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PendingWrite, WriteOutcome } from '../group-commit.js';
 import type { QueryOutcome } from './sqlite-executor.js';
-import { fromTransferable, type SqliteReply, type SqliteRequest, type SqliteThreadSettings } from './sqlite-protocol.js';
+import { decodeTuples, fromTransferable, type EncodedTuples, type SqliteReply, type SqliteRequest, type SqliteThreadSettings } from './sqlite-protocol.js';
 import type { SqliteSession } from './sqlite-session.js';
 
 /**
@@ -172,8 +172,8 @@ class ThreadLane implements SqliteSession {
     return (await this.all<T>(sql, params))[0];
   }
 
-  tuples<T extends unknown[]>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.thread.call(this.id, 'tuples', sql, params) as Promise<T[]>;
+  async tuples<T extends unknown[]>(sql: string, params: unknown[]): Promise<T[]> {
+    return decodeTuples((await this.thread.call(this.id, 'tuples', sql, params)) as EncodedTuples) as T[];
   }
 
   run(sql: string, params: unknown[]): Promise<number> {

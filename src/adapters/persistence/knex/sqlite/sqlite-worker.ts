@@ -37,7 +37,7 @@ function execute(executor: SqliteExecutor, [, , op, sql, params]: SqliteRequest)
     case 'all':
       return executor.all(sql, params);
     case 'tuples':
-      return executor.tuples(sql, params);
+      return executor.encodedTuples(sql, params);
     case 'run':
       return executor.run(sql, params);
     case 'commit':
