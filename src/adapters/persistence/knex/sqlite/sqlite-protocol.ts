@@ -20,8 +20,9 @@ export interface SqliteThreadSettings {
 export type SqliteRequest = [id: number, lane: number, op: 'query' | 'all' | 'tuples' | 'run' | 'commit' | 'leave', sql: string, params: unknown[]];
 
 /**
- * [request id, succeeded, result or TransferableError]. Requests and replies travel in arrays, as
- * many as were sent together; only the thread's first message, [-1, opened, error], is single.
+ * [request id, succeeded, result or TransferableError]. Requests travel as arrays of groups (the
+ * statements sent in one synchronous run), replies as arrays; only the thread's first message,
+ * [-1, opened, error], is single.
  */
 export type SqliteReply = [id: number, ok: boolean, value: unknown];
 

@@ -93,8 +93,11 @@ export class SqliteThread {
     return this.shared;
   }
 
-  /** Statements sent in the same synchronous run, waiting for the end of it to leave together. */
-  private outbox: SqliteRequest[] = [];
+  /** Statements sent in the same synchronous run: usually one request's, such as a page and its total. */
+  private group: SqliteRequest[] = [];
+
+  /** Single statements waiting for the end of this turn's I/O callbacks, to leave together. */
+  private outbox: SqliteRequest[][] = [];
 
   call(lane: number, op: SqliteRequest[2], sql: string, params: unknown[]): Promise<unknown> {
     if (this.stopped) return Promise.reject(this.stopped);
@@ -102,15 +105,27 @@ export class SqliteThread {
       const id = this.nextId++;
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      if (this.outbox.push([id, lane, op, sql, params]) === 1) queueMicrotask(this.send);
+      if (this.group.push([id, lane, op, sql, params]) === 1) queueMicrotask(this.closeGroup);
     });
   }
 
   /**
-   * One message for what a request sends at once — a page and its total — and one back: each
-   * message wakes the other thread, and a wake-up costs more than the statement on a VM (~20 µs).
+   * Each message wakes the thread, and on a VM a wake-up costs the sender more than a short
+   * statement costs the thread (~20 µs). So a single statement — a task by id, a group commit —
+   * waits for the other requests this turn's I/O brings (setImmediate runs right after them) and
+   * leaves with theirs: one wake-up for all. A group of several statements is a page and its
+   * total, long work for the thread: it leaves at once, taking what waited with it.
    */
+  private readonly closeGroup = (): void => {
+    const group = this.group;
+    this.group = [];
+    const first = this.outbox.push(group) === 1;
+    if (group.length > 1) this.send();
+    else if (first) setImmediate(this.send);
+  };
+
   private readonly send = (): void => {
+    if (this.outbox.length === 0) return;
     const batch = this.outbox;
     this.outbox = [];
     this.worker.postMessage(batch);

@@ -92,8 +92,12 @@ function serve(executor: SqliteExecutor): void {
     return reply;
   };
 
-  /** Requests come in batches (what the event loop sent in one go); their replies leave as one. */
-  port.on('message', async (message: SqliteRequest[] | 'close') => {
+  /**
+   * Requests come in groups (what the event loop sent in one synchronous run), several groups to
+   * a message; the replies to a message leave together, except that long work — a page with its
+   * total, a group commit — never holds up the answers already made: they leave before it starts.
+   */
+  port.on('message', async (message: SqliteRequest[][] | 'close') => {
     if (message === 'close') {
       stopCheckpoints();
       executor.close();
@@ -101,22 +105,25 @@ function serve(executor: SqliteExecutor): void {
       return;
     }
     let replies: SqliteReply[] = [];
-    for (const request of message) {
-      if (owner !== null && request[1] !== owner) {
-        waiting.push({ request, since: Date.now() });
-        expiry ??= setTimeout(expireWaiting, waitLimitMs);
-        continue;
+    const sendReplies = () => {
+      if (replies.length > 0) port.postMessage(replies);
+      replies = [];
+    };
+    for (const group of message) {
+      if (group.length > 1) sendReplies();
+      for (const request of group) {
+        if (owner !== null && request[1] !== owner) {
+          waiting.push({ request, since: Date.now() });
+          expiry ??= setTimeout(expireWaiting, waitLimitMs);
+          continue;
+        }
+        if (request[2] === 'commit') sendReplies();
+        replies.push(await answer(request));
+        // In arrival order; a lane has one statement under way at a time, so none overtakes its own.
+        while (owner === null && waiting.length > 0) replies.push(await answer(waiting.shift()!.request));
       }
-      // A group commit takes a while: what was answered before it leaves first.
-      if (request[2] === 'commit' && replies.length > 0) {
-        port.postMessage(replies);
-        replies = [];
-      }
-      replies.push(await answer(request));
-      // In arrival order; a lane has one statement under way at a time, so none overtakes its own.
-      while (owner === null && waiting.length > 0) replies.push(await answer(waiting.shift()!.request));
     }
-    if (replies.length > 0) port.postMessage(replies);
+    sendReplies();
   });
   port.postMessage([-1, true, null] satisfies SqliteReply);
 }
