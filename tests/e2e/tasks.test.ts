@@ -349,6 +349,32 @@ describe.each(engines)('tasks over HTTP on %s', (engine) => {
     });
   });
 
+  describe('what reads answer after a change', () => {
+    it('a listing and a read show every change at once, in the very JSON the write answered', async () => {
+      const owner = await signUp(app);
+      const created = await create(owner, { title: 'First', tags: ['a'] });
+      const listed = async () => {
+        const response = await call(owner, 'GET', '/tasks');
+        expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+        return (json(response).items as Body[]).find((item) => item.id === created.id);
+      };
+      const read = async () => json(await call(owner, 'GET', `/tasks/${created.id}`));
+      expect(await listed()).toEqual(created);
+      expect(await read()).toEqual(created);
+
+      const patched = await call(owner, 'PATCH', `/tasks/${created.id}`, { title: 'Second', status: 'done' });
+      expect(patched.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(json(patched)).toMatchObject({ title: 'Second', status: 'done', completed: true, version: 2 });
+      expect(await listed()).toEqual(json(patched));
+      expect(await read()).toEqual(json(patched));
+
+      const replaced = json(await call(owner, 'PUT', `/tasks/${created.id}`, { title: 'Third' }));
+      expect(replaced).toMatchObject({ title: 'Third', status: 'todo', tags: [], version: 3 });
+      expect(await listed()).toEqual(replaced);
+      expect(await read()).toEqual(replaced);
+    });
+  });
+
   describe('delete', () => {
     it('answers 204, then 404', async () => {
       const task = await create(ada);

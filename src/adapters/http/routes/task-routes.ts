@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import type { CreateTask, DeleteTask, GetTask, ListTasks, PatchTask, ReplaceTask, TaskListPage } from '../../../application/index.js';
+import type { CreateTask, DeleteTask, GetTask, ListTasks, PatchTask, ReplaceTask } from '../../../application/index.js';
 import type { Task } from '../../../domain/index.js';
 import { principalOf } from '../authentication.js';
 import { etagOf, expectedVersions, noneMatchHits } from '../etag.js';
@@ -17,7 +17,8 @@ import {
   TaskListQuery,
   TaskPage,
 } from '../schemas/task-schemas.js';
-import { fromTaskBody, fromTaskPatch, toTaskDto } from '../task-mappers.js';
+import { TaskJson } from '../task-json.js';
+import { fromTaskBody, fromTaskPatch } from '../task-mappers.js';
 import type { RouteGuards } from './route-guards.js';
 
 export interface TaskRoutesOptions {
@@ -30,21 +31,17 @@ export interface TaskRoutesOptions {
   guards: RouteGuards;
 }
 
-/** Every task response names its version, so a client can make its next write conditional. */
-const sendTask = (reply: FastifyReply, task: Task) => reply.header('etag', etagOf(task.version)).send(toTaskDto(task));
+/** JSON written already (see TaskJson): Fastify sends a string as it is, past the serializer. */
+const sendJson = (reply: FastifyReply, json: string) => reply.type('application/json; charset=utf-8').send(json);
 
 const splitCommas = (values: string[] | undefined) => values?.flatMap((value) => value.split(','));
 
-const toPageDto = (page: TaskListPage) => ({
-  items: page.items.map(toTaskDto),
-  total: page.total,
-  limit: page.limit,
-  offset: page.offset,
-  next_cursor: page.nextCursor,
-});
-
 export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, options) => {
   const { guards } = options;
+  // Task JSON is written once per task version; the response schemas below document what it is.
+  const taskJson = new TaskJson();
+  /** Every task response names its version, so a client can make its next write conditional. */
+  const sendTask = (reply: FastifyReply, task: Task) => sendJson(reply.header('etag', etagOf(task.version)), taskJson.of(task));
   const protectedRoute = { onRequest: guards.authenticated, config: guards.userRateLimit } as const;
   const tags = ['tasks'];
 
@@ -86,10 +83,10 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
         response: { 200: TaskPage, ...problems(401, 422, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { status, priority, limit = DEFAULT_PAGE_SIZE, ...query } = request.query;
       const page = await options.listTasks.execute(principalOf(request), { ...query, limit, status: splitCommas(status), priority: splitCommas(priority) });
-      return toPageDto(page);
+      return sendJson(reply, taskJson.page(page));
     },
   );
 
