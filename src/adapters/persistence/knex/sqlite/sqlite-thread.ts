@@ -111,16 +111,17 @@ export class SqliteThread {
 
   /**
    * Each message wakes the thread, and on a VM a wake-up costs the sender more than a short
-   * statement costs the thread (~20 µs). So a single statement — a task by id, a group commit —
-   * waits for the other requests this turn's I/O brings (setImmediate runs right after them) and
-   * leaves with theirs: one wake-up for all. A group of several statements is a page and its
-   * total, long work for the thread: it leaves at once, taking what waited with it.
+   * statement costs the thread (~20 µs). So a short statement — a task by id — waits for the other
+   * requests this turn's I/O brings (setImmediate runs right after them) and leaves with theirs:
+   * one wake-up for all. Long work for the thread — a page and its total, a group commit — leaves
+   * at once, taking what waited with it.
    */
   private readonly closeGroup = (): void => {
     const group = this.group;
     this.group = [];
     const first = this.outbox.push(group) === 1;
-    if (group.length > 1) this.send();
+    const longWork = group.length > 1 || group[0]![2] === 'commit';
+    if (longWork) this.send();
     else if (first) setImmediate(this.send);
   };
 
