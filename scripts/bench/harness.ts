@@ -114,6 +114,25 @@ export class PeakRssMeter {
   }
 }
 
+/** Linux's clock tick, the unit of /proc/<pid>/stat's CPU times (USER_HZ: 100 on every common build). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds a process has used so far, all its threads, user and system (NaN off Linux). CPU per
+ * request at a fixed request rate is the steadiest comparison between two builds on a host whose
+ * speed drifts: throughput moves with every neighbour, the work a request costs much less.
+ */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may contain spaces: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** A JSON request that must succeed; the benchmark cannot measure anything if seeding fails. */
 export async function requestJson<T>(
   base: string,

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon, { type Result } from 'autocannon';
-import { freePort, mapLimit, PeakRssMeter, requestJson, sleep, startServer, type ServerProcess } from './harness.js';
+import { freePort, mapLimit, PeakRssMeter, processCpuSeconds, requestJson, sleep, startServer, type ServerProcess } from './harness.js';
 import { summarizeProfile } from './profile-summary.js';
 import { SCENARIOS, taskBody, type Scenario, type SeededUser } from './scenarios.js';
 import type { ScratchSchema } from '../support/scratch-schema.js';
@@ -30,6 +30,10 @@ const HELP = `npm run bench -- [options]
   --rounds <n>             measurements per scenario and server, alternating service and
                            reference; the median is reported (default 3)
   --connections <n>        concurrent connections (default 10)
+  --rate <req/s>           send at this fixed rate instead of as fast as the server answers; then
+                           compare the CPU µs/req column (the server's CPU, all threads, per request);
+                           the ratio is then the other server's CPU per request over this one's, and
+                           the throughput targets are not checked
   --flood-connections <n>  connections of the login flood in list+login (default 8)
   --tasks <n>              tasks seeded per user, 2 users (default 1000)
   --scenarios <a,b>        subset of: ${SCENARIOS.map((s) => s.name).join(', ')}, list+login
@@ -48,6 +52,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
+    rate: { type: 'string' },
     'flood-connections': { type: 'string', default: '8' },
     tasks: { type: 'string', default: '1000' },
     scenarios: { type: 'string' },
@@ -75,6 +80,7 @@ const DURATION = positive('duration', args.duration);
 const WARMUP = positive('warmup', args.warmup);
 const ROUNDS = Math.max(1, Math.round(positive('rounds', args.rounds)));
 const CONNECTIONS = positive('connections', args.connections);
+const RATE = args.rate === undefined ? undefined : positive('rate', args.rate);
 const FLOOD_CONNECTIONS = positive('flood-connections', args['flood-connections']);
 const TASKS_PER_USER = positive('tasks', args.tasks);
 const PG_URL = args.pg || undefined;
@@ -159,13 +165,15 @@ interface Measurement {
   socketErrors: number;
   statusCodes: Record<string, number>;
   peakRssMiB: number;
+  /** The server's CPU time (every thread) per request answered, in µs; the median round's in a median. */
+  cpuMicrosPerRequest: number;
 }
 
-function fire(server: ServerProcess, scenario: Scenario, users: SeededUser[], seconds: number, connections: number) {
-  return autocannon({ url: server.url, connections, duration: seconds, timeout: 10, requests: scenario.requests(users) });
+function fire(server: ServerProcess, scenario: Scenario, users: SeededUser[], seconds: number, connections: number, rate = RATE) {
+  return autocannon({ url: server.url, connections, duration: seconds, timeout: 10, requests: scenario.requests(users), ...(rate ? { overallRate: rate } : {}) });
 }
 
-function toMeasurement(scenario: string, target: Measurement['target'], result: Result, peakRssMiB: number): Measurement {
+function toMeasurement(scenario: string, target: Measurement['target'], result: Result, peakRssMiB: number, cpuSeconds = Number.NaN): Measurement {
   const statusCodes: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = Number(count);
   return {
@@ -179,6 +187,7 @@ function toMeasurement(scenario: string, target: Measurement['target'], result: 
     socketErrors: result.errors,
     statusCodes,
     peakRssMiB,
+    cpuMicrosPerRequest: Math.round((cpuSeconds * 1e6) / Math.max(result.requests.total, 1)),
   };
 }
 
@@ -186,9 +195,13 @@ async function measure(server: ServerProcess, target: Measurement['target'], sce
   if (WARMUP > 0) await fire(server, scenario, users, WARMUP, CONNECTIONS);
   const meter = new PeakRssMeter(server.child.pid!);
   meter.start();
+  const cpuBefore = processCpuSeconds(server.child.pid!);
   const result = await fire(server, scenario, users, DURATION, CONNECTIONS);
-  const measurement = toMeasurement(scenario.name, target, result, meter.stop());
-  console.log(`  ${target.padEnd(9)} ${scenario.name.padEnd(10)} ${String(measurement.requestsPerSecond).padStart(6)} req/s  p99 ${measurement.latencyMs.p99} ms  errors ${measurement.errors}`);
+  const measurement = toMeasurement(scenario.name, target, result, meter.stop(), processCpuSeconds(server.child.pid!) - cpuBefore);
+  console.log(
+    `  ${target.padEnd(9)} ${scenario.name.padEnd(10)} ${String(measurement.requestsPerSecond).padStart(6)} req/s  p99 ${measurement.latencyMs.p99} ms  ` +
+      `CPU ${measurement.cpuMicrosPerRequest} µs/req  errors ${measurement.errors}`,
+  );
   return measurement;
 }
 
@@ -199,7 +212,7 @@ async function measureFlood(server: ServerProcess, users: SeededUser[]): Promise
   const idle = await measure(server, 'service', list, users);
   const meter = new PeakRssMeter(server.child.pid!);
   meter.start();
-  const flood = fire(server, login, users, DURATION + 2, FLOOD_CONNECTIONS);
+  const flood = fire(server, login, users, DURATION + 2, FLOOD_CONNECTIONS, undefined);
   await sleep(1000); // let the flood fill the thread pool first
   const listed = await fire(server, list, users, DURATION, CONNECTIONS);
   const flooded = await flood;
@@ -226,6 +239,7 @@ function median(rounds: Measurement[]): Measurement {
     non2xx: rounds.reduce((sum, m) => sum + m.non2xx, 0),
     socketErrors: rounds.reduce((sum, m) => sum + m.socketErrors, 0),
     peakRssMiB: Math.max(...rounds.map((m) => m.peakRssMiB)),
+    cpuMicrosPerRequest: [...rounds].sort((a, b) => a.cpuMicrosPerRequest - b.cpuMicrosPerRequest)[Math.floor((rounds.length - 1) / 2)]!.cpuMicrosPerRequest,
   };
 }
 
@@ -336,12 +350,13 @@ async function main(): Promise<void> {
 
     // --- report ---
     const byKey = new Map(measurements.map((m) => [`${m.scenario}/${m.target}`, m]));
-    const rows = [['scenario', 'server', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'ratio']];
+    const rows = [['scenario', 'server', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'CPU µs/req', 'ratio']];
     const checks: Check[] = [];
     for (const scenario of scenarios) {
       const own = byKey.get(`${scenario.name}/service`)!;
       const ref = byKey.get(`${scenario.name}/reference`);
-      const ratio = ref ? own.requestsPerSecond / Math.max(ref.requestsPerSecond, 1) : undefined;
+      // At a fixed rate both answer the same number of requests: what differs is what each costs.
+      const ratio = !ref ? undefined : RATE ? ref.cpuMicrosPerRequest / Math.max(own.cpuMicrosPerRequest, 1) : own.requestsPerSecond / Math.max(ref.requestsPerSecond, 1);
       for (const m of [own, ref]) {
         if (!m) continue;
         rows.push([
@@ -353,16 +368,17 @@ async function main(): Promise<void> {
           String(m.latencyMs.p99),
           String(m.errors),
           m.peakRssMiB.toFixed(1),
+          String(m.cpuMicrosPerRequest),
           m.target === 'service' && ratio !== undefined ? ratio.toFixed(2) : '',
         ]);
       }
       const goal = RATIO_TARGETS[scenario.name];
-      if (goal !== undefined && ratio !== undefined) checks.push({ what: `${scenario.name} ratio`, value: round(ratio), target: `≥ ${goal}`, ok: ratio >= goal });
+      if (goal !== undefined && ratio !== undefined && !RATE) checks.push({ what: `${scenario.name} ratio`, value: round(ratio), target: `≥ ${goal}`, ok: ratio >= goal });
       checks.push({ what: `${scenario.name} errors`, value: own.errors, target: '= 0', ok: own.errors === 0 });
     }
     if (flood) {
-      rows.push(['list+login', 'service', String(flood.flooded.requestsPerSecond), '', String(flood.flooded.latencyMs.p50), String(flood.flooded.latencyMs.p99), String(flood.flooded.errors), flood.flooded.peakRssMiB.toFixed(1), '']);
-      rows.push(['  (flood)', 'login', String(flood.login.requestsPerSecond), '', String(flood.login.latencyMs.p50), String(flood.login.latencyMs.p99), String(flood.login.errors), '', '']);
+      rows.push(['list+login', 'service', String(flood.flooded.requestsPerSecond), '', String(flood.flooded.latencyMs.p50), String(flood.flooded.latencyMs.p99), String(flood.flooded.errors), flood.flooded.peakRssMiB.toFixed(1), '', '']);
+      rows.push(['  (flood)', 'login', String(flood.login.requestsPerSecond), '', String(flood.login.latencyMs.p50), String(flood.login.latencyMs.p99), String(flood.login.errors), '', '', '']);
       const factor = flood.flooded.latencyMs.p99 / Math.max(flood.idle.latencyMs.p99, 1);
       checks.push({ what: 'list p99 under login flood / idle', value: round(factor), target: `≤ ${FLOOD_P99_FACTOR}`, ok: factor <= FLOOD_P99_FACTOR });
       checks.push({ what: 'list+login errors', value: flood.flooded.errors + flood.login.errors, target: '= 0', ok: flood.flooded.errors + flood.login.errors === 0 });
