@@ -17,9 +17,13 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
+# A better-sqlite3 compiled here (no prebuilt binary for the platform) leaves SQLite's sources and its
+# object files beside the addon: ~27 MB the runtime never reads.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && npm cache clean --force
+ && npm cache clean --force \
+ && cd node_modules/better-sqlite3 \
+ && rm -rf deps src build/Release/obj build/Release/obj.target build/Release/.deps build/Release/sqlite3.a build/Release/test_extension.node
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production \
