@@ -1,3 +1,4 @@
+import { parseUtc } from '../../../shared/utc-timestamps.js';
 import type { SqliteAccess } from './sqlite-executor.js';
 
 /** What a SQLite thread is started with (its workerData). */
@@ -44,16 +45,21 @@ export function fromTransferable(value: unknown): Error {
   return Object.assign(new Error(message), { name }, code === undefined ? {} : { code });
 }
 
-/** Rows in one JSON text, and which of their columns hold timestamps (as epoch milliseconds). */
-export type EncodedTuples = [timestamps: number[], json: string];
+/**
+ * Rows in one JSON text with the indexes of their timestamp columns (text there), or, for rows JSON
+ * cannot hold, the rows themselves (timestamps already Dates), cloned.
+ */
+export type EncodedTuples = [timestamps: number[], json: string] | [timestamps: null, rows: unknown[][]];
 
-/** The rows `SqliteExecutor.encodedTuples` gave, with their timestamps as Dates again. */
-export function decodeTuples([timestamps, json]: EncodedTuples): unknown[][] {
+/** The rows `SqliteExecutor.encodedTuples` gave, with their timestamps as Dates, as `new Date()` reads them. */
+export function decodeTuples(encoded: EncodedTuples): unknown[][] {
+  if (encoded[0] === null) return encoded[1];
+  const [timestamps, json] = encoded;
   const rows = JSON.parse(json) as unknown[][];
   for (const index of timestamps) {
     for (const row of rows) {
       const value = row[index];
-      if (value !== null) row[index] = new Date(value as number | string);
+      if (typeof value === 'string') row[index] = parseUtc(value);
     }
   }
   return rows;
