@@ -87,15 +87,6 @@ const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const timestampColumns = (statement: Statement): number[] =>
   statement.columns().flatMap(({ type }, index) => (type?.toLowerCase() === 'datetime' ? [index] : []));
 
-function convertColumns(rows: unknown[][], columns: readonly number[], convert: (text: string) => unknown): void {
-  for (const index of columns) {
-    for (const row of rows) {
-      const value = row[index];
-      if (typeof value === 'string') row[index] = convert(value);
-    }
-  }
-}
-
 /**
  * One better-sqlite3 connection and its prepared statements, synchronous. Each SQL text is
  * prepared once: parsing it again on every call cost as much as running it.
@@ -144,8 +135,14 @@ export class SqliteExecutor {
    * them here, on the SQLite thread, takes that work off the event loop (~60 timestamps a page).
    */
   tuples(sql: string, params: unknown[]): unknown[][] {
-    const { rows, timestamps } = this.rawTuples(sql, params);
-    convertColumns(rows, timestamps, parseUtc);
+    const { statement, timestamps } = this.tupleStatement(sql);
+    const rows = statement.all(bindable(params)) as unknown[][];
+    for (const index of timestamps) {
+      for (const row of rows) {
+        const value = row[index];
+        if (typeof value === 'string') row[index] = parseUtc(value);
+      }
+    }
     return rows;
   }
 
@@ -168,11 +165,6 @@ export class SqliteExecutor {
     return [null, this.tuples(sql, params)];
   }
 
-  private rawTuples(sql: string, params: unknown[]): { rows: unknown[][]; timestamps: number[] } {
-    const entry = this.tupleStatement(sql);
-    return { rows: entry.statement.all(bindable(params)) as unknown[][], timestamps: entry.timestamps };
-  }
-
   private tupleStatement(sql: string): TupleStatement {
     let entry = this.tupleStatements.get(sql);
     if (!entry) {
@@ -183,8 +175,8 @@ export class SqliteExecutor {
   }
 
   /**
-   * The SELECT with SQLite writing each row as a JSON array. SQLite keeps the
-   * inner query's ORDER BY for the rows it wraps. Writes (RETURNING) cannot be wrapped.
+   * The SELECT with SQLite writing each row as a JSON array; SQLite keeps the inner query's ORDER
+   * BY for the rows it wraps. Writes (RETURNING) cannot be wrapped.
    */
   private jsonRows(sql: string, statement: Statement): Statement | null {
     if (!statement.reader || !/^\s*select\b/i.test(sql)) return null;
