@@ -67,14 +67,14 @@ function digits(text: string, at: number, n: number): number {
   return value;
 }
 
-/** Exactly `Date.parse(text)`: epoch milliseconds, or NaN. */
-export function parseUtcMs(text: string): number {
+/** Exactly `new Date(text)`. */
+export function parseUtc(text: string): Date {
   if (
     text.length !== 24 ||
     text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || // - - T
     text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46 || text.charCodeAt(23) !== 90 // : : . Z
   ) {
-    return Date.parse(text);
+    return new Date(text);
   }
   const year = digits(text, 0, 4);
   const month = digits(text, 5, 2);
@@ -87,9 +87,6 @@ export function parseUtcMs(text: string): number {
     year >= 0 && month >= 1 && month <= 12 && day >= 1 &&
     day <= (month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1]!) &&
     hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59 && millis >= 0;
-  if (!valid) return Date.parse(text);
-  return daysFromCivil(year, month, day) * MS_PER_DAY + hours * 3_600_000 + minutes * 60_000 + seconds * 1000 + millis;
+  if (!valid) return new Date(text);
+  return new Date(daysFromCivil(year, month, day) * MS_PER_DAY + hours * 3_600_000 + minutes * 60_000 + seconds * 1000 + millis);
 }
-
-/** Exactly `new Date(text)`. */
-export const parseUtc = (text: string): Date => new Date(parseUtcMs(text));

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
-import { parseUtc } from '../../../shared/utc-timestamps.js';
 import type { StatementRunner } from '../statement-runner.js';
-import type { EncodedTuples } from './sqlite-protocol.js';
+import { parseTimestamps, type EncodedTuples } from './sqlite-protocol.js';
 
 /** better-sqlite3, as far as it is used here (the package ships no types). */
 interface Statement {
@@ -136,14 +135,7 @@ export class SqliteExecutor {
    */
   tuples(sql: string, params: unknown[]): unknown[][] {
     const { statement, timestamps } = this.tupleStatement(sql);
-    const rows = statement.all(bindable(params)) as unknown[][];
-    for (const index of timestamps) {
-      for (const row of rows) {
-        const value = row[index];
-        if (typeof value === 'string') row[index] = parseUtc(value);
-      }
-    }
-    return rows;
+    return parseTimestamps(statement.all(bindable(params)) as unknown[][], timestamps);
   }
 
   /**

@@ -51,11 +51,8 @@ export function fromTransferable(value: unknown): Error {
  */
 export type EncodedTuples = [timestamps: number[], json: string] | [timestamps: null, rows: unknown[][]];
 
-/** The rows `SqliteExecutor.encodedTuples` gave, with their timestamps as Dates, as `new Date()` reads them. */
-export function decodeTuples(encoded: EncodedTuples): unknown[][] {
-  if (encoded[0] === null) return encoded[1];
-  const [timestamps, json] = encoded;
-  const rows = JSON.parse(json) as unknown[][];
+/** Turns the timestamp text in these columns into Dates, as `new Date()` reads it, in place. */
+export function parseTimestamps(rows: unknown[][], timestamps: readonly number[]): unknown[][] {
   for (const index of timestamps) {
     for (const row of rows) {
       const value = row[index];
@@ -64,3 +61,16 @@ export function decodeTuples(encoded: EncodedTuples): unknown[][] {
   }
   return rows;
 }
+
+/** The rows `SqliteExecutor.encodedTuples` gave, with their timestamps as Dates. */
+export function decodeTuples(encoded: EncodedTuples): unknown[][] {
+  if (encoded[0] === null) return encoded[1];
+  return parseTimestamps(JSON.parse(encoded[1]) as unknown[][], encoded[0]);
+}
+
+/**
+ * Work that keeps the thread a while — a page with its total (several statements sent at once),
+ * a group commit: it leaves the event loop at once, and the thread sends the answers it has made
+ * before starting it. Short single statements wait to share a wake-up instead.
+ */
+export const isLongWork = (group: readonly SqliteRequest[]): boolean => group.length > 1 || group[0]?.[2] === 'commit';

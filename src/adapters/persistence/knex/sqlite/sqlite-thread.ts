@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PendingWrite, WriteOutcome } from '../group-commit.js';
 import type { QueryOutcome } from './sqlite-executor.js';
-import { decodeTuples, fromTransferable, type EncodedTuples, type SqliteReply, type SqliteRequest, type SqliteThreadSettings } from './sqlite-protocol.js';
+import { decodeTuples, fromTransferable, isLongWork, type EncodedTuples, type SqliteReply, type SqliteRequest, type SqliteThreadSettings } from './sqlite-protocol.js';
 import type { SqliteSession } from './sqlite-session.js';
 
 /**
@@ -113,15 +113,13 @@ export class SqliteThread {
    * Each message wakes the thread, and on a VM a wake-up costs the sender more than a short
    * statement costs the thread (~20 µs). So a short statement — a task by id — waits for the other
    * requests this turn's I/O brings (setImmediate runs right after them) and leaves with theirs:
-   * one wake-up for all. Long work for the thread — a page and its total, a group commit — leaves
-   * at once, taking what waited with it.
+   * one wake-up for all. Long work (isLongWork) leaves at once, taking what waited with it.
    */
   private readonly closeGroup = (): void => {
     const group = this.group;
     this.group = [];
     const first = this.outbox.push(group) === 1;
-    const longWork = group.length > 1 || group[0]![2] === 'commit';
-    if (longWork) this.send();
+    if (isLongWork(group)) this.send();
     else if (first) setImmediate(this.send);
   };
 

@@ -8,7 +8,7 @@ import { commitTogether, type WriteOutcome } from '../group-commit.js';
 import type { StatementRunner } from '../statement-runner.js';
 import { WRITE_UNITS } from '../task-writes.js';
 import { SqliteExecutor } from './sqlite-executor.js';
-import { toTransferable, type SqliteReply, type SqliteRequest, type SqliteThreadSettings, type TransferableError } from './sqlite-protocol.js';
+import { isLongWork, toTransferable, type SqliteReply, type SqliteRequest, type SqliteThreadSettings, type TransferableError } from './sqlite-protocol.js';
 
 const port = parentPort!;
 const { filename, waitLimitMs, access, checkpointEveryMs } = workerData as SqliteThreadSettings;
@@ -110,14 +110,14 @@ function serve(executor: SqliteExecutor): void {
       replies = [];
     };
     for (const group of message) {
-      if (group.length > 1) sendReplies();
+      if (isLongWork(group)) sendReplies();
       for (const request of group) {
         if (owner !== null && request[1] !== owner) {
           waiting.push({ request, since: Date.now() });
           expiry ??= setTimeout(expireWaiting, waitLimitMs);
           continue;
         }
-        if (request[2] === 'commit') sendReplies();
+        if (request[2] === 'commit') sendReplies(); // also when a group commit shares its group
         replies.push(await answer(request));
         // In arrival order; a lane has one statement under way at a time, so none overtakes its own.
         while (owner === null && waiting.length > 0) replies.push(await answer(waiting.shift()!.request));
