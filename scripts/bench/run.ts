@@ -169,6 +169,7 @@ interface Measurement {
   cpuMicrosPerRequest: number;
 }
 
+/** `rate` 0: as fast as the server answers (the login flood always is). */
 function fire(server: ServerProcess, scenario: Scenario, users: SeededUser[], seconds: number, connections: number, rate = RATE) {
   return autocannon({ url: server.url, connections, duration: seconds, timeout: 10, requests: scenario.requests(users), ...(rate ? { overallRate: rate } : {}) });
 }
@@ -212,7 +213,7 @@ async function measureFlood(server: ServerProcess, users: SeededUser[]): Promise
   const idle = await measure(server, 'service', list, users);
   const meter = new PeakRssMeter(server.child.pid!);
   meter.start();
-  const flood = fire(server, login, users, DURATION + 2, FLOOD_CONNECTIONS, undefined);
+  const flood = fire(server, login, users, DURATION + 2, FLOOD_CONNECTIONS, 0);
   await sleep(1000); // let the flood fill the thread pool first
   const listed = await fire(server, list, users, DURATION, CONNECTIONS);
   const flooded = await flood;
