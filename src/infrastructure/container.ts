@@ -47,8 +47,10 @@ import {
   type UserRepository,
 } from '../application/index.js';
 import { CachingSessionRepository } from '../adapters/caching/caching-session-repository.js';
+import { CachingTaskRepository } from '../adapters/caching/caching-task-repository.js';
 import { PrincipalCache } from '../adapters/caching/principal-cache.js';
-import { UserChangesForgetPrincipals } from '../adapters/caching/user-changes-forget-principals.js';
+import { TaskCache } from '../adapters/caching/task-cache.js';
+import { UserChangesForgetCached } from '../adapters/caching/user-changes-forget-cached.js';
 import type { HttpUseCases } from '../adapters/http/http-app.js';
 import { isPostgres } from '../adapters/persistence/knex/database.js';
 import { KnexIdempotencyStore } from '../adapters/persistence/knex/knex-idempotency-store.js';
@@ -91,6 +93,8 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 
 /** Bounds what a change made outside this process (the CLI, SQL by hand) may take to apply. */
 const PRINCIPAL_CACHE = { ttlMs: 30_000, maxEntries: 10_000 };
+/** The same bound for tasks; 10,000 tasks are ~10 MB. */
+const TASK_CACHE = { ttlMs: 30_000, maxEntries: 10_000 };
 
 /** The one place that chooses adapters. */
 export function createContainer({ config, db, argon2 }: ContainerOptions): DependencyContainer {
@@ -113,14 +117,16 @@ function registerSqlStores(c: DependencyContainer, db: Knex): void {
   if (isPostgres(db)) {
     single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db));
     single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db));
+    single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db));
   } else {
-    // One process owns an SQLite file, so it sees every change to sessions and roles and may
-    // cache principals. Instances sharing PostgreSQL do not, and ask it on every request.
+    // One process owns an SQLite file, so it sees every change to sessions, roles and tasks and
+    // may cache principals and tasks. Instances sharing PostgreSQL do not, and ask it every time.
     const principals = new PrincipalCache(PRINCIPAL_CACHE);
-    single<UserRepository>(c, USER_REPOSITORY, () => new UserChangesForgetPrincipals(new KnexUserRepository(db), principals));
+    const tasks = new TaskCache(TASK_CACHE);
+    single<UserRepository>(c, USER_REPOSITORY, () => new UserChangesForgetCached(new KnexUserRepository(db), principals, tasks));
     single<SessionRepository>(c, SESSION_REPOSITORY, () => new CachingSessionRepository(new KnexSessionRepository(db), principals));
+    single<TaskRepository>(c, TASK_REPOSITORY, () => new CachingTaskRepository(new KnexTaskRepository(db), tasks));
   }
-  single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db));
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, () => new KnexTransactionRunner(db));
 }

@@ -1,4 +1,6 @@
 import type { IdempotencyStore, TaskRepository } from '../../src/application/index.js';
+import { CachingTaskRepository } from '../../src/adapters/caching/caching-task-repository.js';
+import { TaskCache } from '../../src/adapters/caching/task-cache.js';
 import { KnexIdempotencyStore } from '../../src/adapters/persistence/knex/knex-idempotency-store.js';
 import { KnexTaskRepository } from '../../src/adapters/persistence/knex/knex-task-repository.js';
 import { InMemoryIdempotencyStore } from '../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
@@ -6,7 +8,8 @@ import { InMemoryTaskRepository } from '../../src/adapters/persistence/memory/in
 import type { DatabaseOptions } from '../../src/adapters/persistence/knex/database.js';
 import { openTestDatabase, repositoryEngines, type SqlEngine, type TestDatabase } from './databases.js';
 
-export type StoreKind = 'memory' | SqlEngine;
+/** 'sqlite-cached': SQLite behind the task cache, as the service runs it. */
+export type StoreKind = 'memory' | SqlEngine | 'sqlite-cached';
 
 /** The task adapters of one kind, with owners to give tasks to (SQL needs real users rows). */
 export interface TaskStores {
@@ -21,7 +24,13 @@ export interface TaskStores {
   close(): Promise<void>;
 }
 
-export const storeKinds = async (): Promise<StoreKind[]> => ['memory', ...(await repositoryEngines())];
+/** Every kind of task store; with `cached`, SQLite behind the task cache as well. */
+export const storeKinds = async ({ cached = false } = {}): Promise<StoreKind[]> => [
+  'memory',
+  ...(await repositoryEngines()),
+  ...(cached ? (['sqlite-cached'] as const) : []),
+];
+
 
 let userCounter = 0;
 
@@ -49,11 +58,17 @@ export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOpti
     };
     return stores;
   }
-  const database = await openTestDatabase(kind, options);
+  const database = await openTestDatabase(kind === 'sqlite-cached' ? 'sqlite' : kind, options);
   const { db } = database;
-  return {
+  let cache = new TaskCache({ ttlMs: 60_000, maxEntries: 10_000 });
+  const fresh = (): TaskRepository => {
+    if (kind !== 'sqlite-cached') return new KnexTaskRepository(db);
+    cache = new TaskCache({ ttlMs: 60_000, maxEntries: 10_000 });
+    return new CachingTaskRepository(new KnexTaskRepository(db), cache);
+  };
+  const stores: TaskStores = {
     kind,
-    tasks: new KnexTaskRepository(db),
+    tasks: fresh(),
     idempotency: new KnexIdempotencyStore(db),
     database,
     newUser: async () => {
@@ -67,8 +82,13 @@ export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOpti
     clear: async () => {
       await db('idempotency_keys').delete();
       await db('tasks').delete();
+      stores.tasks = fresh(); // the rows went behind the cache's back
     },
-    deleteUser: async (userId) => void (await db('users').where({ id: userId }).delete()),
+    deleteUser: async (userId) => {
+      await db('users').where({ id: userId }).delete();
+      cache.forgetUser(userId); // as the service's user repository does (UserChangesForgetCached)
+    },
     close: () => database.destroy(),
   };
+  return stores;
 }

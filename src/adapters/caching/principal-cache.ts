@@ -11,7 +11,7 @@ export interface PrincipalCacheOptions {
 /**
  * The principals of live sessions, kept by the one process that changes them. Every change that
  * can end a session or alter a role goes through this process's repositories, which forget the
- * affected entries (CachingSessionRepository, UserChangesForgetPrincipals); the TTL bounds what
+ * affected entries (CachingSessionRepository, UserChangesForgetCached); the TTL bounds what
  * another process (the CLI, an operator's SQL) might change behind its back.
  *
  * A lookup that missed reads the database and then remembers what it read, unless something was

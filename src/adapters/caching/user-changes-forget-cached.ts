@@ -1,15 +1,17 @@
 import type { NewUser, Page, PageQuery, UserChanges, UserRepository } from '../../application/index.js';
 import type { User } from '../../domain/index.js';
 import type { PrincipalCache } from './principal-cache.js';
+import type { TaskCache } from './task-cache.js';
 
 /**
- * A principal carries its user's role, and a deleted user's sessions go with it: both changes
- * make this process forget the user's cached principals once they have reached the database.
+ * A principal carries its user's role, and a deleted user's sessions and tasks go with it: these
+ * changes make this process forget what it cached of the user once they have reached the database.
  */
-export class UserChangesForgetPrincipals implements UserRepository {
+export class UserChangesForgetCached implements UserRepository {
   constructor(
     private readonly inner: UserRepository,
-    private readonly cache: PrincipalCache,
+    private readonly principals: PrincipalCache,
+    private readonly tasks: TaskCache,
   ) {}
 
   create(user: NewUser): Promise<User> {
@@ -28,7 +30,7 @@ export class UserChangesForgetPrincipals implements UserRepository {
     try {
       return await this.inner.update(id, changes);
     } finally {
-      this.cache.forgetUser(id);
+      this.principals.forgetUser(id);
     }
   }
 
@@ -36,7 +38,8 @@ export class UserChangesForgetPrincipals implements UserRepository {
     try {
       return await this.inner.delete(id);
     } finally {
-      this.cache.forgetUser(id);
+      this.principals.forgetUser(id);
+      this.tasks.forgetUser(id);
     }
   }
 
