@@ -122,7 +122,8 @@ export class KnexTaskRepository implements TaskRepository {
   async create(task: NewTask): Promise<Task> {
     const row = toRow(task);
     const values = INSERT_COLUMNS.map((column) => row[column]);
-    return fromTuple(await this.statements.transaction(createTask, { userId: task.userId, values, tags: task.tags }));
+    const id = await this.statements.transaction(createTask, { userId: task.userId, values, tags: task.tags });
+    return { ...task, tags: [...task.tags], id: Number(id) };
   }
 
   async findById(userId: number, id: number): Promise<Task | null> {
@@ -135,8 +136,8 @@ export class KnexTaskRepository implements TaskRepository {
     if (!isStorableId(id)) return null;
     const changes = toRow(next);
     const values = UPDATE_COLUMNS.map((column) => changes[column]);
-    const row = await this.statements.transaction(updateTask, { id, userId, expectedVersion, values, tags: next.tags });
-    return row && fromTuple(row);
+    const updated = await this.statements.transaction(updateTask, { id, userId, expectedVersion, values, tags: next.tags });
+    return updated ? { ...next, id, userId, tags: [...next.tags] } : null;
   }
 
   async delete(userId: number, id: number, expectedVersion?: number): Promise<boolean> {

@@ -29,9 +29,13 @@ export const INSERT_COLUMNS = [
 /** Everything but the owner and the creation time. */
 export const UPDATE_COLUMNS = INSERT_COLUMNS.filter((column) => column !== 'user_id' && column !== 'created_at');
 
-const RETURNING_TASK = `returning ${TASK_COLUMNS.join(', ')}`;
-const INSERT_TASK = `insert into tasks (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map(() => '?').join(', ')}) ${RETURNING_TASK}`;
-const UPDATE_TASK = `update tasks set ${UPDATE_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? ${RETURNING_TASK}`;
+/**
+ * Writes answer only what the caller does not already know — the new id, whether the row matched
+ * — rather than RETURNING the row it has just sent: on SQLite that row would cross the thread
+ * back and be parsed again, for every write.
+ */
+const INSERT_TASK = `insert into tasks (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map(() => '?').join(', ')}) returning id`;
+const UPDATE_TASK = `update tasks set ${UPDATE_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ?`;
 
 async function writeTags(statements: StatementRunner, taskId: number | string, userId: number, tags: readonly string[]): Promise<void> {
   if (tags.length === 0) return;
@@ -49,24 +53,24 @@ async function replaceTags(statements: StatementRunner, taskId: number, userId: 
   await writeTags(statements, taskId, userId, tags);
 }
 
-export const createTask: WriteUnit<{ userId: number; values: unknown[]; tags: readonly string[] }, TaskTuple> = {
+/** The new task's id. */
+export const createTask: WriteUnit<{ userId: number; values: unknown[]; tags: readonly string[] }, number | string> = {
   name: 'tasks.create',
   async run(statements, { userId, values, tags }) {
-    const [inserted] = await statements.tuples<TaskTuple>(INSERT_TASK, values);
-    await writeTags(statements, inserted![0], userId, tags);
-    return inserted!;
+    const [[id]] = (await statements.tuples<[id: number | string]>(INSERT_TASK, values)) as [[number | string]];
+    await writeTags(statements, id, userId, tags);
+    return id;
   },
 };
 
-/** Null when no task of the user's has that id at that version: a concurrent writer came first. */
-export const updateTask: WriteUnit<{ id: number; userId: number; expectedVersion: number; values: unknown[]; tags: readonly string[] }, TaskTuple | null> = {
+/** False when no task of the user's has that id at that version: a concurrent writer came first. */
+export const updateTask: WriteUnit<{ id: number; userId: number; expectedVersion: number; values: unknown[]; tags: readonly string[] }, boolean> = {
   name: 'tasks.update',
   async run(statements, { id, userId, expectedVersion, values, tags }) {
     // One conditional statement decides between concurrent writers: the loser matches no row.
-    const [row] = await statements.tuples<TaskTuple>(UPDATE_TASK, [...values, id, userId, expectedVersion]);
-    if (!row) return null;
+    if ((await statements.run(UPDATE_TASK, [...values, id, userId, expectedVersion])) === 0) return false;
     await replaceTags(statements, id, userId, tags);
-    return row;
+    return true;
   },
 };
 
