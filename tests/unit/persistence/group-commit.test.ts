@@ -113,6 +113,19 @@ describe('GroupCommit', () => {
     ]);
   });
 
+  it('gathers the writes of one turn of the event loop, across promise callbacks, into one group', async () => {
+    const sizes: number[] = [];
+    const group = new GroupCommit(async (batch) => {
+      sizes.push(batch.length);
+      return batch.map(() => ({ ok: true, value: null }));
+    });
+    const a = group.transaction(insert, 'a');
+    await Promise.resolve(); // as between two requests' callbacks in one poll of the sockets
+    const b = group.transaction(insert, 'b');
+    await Promise.all([a, b]);
+    expect(sizes).toEqual([2]);
+  });
+
   it('sends a second group while the first commits, and gathers later writes into a third', async () => {
     const pending: Array<() => void> = [];
     const sizes: number[] = [];
@@ -121,16 +134,17 @@ describe('GroupCommit', () => {
       await new Promise<void>((resolve) => pending.push(resolve));
       return batch.map(() => ({ ok: true, value: null }));
     });
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
     const first = group.transaction(insert, 'a');
-    await Promise.resolve();
+    await nextTurn();
     const second = group.transaction(insert, 'b');
-    await Promise.resolve();
+    await nextTurn();
     const later = ['c', 'd'].map((name) => group.transaction(insert, name));
-    await Promise.resolve();
+    await nextTurn();
     expect(sizes).toEqual([1, 1]); // two groups under way; c and d wait for one to end
     pending.shift()!();
     await first;
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     expect(sizes).toEqual([1, 1, 2]);
     pending.splice(0).forEach((resolve) => resolve());
     await Promise.all([second, ...later]);

@@ -57,8 +57,11 @@ const MAX_IN_FLIGHT = 2;
  * frame at a time: for a task, its five sort indexes and its tags that is ~60 µs, more than the
  * statements themselves. While one group is being committed, the writes that arrive wait and
  * then commit together as the next group (commitTogether), writing the pages they share (the
- * same index leaves, mostly) once. A write that finds no commit under way starts one at once, so
- * a lone write never waits, and on the SQLite thread the next requests are handled meanwhile.
+ * same index leaves, mostly) once. A write that finds fewer than MAX_IN_FLIGHT commits under way
+ * starts one at the end of this turn's I/O callbacks, with the writes of the other requests that
+ * the same poll of the sockets brought: a lone write waits for no other request, and requests
+ * that arrive together commit together rather than one by one. On the SQLite thread the next
+ * requests are handled meanwhile.
  *
  * None is answered before its COMMIT has returned. What a committed write promises is unchanged.
  */
@@ -75,8 +78,7 @@ export class GroupCommit {
       this.queue.push({ unit: unit as WriteUnit<never, unknown>, args, resolve: resolve as (value: unknown) => void, reject });
       if (this.inFlight < MAX_IN_FLIGHT && !this.scheduled) {
         this.scheduled = true;
-        // Writes made in the same synchronous run (a test's loop, a burst) still share a group.
-        queueMicrotask(() => void this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
