@@ -110,7 +110,12 @@ export class PreparedStatements implements StatementRunner {
     const { client } = this.db;
     let group = groupCommits.get(client);
     if (!group) {
-      group = new GroupCommit((batch) => this.withRawConnection((session) => (session as SqliteSession).commitTogether(batch)));
+      // A group is one message to the SQLite thread, which runs it whole before the next: like a
+      // single statement, it needs no turn through the pool where the thread offers its lane.
+      group = new GroupCommit((batch) => {
+        const lane = this.autocommitClient?.autocommitLane();
+        return lane ? lane.commitTogether(batch) : this.withRawConnection((session) => (session as SqliteSession).commitTogether(batch));
+      });
       groupCommits.set(client, group);
     }
     return group;
