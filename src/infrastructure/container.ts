@@ -93,8 +93,8 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 
 /** Bounds what a change made outside this process (the CLI, SQL by hand) may take to apply. */
 const PRINCIPAL_CACHE = { ttlMs: 30_000, maxEntries: 10_000 };
-/** The same bound for tasks; 10,000 tasks are ~10 MB. */
-const TASK_CACHE = { ttlMs: 30_000, maxEntries: 10_000 };
+/** The same bound for tasks; at most ~11 M characters (a typical task holds a few hundred). */
+const TASK_CACHE = { ttlMs: 30_000, maxEntries: 5_000, maxTextLength: 2_200 };
 
 /** The one place that chooses adapters. */
 export function createContainer({ config, db, argon2 }: ContainerOptions): DependencyContainer {

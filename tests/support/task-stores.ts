@@ -60,10 +60,10 @@ export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOpti
   }
   const database = await openTestDatabase(kind === 'sqlite-cached' ? 'sqlite' : kind, options);
   const { db } = database;
-  let cache = new TaskCache({ ttlMs: 60_000, maxEntries: 10_000 });
+  let cache = new TaskCache({ ttlMs: 60_000, maxEntries: 10_000, maxTextLength: 2_200 });
   const fresh = (): TaskRepository => {
     if (kind !== 'sqlite-cached') return new KnexTaskRepository(db);
-    cache = new TaskCache({ ttlMs: 60_000, maxEntries: 10_000 });
+    cache = new TaskCache({ ttlMs: 60_000, maxEntries: 10_000, maxTextLength: 2_200 });
     return new CachingTaskRepository(new KnexTaskRepository(db), cache);
   };
   const stores: TaskStores = {

@@ -5,8 +5,15 @@ export interface TaskCacheOptions {
   /** How long an entry is trusted without a word from this process: bounds changes made elsewhere. */
   ttlMs: number;
   maxEntries: number;
+  /**
+   * A task whose title, description and tags hold more characters than this is not kept: with
+   * descriptions of up to 10,000 characters, a count of entries alone would not bound the memory.
+   */
+  maxTextLength: number;
   now?: () => number;
 }
+
+const textLength = (task: Task): number => task.title.length + task.description.length + task.tags.reduce((sum, tag) => sum + tag.length, 0);
 
 /** Kept in a deleted task's place: a read that began before the deletion must not bring it back. */
 const DELETED = Symbol('deleted');
@@ -41,7 +48,8 @@ export class TaskCache {
   remember(task: Task): void {
     const known = this.entries.get(task.id);
     if (known === DELETED || (known !== undefined && known.version > task.version)) return;
-    this.entries.set(task.id, task, this.now() + this.options.ttlMs);
+    if (textLength(task) > this.options.maxTextLength) this.entries.delete(task.id);
+    else this.entries.set(task.id, task, this.now() + this.options.ttlMs);
   }
 
   /** What is stored may differ from what is kept (a conditional write missed): ask the database next time. */

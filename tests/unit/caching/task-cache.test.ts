@@ -6,9 +6,9 @@ import { InMemoryTaskRepository } from '../../../src/adapters/persistence/memory
 import type { Task } from '../../../src/domain/index.js';
 import { aNewTask, aTask } from '../../support/task-builders.js';
 
-function cacheAt(options: { ttlMs?: number; maxEntries?: number } = {}) {
+function cacheAt(options: { ttlMs?: number; maxEntries?: number; maxTextLength?: number } = {}) {
   let now = 0;
-  const cache = new TaskCache({ ttlMs: options.ttlMs ?? 1_000, maxEntries: options.maxEntries ?? 100, now: () => now });
+  const cache = new TaskCache({ ttlMs: options.ttlMs ?? 1_000, maxEntries: options.maxEntries ?? 100, maxTextLength: options.maxTextLength ?? 1_000, now: () => now });
   return { cache, advance: (ms: number) => (now += ms) };
 }
 
@@ -53,6 +53,17 @@ describe('TaskCache', () => {
     cache.forgetUser(1);
     expect(cache.lookup(1, mine.id)).toBeUndefined();
     expect(cache.lookup(2, other.id)).toBe(other);
+  });
+
+  it('keeps no task whose text is longer than maxTextLength, nor an earlier state of it', () => {
+    const { cache } = cacheAt({ maxTextLength: 20 });
+    const short = aTask({ title: 'short', description: '', tags: ['a', 'b'] });
+    cache.remember(short);
+    expect(cache.lookup(short.userId, short.id)).toBe(short);
+    cache.remember({ ...short, version: 2, description: 'x'.repeat(13) }); // 5 + 13 + 2 characters: 20
+    expect(cache.lookup(short.userId, short.id)).toMatchObject({ version: 2 });
+    cache.remember({ ...short, version: 3, tags: ['a', 'bc'], description: 'x'.repeat(13) }); // 21
+    expect(cache.lookup(short.userId, short.id)).toBeUndefined();
   });
 
   it('forgets a task on request, and holds at most maxEntries', () => {
