@@ -52,9 +52,12 @@ export class TaskCache {
     else this.entries.set(task.id, task, this.now() + this.options.ttlMs);
   }
 
-  /** What is stored may differ from what is kept (a conditional write missed): ask the database next time. */
+  /**
+   * What is stored may differ from what is kept (a conditional write missed): ask the database
+   * next time. A deleted task stays deleted: a write that missed it changes nothing about that.
+   */
   forget(id: number): void {
-    this.entries.delete(id);
+    if (this.entries.get(id) !== DELETED) this.entries.delete(id);
   }
 
   deleted(id: number): void {

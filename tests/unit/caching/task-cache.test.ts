@@ -43,6 +43,9 @@ describe('TaskCache', () => {
     cache.deleted(task.id);
     cache.remember({ ...task, version: task.version + 5 });
     expect(cache.lookup(task.userId, task.id)).toBeUndefined();
+    cache.forget(task.id); // a write that raced the deletion and missed
+    cache.remember(task);
+    expect(cache.lookup(task.userId, task.id)).toBeUndefined();
   });
 
   it("forgets every task of a deleted user, and only theirs", () => {
