@@ -309,6 +309,22 @@ describe.each(engines)('tasks over HTTP on %s', (engine) => {
       expect((await call(ada, method, `/tasks/${task.id}`, { title: 'any' }, { 'if-match': '*' })).statusCode).toBe(200);
     });
 
+    it.skipIf(engine === 'memory')('never overwrites a change made behind the service (SQL by hand), cached or not', async () => {
+      const task = await create(ada, { title: 'A task' });
+      expect(json(await call(ada, 'GET', `/tasks/${task.id}`))).toMatchObject({ version: 1 }); // now cached on SQLite
+      await db()('tasks').where({ id: task.id }).update({ title: 'by hand', title_key: 'by hand', version: 2 });
+
+      const stale = await call(ada, 'PATCH', `/tasks/${task.id}`, { priority: 'low' }, { 'if-match': '"1"' });
+      expect(stale.statusCode).toBe(412);
+      expect(await taskRow(task.id)).toMatchObject({ title: 'by hand', version: 2 });
+
+      const patched = await call(ada, 'PATCH', `/tasks/${task.id}`, { priority: 'high' });
+      expect(patched.statusCode).toBe(200);
+      expect(json(patched)).toMatchObject({ title: 'by hand', priority: 'high', version: 3 });
+      expect(await taskRow(task.id)).toMatchObject({ title: 'by hand', priority: 'high', version: 3 });
+      expect(json(await call(ada, 'GET', `/tasks/${task.id}`))).toEqual(json(patched));
+    });
+
     it('of concurrent PATCHes with the same If-Match exactly one wins', async () => {
       const task = await create(ada);
       const responses = await Promise.all(
