@@ -136,7 +136,7 @@ function registerInMemoryStores(c: DependencyContainer): void {
   single<SessionRepository>(c, SESSION_REPOSITORY, (c) => new InMemorySessionRepository(r(c, USER_REPOSITORY)));
   single<TaskRepository>(c, TASK_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryTaskRepository()));
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, (c) => cascadeFromUsers(c, new InMemoryIdempotencyStore()));
-  single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new InMemoryTransactionRunner(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE)));
+  single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new InMemoryTransactionRunner(r<InMemoryTaskRepository>(c, TASK_REPOSITORY), r<InMemoryIdempotencyStore>(c, IDEMPOTENCY_STORE)));
 }
 
 function registerUseCases(c: DependencyContainer): void {

@@ -85,7 +85,7 @@ describe('task use cases', () => {
     events = new RecordingEventPublisher();
     clock = new FixedClock();
     const repo: TaskRepository = tasks;
-    createTask = new CreateTask(repo, idempotency, new InMemoryTransactionRunner(repo, idempotency), events, clock);
+    createTask = new CreateTask(repo, idempotency, new InMemoryTransactionRunner(tasks, idempotency), events, clock);
     getTask = new GetTask(repo);
     const updater = new TaskUpdater(repo, events, clock);
     patchTask = new PatchTask(updater);
@@ -199,7 +199,9 @@ describe('task use cases', () => {
       const create = new CreateTask(tasks, keys, new InMemoryTransactionRunner(tasks, keys), events, clock);
       await expect(create.execute(ada, aTaskInput(), 'k')).rejects.toThrow('lost');
       expect(events.events).toEqual([]);
+      expect(await tasks.count(ada.userId, {})).toBe(0); // rolled back with the key's outcome
       expect((await create.execute(ada, aTaskInput(), 'k')).replayed).toBe(false);
+      expect(await tasks.count(ada.userId, {})).toBe(1);
       expect(events.events.map((e) => e.type)).toEqual(['task.created']);
     });
 

@@ -46,6 +46,17 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     for (const id of this.records.keys()) if (id.startsWith(`${userId}:`)) this.records.delete(id);
   }
 
+  /** For InMemoryTransactionRunner's rollback: a function that puts the key's record back as it is now. */
+  undoPoint(userId: number, key: string): () => void {
+    const id = this.id(userId, key);
+    const saved = this.records.get(id);
+    const state = saved && { ...saved }; // complete() changes a record in place
+    return () => {
+      if (state) this.records.set(id, { ...state });
+      else this.records.delete(id);
+    };
+  }
+
   private id(userId: number, key: string): string {
     return `${userId}:${key}`;
   }

@@ -96,4 +96,21 @@ export class InMemoryTaskRepository implements TaskRepository {
   deleteAllOf(userId: number): void {
     for (const [id, task] of this.tasks) if (task.userId === userId) this.tasks.delete(id);
   }
+
+  /**
+   * For InMemoryTransactionRunner's rollback: a function that puts task `id` back as it is now,
+   * absent included. Stored tasks are replaced on change, never altered, so keeping one keeps it.
+   */
+  undoPoint(id: number): () => void {
+    const saved = this.tasks.get(id);
+    return () => {
+      if (saved) this.tasks.set(id, saved);
+      else this.tasks.delete(id);
+    };
+  }
+
+  /** Undoes a create, for InMemoryTransactionRunner's rollback (the id is not given out again). */
+  undoCreate(id: number): void {
+    this.tasks.delete(id);
+  }
 }

@@ -1,17 +1,102 @@
-import type { IdempotencyStore, TaskRepository, TransactionRunner, TransactionScope } from '../../../application/index.js';
+import type {
+  ClaimOutcome,
+  IdempotencyClaim,
+  IdempotencyStore,
+  NewTask,
+  TaskFilter,
+  TaskPageQuery,
+  TaskRepository,
+  TransactionRunner,
+  TransactionScope,
+} from '../../../application/index.js';
+import type { Task } from '../../../domain/index.js';
+import type { InMemoryIdempotencyStore } from './in-memory-idempotency-store.js';
+import type { InMemoryTaskRepository } from './in-memory-task-repository.js';
+
+type Undo = Array<() => void>;
+
+/** The tasks as a unit of work sees them: every write notes how to undo itself. */
+class JournaledTasks implements TaskRepository {
+  constructor(
+    private readonly store: InMemoryTaskRepository,
+    private readonly undo: Undo,
+  ) {}
+
+  async create(task: NewTask): Promise<Task> {
+    const created = await this.store.create(task);
+    this.undo.push(() => this.store.undoCreate(created.id));
+    return created;
+  }
+
+  findById(userId: number, id: number): Promise<Task | null> {
+    return this.store.findById(userId, id);
+  }
+
+  async update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
+    const undo = this.store.undoPoint(id);
+    const updated = await this.store.update(userId, id, expectedVersion, next);
+    if (updated) this.undo.push(undo);
+    return updated;
+  }
+
+  async delete(userId: number, id: number, expectedVersion?: number): Promise<boolean> {
+    const undo = this.store.undoPoint(id);
+    const deleted = await this.store.delete(userId, id, expectedVersion);
+    if (deleted) this.undo.push(undo);
+    return deleted;
+  }
+
+  findPage(userId: number, query: TaskPageQuery): Promise<Task[]> {
+    return this.store.findPage(userId, query);
+  }
+
+  count(userId: number, filter: TaskFilter): Promise<number> {
+    return this.store.count(userId, filter);
+  }
+}
+
+/** The Idempotency-Key store as a unit of work sees it: every write notes how to undo itself. */
+class JournaledKeys implements IdempotencyStore {
+  constructor(
+    private readonly store: InMemoryIdempotencyStore,
+    private readonly undo: Undo,
+  ) {}
+
+  async claim(claim: IdempotencyClaim): Promise<ClaimOutcome> {
+    this.undo.push(this.store.undoPoint(claim.userId, claim.key));
+    return this.store.claim(claim);
+  }
+
+  async complete(userId: number, key: string, token: string, task: Task): Promise<void> {
+    this.undo.push(this.store.undoPoint(userId, key));
+    return this.store.complete(userId, key, token, task);
+  }
+
+  async release(userId: number, key: string, token: string): Promise<void> {
+    this.undo.push(this.store.undoPoint(userId, key));
+    return this.store.release(userId, key, token);
+  }
+}
 
 /**
- * Runs the work on the in-memory stores as they are. It does NOT roll back: writes made before
- * `work` rejects stay. Enough for tests and demos, where nothing dies mid-request; atomicity is
- * the SQL runner's job, and its contract tests prove it.
+ * A unit of work on the in-memory stores: what it wrote is undone, newest first, when it
+ * throws, as a rolled-back SQL transaction leaves nothing behind. Other work sees its writes
+ * before it ends (no isolation): enough for tests and demos, where the SQL runner's contract
+ * tests prove the isolation.
  */
 export class InMemoryTransactionRunner implements TransactionRunner {
   constructor(
-    private readonly tasks: TaskRepository,
-    private readonly idempotency: IdempotencyStore,
+    private readonly tasks: InMemoryTaskRepository,
+    private readonly idempotency: InMemoryIdempotencyStore,
   ) {}
 
-  run<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> {
-    return work({ tasks: this.tasks, idempotency: this.idempotency });
+  async run<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> {
+    const undo: Undo = [];
+    try {
+      return await work({ tasks: new JournaledTasks(this.tasks, undo), idempotency: new JournaledKeys(this.idempotency, undo) });
+    } catch (error) {
+      for (const step of undo.reverse()) step();
+      throw error;
+    }
   }
 }
