@@ -31,7 +31,6 @@ export const storeKinds = async ({ cached = false } = {}): Promise<StoreKind[]> 
   ...(cached ? (['sqlite-cached'] as const) : []),
 ];
 
-
 let userCounter = 0;
 
 export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOptions, 'acquireTimeoutMs'> = {}): Promise<TaskStores> {
@@ -60,7 +59,7 @@ export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOpti
   }
   const database = await openTestDatabase(kind === 'sqlite-cached' ? 'sqlite' : kind, options);
   const { db } = database;
-  let cache = new TaskCache({ ttlMs: 60_000, maxEntries: 10_000, maxTextLength: 2_200 });
+  let cache: TaskCache | undefined;
   const fresh = (): TaskRepository => {
     if (kind !== 'sqlite-cached') return new KnexTaskRepository(db);
     cache = new TaskCache({ ttlMs: 60_000, maxEntries: 10_000, maxTextLength: 2_200 });
@@ -86,7 +85,7 @@ export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOpti
     },
     deleteUser: async (userId) => {
       await db('users').where({ id: userId }).delete();
-      cache.forgetUser(userId); // as the service's user repository does (UserChangesForgetCached)
+      cache?.forgetUser(userId); // as the service's user repository does (UserChangesForgetCached)
     },
     close: () => database.destroy(),
   };

@@ -108,9 +108,4 @@ export class InMemoryTaskRepository implements TaskRepository {
       else this.tasks.delete(id);
     };
   }
-
-  /** Undoes a create, for InMemoryTransactionRunner's rollback (the id is not given out again). */
-  undoCreate(id: number): void {
-    this.tasks.delete(id);
-  }
 }

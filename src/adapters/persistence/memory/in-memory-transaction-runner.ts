@@ -15,6 +15,16 @@ import type { InMemoryTaskRepository } from './in-memory-task-repository.js';
 
 type Undo = Array<() => void>;
 
+/**
+ * Runs a write and, when `wrote` says it changed something, notes `undoPoint` (taken before the
+ * write began) so that a rollback puts back what was there.
+ */
+async function journaled<R>(undo: Undo, undoPoint: () => void, write: Promise<R>, wrote: (result: R) => boolean): Promise<R> {
+  const result = await write;
+  if (wrote(result)) undo.push(undoPoint);
+  return result;
+}
+
 /** The tasks as a unit of work sees them: every write notes how to undo itself. */
 class JournaledTasks implements TaskRepository {
   constructor(
@@ -24,7 +34,7 @@ class JournaledTasks implements TaskRepository {
 
   async create(task: NewTask): Promise<Task> {
     const created = await this.store.create(task);
-    this.undo.push(() => this.store.undoCreate(created.id));
+    this.undo.push(() => void this.store.delete(created.userId, created.id));
     return created;
   }
 
@@ -32,18 +42,12 @@ class JournaledTasks implements TaskRepository {
     return this.store.findById(userId, id);
   }
 
-  async update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
-    const undo = this.store.undoPoint(id);
-    const updated = await this.store.update(userId, id, expectedVersion, next);
-    if (updated) this.undo.push(undo);
-    return updated;
+  update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
+    return journaled(this.undo, this.store.undoPoint(id), this.store.update(userId, id, expectedVersion, next), (updated) => updated !== null);
   }
 
-  async delete(userId: number, id: number, expectedVersion?: number): Promise<boolean> {
-    const undo = this.store.undoPoint(id);
-    const deleted = await this.store.delete(userId, id, expectedVersion);
-    if (deleted) this.undo.push(undo);
-    return deleted;
+  delete(userId: number, id: number, expectedVersion?: number): Promise<boolean> {
+    return journaled(this.undo, this.store.undoPoint(id), this.store.delete(userId, id, expectedVersion), (deleted) => deleted);
   }
 
   findPage(userId: number, query: TaskPageQuery): Promise<Task[]> {
@@ -62,19 +66,16 @@ class JournaledKeys implements IdempotencyStore {
     private readonly undo: Undo,
   ) {}
 
-  async claim(claim: IdempotencyClaim): Promise<ClaimOutcome> {
-    this.undo.push(this.store.undoPoint(claim.userId, claim.key));
-    return this.store.claim(claim);
+  claim(claim: IdempotencyClaim): Promise<ClaimOutcome> {
+    return journaled(this.undo, this.store.undoPoint(claim.userId, claim.key), this.store.claim(claim), (outcome) => outcome.kind === 'claimed');
   }
 
-  async complete(userId: number, key: string, token: string, task: Task): Promise<void> {
-    this.undo.push(this.store.undoPoint(userId, key));
-    return this.store.complete(userId, key, token, task);
+  complete(userId: number, key: string, token: string, task: Task): Promise<void> {
+    return journaled(this.undo, this.store.undoPoint(userId, key), this.store.complete(userId, key, token, task), () => true);
   }
 
-  async release(userId: number, key: string, token: string): Promise<void> {
-    this.undo.push(this.store.undoPoint(userId, key));
-    return this.store.release(userId, key, token);
+  release(userId: number, key: string, token: string): Promise<void> {
+    return journaled(this.undo, this.store.undoPoint(userId, key), this.store.release(userId, key, token), () => true);
   }
 }
 
