@@ -4,6 +4,7 @@ import * as tasks from './20261123_002_tasks.js';
 import * as idempotencyClaimToken from './20261124_003_idempotency_claim_token.js';
 import * as taskCounts from './20261125_004_task_counts.js';
 import * as taskTagsOwner from './20261126_005_task_tags_owner.js';
+import * as taskTagsByTriggers from './20261206_006_task_tags_by_triggers.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -23,6 +24,7 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261124_003_idempotency_claim_token', migration: idempotencyClaimToken },
   { file: '20261125_004_task_counts', migration: taskCounts },
   { file: '20261126_005_task_tags_owner', migration: taskTagsOwner },
+  { file: '20261206_006_task_tags_by_triggers', migration: taskTagsByTriggers },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

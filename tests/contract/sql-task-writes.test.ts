@@ -5,10 +5,11 @@ import { openTaskStores, type TaskStores } from '../support/task-stores.js';
 import { aNewTask } from '../support/task-builders.js';
 
 /**
- * A task and its tag rows are written in one transaction of prepared statements (not a knex
- * transaction). A trigger that rejects one tag makes the last statement of each write fail, so
- * these tests see whether everything before it was rolled back, and whether the connection is
- * left usable.
+ * A task's tag rows are written by the triggers on tasks, in the statement that writes the task;
+ * on SQLite, writes that arrive together share one transaction (a group commit). A trigger that
+ * rejects one tag makes a write fail after its task row is in, so these tests see whether
+ * everything of it was rolled back, whether the other writes of its group were kept, and whether
+ * the connection is left usable.
  */
 const engines = await repositoryEngines();
 
@@ -121,6 +122,7 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
     const tagged = await stores.tasks.create(aNewTask(user, { tags: ['legacy', 'kept'] }));
     await stores.tasks.create(aNewTask(user, { tags: ['other'] }));
     const { db } = stores.database!;
+    await db.migrate.down({ migrationSource, name: '20261206_006_task_tags_by_triggers' });
     await db.migrate.down({ migrationSource, name: '20261126_005_task_tags_owner' });
     await db.migrate.latest({ migrationSource });
     expect(await db('task_tags').where({ task_id: tagged.id }).orderBy('tag').select('user_id', 'tag')).toEqual([
@@ -142,5 +144,60 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
       expect(await rows()).toEqual([...tags].sort().map((tag) => `${tag}:${user}`));
       for (const tag of ['a', 'b', 'c', 'd', 'e']) expect(await tagged(tag)).toBe(tags.includes(tag) ? 1 : 0);
     }
+  });
+
+  describe('tag rows, kept by triggers on tasks (migration 006)', () => {
+    const db = () => stores.database!.db;
+    const tagRows = async (taskId: number) =>
+      (await db()('task_tags').where({ task_id: taskId }).orderBy('tag').select('user_id', 'tag')).map((r) => `${r.tag}:${r.user_id}`);
+
+    it('follow tasks written with SQL by hand: insert, change of tags, delete', async () => {
+      const user = await stores.newUser();
+      const created = await stores.tasks.create(aNewTask(user, { tags: ['model'] }));
+      const { id: _id, ...row } = await db()('tasks').where({ id: created.id }).first();
+      const [{ id }] = await db()('tasks').insert({ ...row, tags: JSON.stringify(['by-hand', 'x']) }).returning('id');
+      expect(await tagRows(id)).toEqual([`by-hand:${user}`, `x:${user}`]);
+      expect(await stores.tasks.count(user, { tags: ['by-hand'] })).toBe(1);
+
+      await db()('tasks').where({ id }).update({ tags: JSON.stringify(['x', 'y']) });
+      expect(await tagRows(id)).toEqual([`x:${user}`, `y:${user}`]);
+      await db()('tasks').where({ id }).update({ title: 'Only the title' });
+      expect(await tagRows(id)).toEqual([`x:${user}`, `y:${user}`]);
+
+      await db()('tasks').where({ id }).delete();
+      expect(await tagRows(id)).toEqual([]);
+      expect(await tagRows(created.id)).toEqual([`model:${user}`]);
+    });
+
+    it('go with a deleted task and with a deleted user, and no other user\'s rows go', async () => {
+      const [gone, kept] = [await stores.newUser(), await stores.newUser()];
+      const doomed = await stores.tasks.create(aNewTask(gone, { tags: ['shared', 'mine'] }));
+      const deleted = await stores.tasks.create(aNewTask(gone, { tags: ['shared'] }));
+      const other = await stores.tasks.create(aNewTask(kept, { tags: ['shared'] }));
+      await stores.tasks.delete(gone, deleted.id);
+      expect(await tagRows(deleted.id)).toEqual([]);
+      await stores.deleteUser(gone);
+      expect(await db()('task_tags').where({ user_id: gone })).toEqual([]);
+      expect(await tagRows(doomed.id)).toEqual([]);
+      expect(await tagRows(other.id)).toEqual([`shared:${kept}`]);
+    });
+
+    it('are rebuilt from tasks.tags by the migration, and back by its down', async () => {
+      const user = await stores.newUser();
+      const first = await stores.tasks.create(aNewTask(user, { tags: ['old', 'both'] }));
+      const second = await stores.tasks.create(aNewTask(user, { tags: ['both'] }));
+      await db().migrate.down({ migrationSource, name: '20261206_006_task_tags_by_triggers' });
+      expect(await db()('task_tags').where({ task_id: first.id }).orderBy('tag').select('user_id', 'tag')).toEqual([
+        { user_id: user, tag: 'both' },
+        { user_id: user, tag: 'old' },
+      ]);
+      await db()('task_tags').where({ task_id: second.id }).delete(); // lost before the migration: rebuilt from tasks.tags
+      await db().migrate.latest({ migrationSource });
+      expect(await tagRows(first.id)).toEqual([`both:${user}`, `old:${user}`]);
+      expect(await tagRows(second.id)).toEqual([`both:${user}`]);
+      expect(await stores.tasks.count(user, { tags: ['both'] })).toBe(2);
+      const page = await stores.tasks.findPage(user, { filter: { tags: ['old'] }, sort: { key: 'created_at', descending: true }, limit: 10 });
+      expect(page.map((task) => task.id)).toEqual([first.id]);
+    });
   });
 });

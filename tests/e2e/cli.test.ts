@@ -96,8 +96,8 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
         (error, stdout) => (error ? reject(error) : resolve(stdout)),
       ),
     );
-    expect(listed).toMatch(/Found 5 Pending Migration/);
-    expect(listed).toContain('20261126_005_task_tags_owner');
+    expect(listed).toMatch(/Found 6 Pending Migration/);
+    expect(listed).toContain('20261206_006_task_tags_by_triggers');
     expect(listed).not.toContain('undefined');
   });
 

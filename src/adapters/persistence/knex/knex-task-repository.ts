@@ -122,7 +122,7 @@ export class KnexTaskRepository implements TaskRepository {
   async create(task: NewTask): Promise<Task> {
     const row = toRow(task);
     const values = INSERT_COLUMNS.map((column) => row[column]);
-    const id = await this.statements.transaction(createTask, { userId: task.userId, values, tags: task.tags });
+    const id = await this.statements.transaction(createTask, { values });
     return { ...task, tags: [...task.tags], id: Number(id) };
   }
 
@@ -136,7 +136,7 @@ export class KnexTaskRepository implements TaskRepository {
     if (!isStorableId(id)) return null;
     const changes = toRow(next);
     const values = UPDATE_COLUMNS.map((column) => changes[column]);
-    const updated = await this.statements.transaction(updateTask, { id, userId, expectedVersion, values, tags: next.tags });
+    const updated = await this.statements.transaction(updateTask, { id, userId, expectedVersion, values });
     return updated ? { ...next, id, userId, tags: [...next.tags] } : null;
   }
 
@@ -231,7 +231,7 @@ export class KnexTaskRepository implements TaskRepository {
     if (filter.priorities) void query.whereIn('priority', filter.priorities);
     for (const tag of filter.tags ?? []) {
       if (tags === 'from-tags') void query.whereIn('id', (sub) => void sub.select('task_id').from('task_tags').where({ user_id: userId, tag }));
-      else void query.whereExists((sub) => void sub.select(this.db.raw('1')).from('task_tags').whereRaw('task_tags.task_id = tasks.id').andWhere('task_tags.tag', tag));
+      else void query.whereExists((sub) => void sub.select(this.db.raw('1')).from('task_tags').where({ user_id: userId, tag }).whereRaw('task_tags.task_id = tasks.id'));
     }
     if (filter.q !== undefined) void query.whereRaw(`title_key like ? escape '\\'`, [`%${escapeLike(filter.q)}%`]);
     if (filter.dueBefore) void query.where('due_date', '<', toDbTime(filter.dueBefore));

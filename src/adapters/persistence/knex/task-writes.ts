@@ -1,5 +1,4 @@
 import type { TaskPriority, TaskStatus } from '../../../domain/index.js';
-import type { StatementRunner } from './statement-runner.js';
 import type { WriteUnit } from './write-unit.js';
 
 /** The columns a Task is read from, in the order of TaskTuple. */
@@ -32,45 +31,27 @@ export const UPDATE_COLUMNS = INSERT_COLUMNS.filter((column) => column !== 'user
 /**
  * Writes answer only what the caller does not already know — the new id, whether the row matched
  * — rather than RETURNING the row it has just sent: on SQLite that row would cross the thread
- * back and be parsed again, for every write.
+ * back and be parsed again, for every write. The task's tag rows follow its tags column by
+ * triggers (migration 006), in the same statement.
  */
 const INSERT_TASK = `insert into tasks (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map(() => '?').join(', ')}) returning id`;
 const UPDATE_TASK = `update tasks set ${UPDATE_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ?`;
 
-async function writeTags(statements: StatementRunner, taskId: number | string, userId: number, tags: readonly string[]): Promise<void> {
-  if (tags.length === 0) return;
-  const sql = `insert into task_tags (task_id, user_id, tag) values ${tags.map(() => '(?, ?, ?)').join(', ')} on conflict (task_id, tag) do nothing`;
-  await statements.run(sql, tags.flatMap((tag) => [taskId, userId, tag]));
-}
-
-/**
- * Makes a task's tag rows match `tags`, writing only what changed: most updates (a status, a
- * title) keep the tags, and then neither of task_tags' two indexes is written.
- */
-async function replaceTags(statements: StatementRunner, taskId: number, userId: number, tags: readonly string[]): Promise<void> {
-  const others = tags.length === 0 ? '' : ` and tag not in (${tags.map(() => '?').join(', ')})`;
-  await statements.run(`delete from task_tags where task_id = ?${others}`, [taskId, ...tags]);
-  await writeTags(statements, taskId, userId, tags);
-}
-
 /** The new task's id. */
-export const createTask: WriteUnit<{ userId: number; values: unknown[]; tags: readonly string[] }, number | string> = {
+export const createTask: WriteUnit<{ values: unknown[] }, number | string> = {
   name: 'tasks.create',
-  async run(statements, { userId, values, tags }) {
+  async run(statements, { values }) {
     const [[id]] = (await statements.tuples<[id: number | string]>(INSERT_TASK, values)) as [[number | string]];
-    await writeTags(statements, id, userId, tags);
     return id;
   },
 };
 
 /** False when no task of the user's has that id at that version: a concurrent writer came first. */
-export const updateTask: WriteUnit<{ id: number; userId: number; expectedVersion: number; values: unknown[]; tags: readonly string[] }, boolean> = {
+export const updateTask: WriteUnit<{ id: number; userId: number; expectedVersion: number; values: unknown[] }, boolean> = {
   name: 'tasks.update',
-  async run(statements, { id, userId, expectedVersion, values, tags }) {
+  async run(statements, { id, userId, expectedVersion, values }) {
     // One conditional statement decides between concurrent writers: the loser matches no row.
-    if ((await statements.run(UPDATE_TASK, [...values, id, userId, expectedVersion])) === 0) return false;
-    await replaceTags(statements, id, userId, tags);
-    return true;
+    return (await statements.run(UPDATE_TASK, [...values, id, userId, expectedVersion])) > 0;
   },
 };
 
