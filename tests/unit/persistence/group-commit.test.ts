@@ -126,7 +126,7 @@ describe('GroupCommit', () => {
     expect(sizes).toEqual([2]);
   });
 
-  it('sends a second group while the first commits, and gathers later writes into a third', async () => {
+  it('sends each turn’s writes while earlier groups commit, up to eight groups; later writes wait and go together', async () => {
     const pending: Array<() => void> = [];
     const sizes: number[] = [];
     const group = new GroupCommit(async (batch) => {
@@ -135,18 +135,20 @@ describe('GroupCommit', () => {
       return batch.map(() => ({ ok: true, value: null }));
     });
     const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-    const first = group.transaction(insert, 'a');
+    const writes: Array<Promise<unknown>> = [];
+    for (let turn = 0; turn < 8; turn++) {
+      writes.push(group.transaction(insert, `turn ${turn}`));
+      await nextTurn();
+    }
+    expect(sizes).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    const later = ['x', 'y'].map((name) => group.transaction(insert, name));
     await nextTurn();
-    const second = group.transaction(insert, 'b');
-    await nextTurn();
-    const later = ['c', 'd'].map((name) => group.transaction(insert, name));
-    await nextTurn();
-    expect(sizes).toEqual([1, 1]); // two groups under way; c and d wait for one to end
+    expect(sizes).toHaveLength(8); // eight groups under way; x and y wait for one to end
     pending.shift()!();
-    await first;
+    await writes[0];
     await nextTurn();
-    expect(sizes).toEqual([1, 1, 2]);
+    expect(sizes).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 2]);
     pending.splice(0).forEach((resolve) => resolve());
-    await Promise.all([second, ...later]);
+    await Promise.all([...writes, ...later]);
   });
 });

@@ -7,8 +7,10 @@ import type { Knex } from 'knex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatabase, migrateToLatest, type DatabaseOptions } from '../../../src/adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../../../src/adapters/persistence/knex/database-unavailable.js';
+import { KnexTaskRepository } from '../../../src/adapters/persistence/knex/knex-task-repository.js';
 import { PreparedStatements } from '../../../src/adapters/persistence/knex/prepared-statements.js';
 import { uniqueViolationColumn } from '../../../src/adapters/persistence/knex/sql-errors.js';
+import { aNewTask } from '../../support/task-builders.js';
 
 const silent = { warn: () => {}, error: () => {}, debug: () => {} };
 const opened: Knex[] = [];
@@ -112,6 +114,30 @@ describe('SQLite on its own thread', () => {
     expect(answered).toBe(false);
     await trx.rollback();
     expect(await read).toEqual([{ n: 0 }]);
+  });
+
+  it('commits the groups that reach it while it is busy together, answering each write with its own outcome', async () => {
+    const db = await onThread();
+    await db('users').insert(aUserRow('owner'));
+    const { id: owner } = (await db('users').first('id')) as { id: number };
+    await db.raw(`create trigger reject_title before insert on tasks when new.title = 'explode' begin select raise(abort, 'title rejected'); end`);
+    const tasks = new KnexTaskRepository(db);
+    const busy = new PreparedStatements(db).all(SLOW_SELECT, []);
+    const creates: Array<Promise<{ id: number }>> = [];
+    for (const title of ['a', 'b', 'explode', 'c']) {
+      creates.push(tasks.create(aNewTask(owner, { title }))); // a group of its own, sent while the thread is busy
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await busy;
+    const outcomes = await Promise.allSettled(creates);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes[2]).toMatchObject({ reason: { message: expect.stringMatching(/title rejected/) } });
+    const ids = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value.id] : []));
+    expect(await db('tasks').orderBy('id').select('id', 'title')).toEqual([
+      { id: ids[0], title: 'a' },
+      { id: ids[1], title: 'b' },
+      { id: ids[2], title: 'c' },
+    ]);
   });
 
   it('fails a statement that waited longer than the acquire timeout as a pool timeout (503), and never runs it', async () => {

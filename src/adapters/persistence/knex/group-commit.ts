@@ -49,19 +49,22 @@ interface Queued extends PendingWrite {
 
 /** Enough to amortise the commit; few enough that the last write of a batch does not wait long. */
 const MAX_BATCH = 64;
-/** Groups sent before the first has committed; the next waits in the SQLite thread's queue. */
-const MAX_IN_FLIGHT = 2;
+/**
+ * Groups under way at once. Where the connection is on a thread of its own, groups that reach it
+ * while it is busy commit as one (see the SQLite worker), so sending early costs no extra commit;
+ * the bound only keeps a stalled connection from collecting an unbounded number of messages.
+ */
+const MAX_IN_FLIGHT = 8;
 
 /**
  * Group commit for SQLite. Committing writes every page the transaction changed to the WAL, one
  * frame at a time: for a task, its five sort indexes and its tags that is ~60 µs, more than the
- * statements themselves. While one group is being committed, the writes that arrive wait and
- * then commit together as the next group (commitTogether), writing the pages they share (the
- * same index leaves, mostly) once. A write that finds fewer than MAX_IN_FLIGHT commits under way
- * starts one at the end of this turn's I/O callbacks, with the writes of the other requests that
- * the same poll of the sockets brought: a lone write waits for no other request, and requests
- * that arrive together commit together rather than one by one. On the SQLite thread the next
- * requests are handled meanwhile.
+ * statements themselves. Writes that commit together write the pages they share (the same index
+ * leaves, mostly) once (commitTogether). A write starts a group at the end of this turn's I/O
+ * callbacks, with the writes of the other requests that the same poll of the sockets brought: a
+ * lone write waits for no other request, and requests that arrive together commit together
+ * rather than one by one. While the connection is busy, the groups sent meanwhile wait for it
+ * and then commit together.
  *
  * None is answered before its COMMIT has returned. What a committed write promises is unchanged.
  */

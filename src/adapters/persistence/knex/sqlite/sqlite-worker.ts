@@ -3,7 +3,7 @@
  * of the pool's connections is a lane here; while one lane's transaction is open, the other lanes'
  * statements wait for its end, exactly as they would wait for the one connection in the pool.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { commitTogether, type WriteOutcome } from '../group-commit.js';
 import type { StatementRunner } from '../statement-runner.js';
 import { WRITE_UNITS } from '../task-writes.js';
@@ -79,7 +79,7 @@ function serve(executor: SqliteExecutor): void {
 
   /**
    * Async only for group commits, whose units await statements that have already run: the whole
-   * batch settles within this turn's microtasks, before the next message can be delivered.
+   * batch settles within this turn's microtasks.
    */
   const answer = async (request: SqliteRequest): Promise<SqliteReply> => {
     let reply: SqliteReply;
@@ -92,12 +92,52 @@ function serve(executor: SqliteExecutor): void {
     return reply;
   };
 
+  /** Messages not handled yet, in arrival order. */
+  const inbox: Array<SqliteRequest[][] | 'close'> = [];
+
+  /**
+   * The group commits that arrived while the thread was busy, taken out of the messages that
+   * carry them. Every queued request comes from a caller with nothing else under way, so any two
+   * are concurrent and a commit may run ahead of the others.
+   */
+  const takeQueuedCommits = (): SqliteRequest[] => {
+    for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) inbox.push(next.message as SqliteRequest[][] | 'close');
+    const commits: SqliteRequest[] = [];
+    for (const message of inbox) {
+      if (message === 'close') continue;
+      for (const group of message) {
+        for (let i = 0; i < group.length; ) {
+          if (group[i]![2] === 'commit') commits.push(...group.splice(i, 1));
+          else i++;
+        }
+      }
+    }
+    return commits;
+  };
+
+  /**
+   * One transaction for this group commit and every other one waiting: each commit writes the
+   * pages it changed to the WAL, and writes that commit together write the pages they share once
+   * (see GroupCommit). The event loop sends a group as soon as it has one; the groups grow by
+   * themselves while the thread is busy. Each request is answered with its own writes' outcomes.
+   */
+  const answerCommits = async (first: SqliteRequest): Promise<SqliteReply[]> => {
+    const requests = [first, ...takeQueuedCommits()];
+    if (requests.length === 1) return [await answer(first)];
+    const [, ok, outcomes] = await answer([first[0], first[1], 'commit', '', requests.flatMap((request) => request[4])]);
+    let offset = 0;
+    return requests.map(([id, , , , writes]) => {
+      const own = ok ? (outcomes as WriteOutcome[]).slice(offset, (offset += writes.length)) : outcomes;
+      return [id, ok, own];
+    });
+  };
+
   /**
    * Requests come in groups (what the event loop sent in one synchronous run), several groups to
    * a message; the replies to a message leave together, except that long work — a page with its
    * total, a group commit — never holds up the answers already made: they leave before it starts.
    */
-  port.on('message', async (message: SqliteRequest[][] | 'close') => {
+  const handle = async (message: SqliteRequest[][] | 'close'): Promise<void> => {
     if (message === 'close') {
       stopCheckpoints();
       executor.close();
@@ -117,13 +157,29 @@ function serve(executor: SqliteExecutor): void {
           expiry ??= setTimeout(expireWaiting, waitLimitMs);
           continue;
         }
-        if (request[2] === 'commit') sendReplies(); // also when a group commit shares its group
-        replies.push(await answer(request));
+        if (request[2] === 'commit') {
+          sendReplies(); // also when a group commit shares its group
+          replies.push(...(await answerCommits(request)));
+        } else {
+          replies.push(await answer(request));
+        }
         // In arrival order; a lane has one statement under way at a time, so none overtakes its own.
         while (owner === null && waiting.length > 0) replies.push(await answer(waiting.shift()!.request));
       }
     }
     sendReplies();
+  };
+
+  let handling = false;
+  port.on('message', async (message: SqliteRequest[][] | 'close') => {
+    inbox.push(message);
+    if (handling) return;
+    handling = true;
+    try {
+      while (inbox.length > 0) await handle(inbox.shift()!);
+    } finally {
+      handling = false;
+    }
   });
   port.postMessage([-1, true, null] satisfies SqliteReply);
 }
