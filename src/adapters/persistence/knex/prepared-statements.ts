@@ -98,11 +98,12 @@ export class PreparedStatements implements StatementRunner {
    * throws. It costs what its statements cost; a knex transaction added ~60 µs of builder, runner
    * and savepoint machinery to every write. On SQLite, writes arriving together share one commit
    * (GroupCommit), run where the connection is. Inside a knex transaction (a unit of work) the
-   * statements simply join it.
+   * statements simply join it. On PostgreSQL a one-statement unit is its own transaction.
    */
   transaction<A, R>(unit: WriteUnit<A, R>, args: A): Promise<R> {
     if (this.inTransaction) return unit.run(this, args);
     if (!this.postgres) return this.groupCommit().transaction(unit, args);
+    if (unit.oneStatement) return this.withConnection((connection) => unit.run(connection, args));
     return this.withConnection((connection) => inTransaction(connection, 'begin', () => unit.run(connection, args)));
   }
 

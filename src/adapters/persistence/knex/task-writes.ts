@@ -40,6 +40,7 @@ const UPDATE_TASK = `update tasks set ${UPDATE_COLUMNS.map((column) => `${column
 /** The new task's id. */
 export const createTask: WriteUnit<{ values: unknown[] }, number | string> = {
   name: 'tasks.create',
+  oneStatement: true,
   async run(statements, { values }) {
     const [[id]] = (await statements.tuples<[id: number | string]>(INSERT_TASK, values)) as [[number | string]];
     return id;
@@ -49,6 +50,7 @@ export const createTask: WriteUnit<{ values: unknown[] }, number | string> = {
 /** False when no task of the user's has that id at that version: a concurrent writer came first. */
 export const updateTask: WriteUnit<{ id: number; userId: number; expectedVersion: number; values: unknown[] }, boolean> = {
   name: 'tasks.update',
+  oneStatement: true,
   async run(statements, { id, userId, expectedVersion, values }) {
     // One conditional statement decides between concurrent writers: the loser matches no row.
     return (await statements.run(UPDATE_TASK, [...values, id, userId, expectedVersion])) > 0;
