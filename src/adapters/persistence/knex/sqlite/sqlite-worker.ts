@@ -122,7 +122,8 @@ function serve(executor: SqliteExecutor): void {
    * themselves while the thread is busy. Each request is answered with its own writes' outcomes.
    */
   const answerCommits = async (first: SqliteRequest): Promise<SqliteReply[]> => {
-    const requests = [first, ...takeQueuedCommits()];
+    // With a lane's transaction open, what waits belongs after it; group commits never open one.
+    const requests = owner === null ? [first, ...takeQueuedCommits()] : [first];
     if (requests.length === 1) return [await answer(first)];
     const [, ok, outcomes] = await answer([first[0], first[1], 'commit', '', requests.flatMap((request) => request[4])]);
     let offset = 0;
