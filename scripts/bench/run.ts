@@ -293,6 +293,7 @@ async function main(): Promise<void> {
       // Far above anything the bench can send, so rate limiting never answers 429 here.
       RATE_LIMIT_MAX: '1000000',
       RATE_LIMIT_AUTH_MAX: '1000000',
+      RATE_LIMIT_FAILED_AUTH_MAX: '1000000',
     };
     const startService = async (nodeFlags: string[] = []) => {
       const port = await freePort(ports);

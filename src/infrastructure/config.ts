@@ -28,7 +28,7 @@ export interface Config {
   redisKeyPrefix: string;
   corsOrigins: string[];
   logLevel: LogLevel;
-  rateLimit: { authMax: number; max: number; windowSeconds: number };
+  rateLimit: { authMax: number; max: number; failedAuthMax: number; windowSeconds: number };
   admin: { username: string; email: string; password: string } | null;
   bodyLimit: number;
   /** Which proxies' X-Forwarded-For to believe: none, every hop, a number of hops, or these addresses. */
@@ -207,6 +207,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     rateLimit: {
       authMax: reader.integer('RATE_LIMIT_AUTH_MAX', 10, 1, 1_000_000),
       max: reader.integer('RATE_LIMIT_MAX', 600, 1, 1_000_000),
+      failedAuthMax: reader.integer('RATE_LIMIT_FAILED_AUTH_MAX', 60, 1, 1_000_000),
       windowSeconds: reader.duration('RATE_LIMIT_WINDOW', '1 minute'),
     },
     admin: readAdmin(reader),

@@ -92,8 +92,8 @@ describe('rate limits (in-process)', () => {
     expect((await app.inject({ method: 'GET', url: `/users/${ada.id}`, headers: ada.auth })).statusCode).toBe(200); // other route
   });
 
-  it('counts requests refused for their token per address: past RATE_LIMIT_MAX a 429; valid tokens and /health unaffected', async () => {
-    app = await buildTestApp('memory', { RATE_LIMIT_MAX: '3' });
+  it('counts requests refused for their token per address: past RATE_LIMIT_FAILED_AUTH_MAX a 429; valid tokens and /health unaffected', async () => {
+    app = await buildTestApp('memory', { RATE_LIMIT_FAILED_AUTH_MAX: '3', RATE_LIMIT_MAX: '100' });
     const ada = await signUp(app);
     const refused = [
       await app.inject({ method: 'GET', url: '/me' }),

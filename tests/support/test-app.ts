@@ -14,6 +14,7 @@ export const TEST_ENV = {
   // Suites register many users from one address; rate-limit tests set their own limits.
   RATE_LIMIT_AUTH_MAX: '100000',
   RATE_LIMIT_MAX: '100000',
+  RATE_LIMIT_FAILED_AUTH_MAX: '100000',
 };
 
 export function testConfig(env: Record<string, string> = {}): Config {

@@ -7,6 +7,8 @@ export interface RateLimitSettings {
   authMax: number;
   /** Per authenticated user and route: everything else that is limited. */
   max: number;
+  /** Per client address: requests refused for their token (401), on any route. */
+  failedAuthMax: number;
   windowSeconds: number;
 }
 
@@ -53,11 +55,12 @@ export async function registerRateLimits(
     errorResponseBuilder: (_request, context) => new RateLimitedError(`Too many requests; retry in ${context.after}.`),
   });
   // Requests refused with 401 never reach the per-user limit, so they are counted per address:
-  // only when they fail, so an authenticated request pays nothing for it.
-  const failures = app.createRateLimit({ max: settings.max, keyGenerator: (request) => `failed-authentication|${addressKey(request)}` });
+  // only when they fail, so an authenticated request pays nothing for it. A budget of their own:
+  // a client with a valid token needs far fewer refusals than requests.
+  const failures = app.createRateLimit({ max: settings.failedAuthMax, keyGenerator: (request) => `failed-authentication|${addressKey(request)}` });
   const failedAuthentication: FailedAuthenticationLimit = async (request) => {
     const outcome = await failures(request);
-    if (outcome.isAllowed) return { exceeded: false, limit: settings.max, resetSeconds: 0 };
+    if (outcome.isAllowed) return { exceeded: false, limit: settings.failedAuthMax, resetSeconds: 0 };
     return { exceeded: outcome.isExceeded, limit: outcome.max, resetSeconds: outcome.ttlInSeconds };
   };
   return {
