@@ -20,6 +20,8 @@ export interface Config {
   database: DatabaseTarget;
   /** SQLITE_THREAD: SQLite on a thread of its own ('worker', the default) or on the event loop ('main'). */
   sqliteThreading: SqliteThreading;
+  /** TASK_CACHE_SIZE: tasks an SQLite process keeps in memory for reads by id; 0 turns the cache off. */
+  taskCacheSize: number;
   /** Bounds on waiting for the database, so an outage fails requests fast instead of hanging them. */
   databaseTimeouts: { acquireMs: number; statementMs: number };
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number };
@@ -189,6 +191,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     dataDir,
     database,
     sqliteThreading: reader.oneOf<SqliteThreading>('SQLITE_THREAD', ['worker', 'main'], 'worker'),
+    taskCacheSize: reader.integer('TASK_CACHE_SIZE', 5_000, 0, 1_000_000),
     databaseTimeouts: {
       acquireMs: reader.integer('DATABASE_ACQUIRE_TIMEOUT_MS', 5_000, 100, 600_000),
       statementMs: reader.integer('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),

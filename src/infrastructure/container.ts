@@ -93,8 +93,8 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 
 /** Bounds what a change made outside this process (the CLI, SQL by hand) may take to apply. */
 const PRINCIPAL_CACHE = { ttlMs: 30_000, maxEntries: 10_000 };
-/** The same bound for tasks; at most ~11 M characters (a typical task holds a few hundred). */
-const TASK_CACHE = { ttlMs: 30_000, maxEntries: 5_000, maxTextLength: 2_200 };
+/** The same bound for tasks, whose number is a setting; 5,000 hold at most ~11 M characters. */
+const TASK_CACHE = { ttlMs: 30_000, maxTextLength: 2_200 };
 
 /** The one place that chooses adapters. */
 export function createContainer({ config, db, argon2 }: ContainerOptions): DependencyContainer {
@@ -107,13 +107,13 @@ export function createContainer({ config, db, argon2 }: ContainerOptions): Depen
   single<TokenService>(c, TOKEN_SERVICE, () => new JwtTokenService(config.jwt));
   single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
-  if (db) registerSqlStores(c, db);
+  if (db) registerSqlStores(c, db, config.taskCacheSize);
   else registerInMemoryStores(c);
   registerUseCases(c);
   return c;
 }
 
-function registerSqlStores(c: DependencyContainer, db: Knex): void {
+function registerSqlStores(c: DependencyContainer, db: Knex, taskCacheSize: number): void {
   if (isPostgres(db)) {
     single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db));
     single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db));
@@ -122,10 +122,10 @@ function registerSqlStores(c: DependencyContainer, db: Knex): void {
     // One process owns an SQLite file, so it sees every change to sessions, roles and tasks and
     // may cache principals and tasks. Instances sharing PostgreSQL do not, and ask it every time.
     const principals = new PrincipalCache(PRINCIPAL_CACHE);
-    const tasks = new TaskCache(TASK_CACHE);
+    const tasks = taskCacheSize > 0 ? new TaskCache({ ...TASK_CACHE, maxEntries: taskCacheSize }) : null;
     single<UserRepository>(c, USER_REPOSITORY, () => new UserChangesForgetCached(new KnexUserRepository(db), principals, tasks));
     single<SessionRepository>(c, SESSION_REPOSITORY, () => new CachingSessionRepository(new KnexSessionRepository(db), principals));
-    single<TaskRepository>(c, TASK_REPOSITORY, () => new CachingTaskRepository(new KnexTaskRepository(db), tasks));
+    single<TaskRepository>(c, TASK_REPOSITORY, () => (tasks ? new CachingTaskRepository(new KnexTaskRepository(db), tasks) : new KnexTaskRepository(db)));
   }
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, () => new KnexTransactionRunner(db));

@@ -696,3 +696,22 @@ describe.each(engines)('tasks over HTTP on %s', (engine) => {
     });
   });
 });
+
+describe('the task cache on SQLite (TASK_CACHE_SIZE)', () => {
+  it.each([
+    ['5000', 'the cached task, until the entry expires', { title: 'A task', version: 1 }],
+    ['0', 'the change, at once: nothing is cached', { title: 'by hand', version: 2 }],
+  ])('at %s, a read after a change made with SQL by hand shows %s', async (size, _shows, expected) => {
+    const app = await buildE2eApp('sqlite', { TASK_CACHE_SIZE: size });
+    try {
+      const ada = await signUp(app);
+      const created = json(await app.inject({ method: 'POST', url: '/tasks', headers: ada.auth, payload: { title: 'A task' } }));
+      const read = async () => json(await app.inject({ method: 'GET', url: `/tasks/${created.id}`, headers: ada.auth }));
+      expect(await read()).toMatchObject({ title: 'A task' });
+      await app.database!.db('tasks').where({ id: created.id }).update({ title: 'by hand', title_key: 'by hand', version: 2 });
+      expect(await read()).toMatchObject(expected);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -11,7 +11,8 @@ export class UserChangesForgetCached implements UserRepository {
   constructor(
     private readonly inner: UserRepository,
     private readonly principals: PrincipalCache,
-    private readonly tasks: TaskCache,
+    /** Null where tasks are not cached. */
+    private readonly tasks: TaskCache | null,
   ) {}
 
   create(user: NewUser): Promise<User> {
@@ -39,7 +40,7 @@ export class UserChangesForgetCached implements UserRepository {
       return await this.inner.delete(id);
     } finally {
       this.principals.forgetUser(id);
-      this.tasks.forgetUser(id);
+      this.tasks?.forgetUser(id);
     }
   }
 
