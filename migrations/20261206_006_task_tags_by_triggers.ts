@@ -17,31 +17,36 @@ export async function up(knex: Knex): Promise<void> {
   else await upSqlite(knex);
 }
 
+/**
+ * Every tag row that the tasks' tags columns imply, as (user_id, tag, task_id). On SQLite "where
+ * true" keeps an upsert after it from being read as a join constraint.
+ */
+const tagRowsOfTasks = (postgres: boolean): string =>
+  postgres
+    ? 'select tasks.user_id, tag, tasks.id from tasks cross join lateral jsonb_array_elements_text(tasks.tags::jsonb) as tag'
+    : 'select tasks.user_id, tag.value, tasks.id from tasks, json_each(tasks.tags) as tag where true';
+
+/** The body of SQLite's insert and update triggers: the new tags' rows, those already there kept. */
+const SQLITE_INSERT_NEW_TAGS = `
+      insert into task_tags (user_id, tag, task_id)
+      select new.user_id, value, new.id from json_each(new.tags) where true on conflict do nothing;`;
+
 async function upSqlite(knex: Knex): Promise<void> {
   await knex.raw(`
     create table task_tags_next (
       user_id integer not null, tag varchar(200) not null, task_id integer not null,
       primary key (user_id, tag, task_id)
     ) without rowid`);
-  // "where true" keeps SQLite from reading the upsert's ON as a join constraint.
-  await knex.raw(`
-    insert into task_tags_next (user_id, tag, task_id)
-    select tasks.user_id, tag.value, tasks.id from tasks, json_each(tasks.tags) as tag where true
-    on conflict do nothing`);
+  await knex.raw(`insert into task_tags_next (user_id, tag, task_id) ${tagRowsOfTasks(false)} on conflict do nothing`);
   await knex.schema.dropTable('task_tags');
   await knex.raw('alter table task_tags_next rename to task_tags');
-  await knex.raw(`
-    create trigger tasks_tags_insert after insert on tasks begin
-      insert into task_tags (user_id, tag, task_id)
-      select new.user_id, value, new.id from json_each(new.tags) where true on conflict do nothing;
-    end`);
+  await knex.raw(`create trigger tasks_tags_insert after insert on tasks begin ${SQLITE_INSERT_NEW_TAGS} end`);
   await knex.raw(`
     create trigger tasks_tags_update after update of tags on tasks when old.tags is not new.tags begin
       delete from task_tags
       where user_id = old.user_id and task_id = old.id
         and tag in (select value from json_each(old.tags)) and tag not in (select value from json_each(new.tags));
-      insert into task_tags (user_id, tag, task_id)
-      select new.user_id, value, new.id from json_each(new.tags) where true on conflict do nothing;
+      ${SQLITE_INSERT_NEW_TAGS}
     end`);
   await knex.raw(`
     create trigger tasks_tags_delete after delete on tasks begin
@@ -55,10 +60,7 @@ async function upPostgres(knex: Knex): Promise<void> {
       user_id integer not null, tag varchar(200) not null, task_id integer not null,
       constraint task_tags_next_pkey primary key (user_id, tag, task_id)
     )`);
-  await knex.raw(`
-    insert into task_tags_next (user_id, tag, task_id)
-    select tasks.user_id, tag, tasks.id from tasks cross join lateral jsonb_array_elements_text(tasks.tags::jsonb) as tag
-    on conflict do nothing`);
+  await knex.raw(`insert into task_tags_next (user_id, tag, task_id) ${tagRowsOfTasks(true)} on conflict do nothing`);
   await knex.schema.dropTable('task_tags');
   await knex.raw('alter table task_tags_next rename to task_tags');
   await knex.raw('alter table task_tags rename constraint task_tags_next_pkey to task_tags_pkey');
@@ -102,13 +104,5 @@ export async function down(knex: Knex): Promise<void> {
     t.primary(['task_id', 'tag']);
     t.index(['user_id', 'tag', 'task_id'], 'task_tags_user_tag');
   });
-  await knex.raw(
-    postgres
-      ? `insert into task_tags (task_id, tag, user_id)
-         select tasks.id, tag, tasks.user_id from tasks cross join lateral jsonb_array_elements_text(tasks.tags::jsonb) as tag
-         on conflict do nothing`
-      : `insert into task_tags (task_id, tag, user_id)
-         select tasks.id, tag.value, tasks.user_id from tasks, json_each(tasks.tags) as tag where true
-         on conflict do nothing`,
-  );
+  await knex.raw(`insert into task_tags (user_id, tag, task_id) ${tagRowsOfTasks(postgres)} on conflict do nothing`);
 }
