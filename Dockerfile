@@ -1,14 +1,14 @@
 # syntax=docker/dockerfile:1
 # Taskforge API: compiled TypeScript on Node 22, production dependencies only, running as "node".
-#   docker build -t taskforge .        docker compose up (see README "Running with Docker Compose")
+#   docker build -t taskforge .        docker compose up (see README "Docker")
 
 ARG NODE_VERSION=22
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
-# argon2 and better-sqlite3 are native addons. Prebuilt binaries cover linux x64/arm64 on glibc; the
-# compiler toolchain is the fallback (other platforms, no network to the prebuilds) and stays in
-# this stage. better-sqlite3 is built for one Node ABI: build and runtime use the same NODE_VERSION.
+# argon2 and sqlite3 are N-API addons: one build loads on every Node version. Prebuilt binaries
+# cover linux x64/arm64 on glibc; the compiler toolchain is the fallback (other platforms, no
+# network to the prebuilds) and stays in this stage.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
@@ -17,13 +17,13 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
-# A better-sqlite3 compiled here (no prebuilt binary for the platform) leaves SQLite's sources and its
-# object files beside the addon: ~27 MB the runtime never reads.
+# An sqlite3 compiled here (no prebuilt binary for the platform) leaves SQLite's sources and its
+# object files beside the addon, which the runtime never reads.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
- && cd node_modules/better-sqlite3 \
- && rm -rf deps src build/Release/obj build/Release/obj.target build/Release/.deps build/Release/sqlite3.a build/Release/test_extension.node
+ && cd node_modules/sqlite3 \
+ && rm -rf deps src build/Release/obj build/Release/obj.target build/Release/.deps build/Release/*.a
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production \

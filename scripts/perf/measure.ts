@@ -7,7 +7,6 @@
 import type { Knex } from 'knex';
 import { ListTasks, cursorFor, type ListCriteria, type ListTasksQuery, type Principal } from '../../src/application/index.js';
 import { KnexTaskRepository } from '../../src/adapters/persistence/knex/knex-task-repository.js';
-import { PreparedStatements } from '../../src/adapters/persistence/knex/prepared-statements.js';
 import { HmacCursorCodec } from '../../src/adapters/security/hmac-cursor-codec.js';
 import { parseArgs } from 'node:util';
 import { PERF_OPTIONS, perfTarget } from './perf-database.js';
@@ -45,32 +44,17 @@ async function time(run: () => Promise<unknown>): Promise<{ median: number; p95:
   return { median: percentile(samples, 0.5), p95: percentile(samples, 0.95) };
 }
 
-/**
- * The SQL statements one call issues. Knex reports its builder queries as events; the fixed SQL of
- * PreparedStatements bypasses knex's query path, so it is captured where it is run.
- */
+/** The SQL statements one call issues, as knex reports them. */
 async function statementsOf(db: Knex, run: () => Promise<unknown>): Promise<Array<{ sql: string; bindings: readonly unknown[] }>> {
   const captured: Array<{ sql: string; bindings: readonly unknown[] }> = [];
   // PostgreSQL reports native $n placeholders; knex.raw takes ? (the bindings are in order).
   const listener = (query: { sql: string; bindings?: readonly unknown[] }) =>
     captured.push({ sql: query.sql.replace(/\$\d+/g, '?'), bindings: query.bindings ?? [] });
-  const prepared = PreparedStatements.prototype;
-  const { all, tuples } = prepared;
-  prepared.all = function <T>(this: PreparedStatements, sql: string, params: unknown[]): Promise<T[]> {
-    captured.push({ sql, bindings: params });
-    return all.call(this, sql, params) as Promise<T[]>;
-  };
-  prepared.tuples = function <T extends unknown[]>(this: PreparedStatements, sql: string, params: unknown[]): Promise<T[]> {
-    captured.push({ sql, bindings: params });
-    return tuples.call(this, sql, params) as Promise<T[]>;
-  };
   db.on('query', listener);
   try {
     await run();
   } finally {
     db.removeListener('query', listener);
-    prepared.all = all;
-    prepared.tuples = tuples;
   }
   return captured;
 }

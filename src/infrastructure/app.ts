@@ -6,7 +6,6 @@ import { CreateAdmin } from '../application/index.js';
 import { buildHttpApp } from '../adapters/http/http-app.js';
 import { createDatabase, migrateToLatest } from '../adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
-import { poolStats } from '../adapters/persistence/knex/pool-stats.js';
 import { RedisWindowCounter } from '../adapters/redis/redis-window-counter.js';
 import type { Argon2Options } from '../adapters/security/argon2-password-hasher.js';
 import type { Config } from './config.js';
@@ -37,7 +36,6 @@ export async function openDatabase(config: Config, migrate?: boolean, logger?: L
   const db = createDatabase(config.database, {
     acquireTimeoutMs: config.databaseTimeouts.acquireMs,
     statementTimeoutMs: config.databaseTimeouts.statementMs,
-    sqliteThreading: config.sqliteThreading,
     log: logger && {
       warn: (message) => logger.warn({ component: 'knex' }, message),
       error: (message) => logger.error({ component: 'knex' }, message),
@@ -73,7 +71,6 @@ export async function createApplication(config: Config, options: ApplicationOpti
       readiness,
       isUnavailable: isDatabaseUnavailable,
       sharedRateLimitCounter: redis ? new RedisWindowCounter(redis, `${config.redisKeyPrefix}rate-limit:`) : null,
-      poolStats: db ? () => poolStats(db) : undefined,
     },
     {
       logger,

@@ -4,7 +4,6 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import type { TrustProxy } from '../adapters/http/http-app.js';
 import type { DatabaseTarget } from '../adapters/persistence/knex/database.js';
-import type { SqliteThreading } from '../adapters/persistence/knex/sqlite/sqlite-session.js';
 import { parseByteSize, parseDurationSeconds } from './duration.js';
 import { parseWholeNumber } from './whole-number.js';
 
@@ -18,10 +17,6 @@ export interface Config {
   host: string;
   dataDir: string;
   database: DatabaseTarget;
-  /** SQLITE_THREAD: SQLite on a thread of its own ('worker', the default) or on the event loop ('main'). */
-  sqliteThreading: SqliteThreading;
-  /** TASK_CACHE_SIZE: tasks an SQLite process keeps in memory for reads by id; 0 turns the cache off. */
-  taskCacheSize: number;
   /** Bounds on waiting for the database, so an outage fails requests fast instead of hanging them. */
   databaseTimeouts: { acquireMs: number; statementMs: number };
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number };
@@ -190,8 +185,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     host: reader.string('HOST', '127.0.0.1'),
     dataDir,
     database,
-    sqliteThreading: reader.oneOf<SqliteThreading>('SQLITE_THREAD', ['worker', 'main'], 'worker'),
-    taskCacheSize: reader.integer('TASK_CACHE_SIZE', 5_000, 0, 1_000_000),
     databaseTimeouts: {
       acquireMs: reader.integer('DATABASE_ACQUIRE_TIMEOUT_MS', 5_000, 100, 600_000),
       statementMs: reader.integer('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),

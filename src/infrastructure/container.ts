@@ -46,13 +46,7 @@ import {
   type TransactionRunner,
   type UserRepository,
 } from '../application/index.js';
-import { CachingSessionRepository } from '../adapters/caching/caching-session-repository.js';
-import { CachingTaskRepository } from '../adapters/caching/caching-task-repository.js';
-import { PrincipalCache } from '../adapters/caching/principal-cache.js';
-import { TaskCache } from '../adapters/caching/task-cache.js';
-import { UserChangesForgetCached } from '../adapters/caching/user-changes-forget-cached.js';
 import type { HttpUseCases } from '../adapters/http/http-app.js';
-import { isPostgres } from '../adapters/persistence/knex/database.js';
 import { KnexIdempotencyStore } from '../adapters/persistence/knex/knex-idempotency-store.js';
 import { KnexSessionRepository } from '../adapters/persistence/knex/knex-session-repository.js';
 import { KnexTaskRepository } from '../adapters/persistence/knex/knex-task-repository.js';
@@ -91,11 +85,6 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
   return store;
 }
 
-/** Bounds what a change made outside this process (the CLI, SQL by hand) may take to apply. */
-const PRINCIPAL_CACHE = { ttlMs: 30_000, maxEntries: 10_000 };
-/** The same bound for tasks, whose number is a setting; 5,000 hold at most ~11 M characters. */
-const TASK_CACHE = { ttlMs: 30_000, maxTextLength: 2_200 };
-
 /** The one place that chooses adapters. */
 export function createContainer({ config, db, argon2 }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
@@ -107,26 +96,20 @@ export function createContainer({ config, db, argon2 }: ContainerOptions): Depen
   single<TokenService>(c, TOKEN_SERVICE, () => new JwtTokenService(config.jwt));
   single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
-  if (db) registerSqlStores(c, db, config.taskCacheSize);
+  if (db) registerSqlStores(c, db);
   else registerInMemoryStores(c);
   registerUseCases(c);
   return c;
 }
 
-function registerSqlStores(c: DependencyContainer, db: Knex, taskCacheSize: number): void {
-  if (isPostgres(db)) {
-    single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db));
-    single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db));
-    single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db));
-  } else {
-    // One process owns an SQLite file, so it sees every change to sessions, roles and tasks and
-    // may cache principals and tasks. Instances sharing PostgreSQL do not, and ask it every time.
-    const principals = new PrincipalCache(PRINCIPAL_CACHE);
-    const tasks = taskCacheSize > 0 ? new TaskCache({ ...TASK_CACHE, maxEntries: taskCacheSize }) : null;
-    single<UserRepository>(c, USER_REPOSITORY, () => new UserChangesForgetCached(new KnexUserRepository(db), principals, tasks));
-    single<SessionRepository>(c, SESSION_REPOSITORY, () => new CachingSessionRepository(new KnexSessionRepository(db), principals));
-    single<TaskRepository>(c, TASK_REPOSITORY, () => (tasks ? new CachingTaskRepository(new KnexTaskRepository(db), tasks) : new KnexTaskRepository(db)));
-  }
+/**
+ * Every request asks the database: no process keeps a copy of sessions, roles or tasks that
+ * another process (a second instance, even on the same SQLite file, or the CLI) could change.
+ */
+function registerSqlStores(c: DependencyContainer, db: Knex): void {
+  single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db));
+  single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db));
+  single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db));
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, () => new KnexTransactionRunner(db));
 }
@@ -157,7 +140,7 @@ function registerUseCases(c: DependencyContainer): void {
   single(c, CreateTask, (c) => new CreateTask(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
   single(c, GetTask, (c) => new GetTask(r(c, TASK_REPOSITORY)));
   single(c, ListTasks, (c) => new ListTasks(r(c, TASK_REPOSITORY), r(c, CURSOR_CODEC)));
-  single(c, TaskUpdater, (c) => new TaskUpdater(r(c, TASK_REPOSITORY), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
+  single(c, TaskUpdater, (c) => new TaskUpdater(r(c, TASK_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
   single(c, ReplaceTask, (c) => new ReplaceTask(r(c, TaskUpdater)));
   single(c, PatchTask, (c) => new PatchTask(r(c, TaskUpdater)));
   single(c, DeleteTask, (c) => new DeleteTask(r(c, TASK_REPOSITORY), r(c, EVENT_PUBLISHER), r(c, CLOCK)));

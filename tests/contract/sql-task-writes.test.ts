@@ -5,11 +5,10 @@ import { openTaskStores, type TaskStores } from '../support/task-stores.js';
 import { aNewTask } from '../support/task-builders.js';
 
 /**
- * A task's tag rows are written by the triggers on tasks, in the statement that writes the task;
- * on SQLite, writes that arrive together share one transaction (a group commit). A trigger that
- * rejects one tag makes a write fail after its task row is in, so these tests see whether
- * everything of it was rolled back, whether the other writes of its group were kept, and whether
- * the connection is left usable.
+ * A task's tag rows are written by the triggers on tasks, in the statement that writes the task.
+ * A trigger that rejects one tag makes a write fail after its task row is in, so these tests see
+ * whether everything of it was rolled back, whether concurrent writes were kept, and whether the
+ * connection is left usable.
  */
 const engines = await repositoryEngines();
 
@@ -19,7 +18,7 @@ const SQLITE_REJECTING_TRIGGER = [
 ];
 const REJECTING_TRIGGER = {
   sqlite: SQLITE_REJECTING_TRIGGER,
-  'sqlite-event-loop': SQLITE_REJECTING_TRIGGER,
+  'sqlite-memory': SQLITE_REJECTING_TRIGGER,
   postgres: [
     `create function reject_tag() returns trigger as $$
      begin if new.tag = 'explode' then raise exception 'tag rejected'; end if; return new; end $$ language plpgsql`,

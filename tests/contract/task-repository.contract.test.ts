@@ -5,7 +5,7 @@ import type { Task } from '../../src/domain/index.js';
 import { openTaskStores, storeKinds, type TaskStores } from '../support/task-stores.js';
 import { aNewTask, aTask } from '../support/task-builders.js';
 
-const kinds = await storeKinds({ cached: true });
+const kinds = await storeKinds();
 
 const at = (iso: string) => new Date(iso);
 describe.each(kinds)('TaskRepository contract on %s', (kind) => {

@@ -11,6 +11,7 @@ import type { Task } from '../../src/domain/index.js';
 import { createDatabase } from '../../src/adapters/persistence/knex/database.js';
 import { KnexTransactionRunner } from '../../src/adapters/persistence/knex/knex-transaction-runner.js';
 import { repositoryEngines } from '../support/databases.js';
+import { heldForUpdateOrder } from '../support/held-for-update.js';
 import { openTaskStores, type TaskStores } from '../support/task-stores.js';
 import { FixedClock } from '../support/fakes.js';
 import { aNewTask, aPrincipal, aTaskInput, RecordingEventPublisher } from '../support/task-builders.js';
@@ -100,6 +101,10 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
     return (outcome as { token: string }).token;
   };
 
+  it('holds a task read for update against every other unit until the first commits', async () => {
+    expect(await heldForUpdateOrder(runner, stores.tasks, owner)).toEqual(['first released', 'first wrote', 'second read version 2']);
+  });
+
   it('commits the task and the key\'s outcome together', async () => {
     const token = await claimed(claimOf(owner, 'commit'));
     const task = await runner.run(async (scope) => {
@@ -169,10 +174,7 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
   if (engine !== 'postgres') {
     it('(control) a query on the pool from inside a transaction waits for the one connection, and times out', async () => {
       const silent = { warn: () => {}, error: () => {}, debug: () => {} };
-      const sqliteThreading = engine === 'sqlite' ? 'worker' : 'main';
-      // On its thread, long enough for the thread to start from the TypeScript sources first.
-      const acquireTimeoutMs = sqliteThreading === 'worker' ? 1_500 : 300;
-      const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, { acquireTimeoutMs, log: silent, sqliteThreading });
+      const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, { acquireTimeoutMs: 300, log: silent });
       try {
         await expect(new KnexTransactionRunner(db).run(() => db.raw('select 1'))).rejects.toMatchObject({ name: 'KnexTimeoutError' });
         // The rolled-back transaction gave its connection back.

@@ -51,7 +51,7 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
   }
 
   beforeAll(() => {
-    db = knex({ client: 'better-sqlite3', connection: { filename: path.join(dir, 'cli.sqlite') }, useNullAsDefault: true });
+    db = knex({ client: 'sqlite3', connection: { filename: path.join(dir, 'cli.sqlite') }, useNullAsDefault: true });
   });
   afterAll(async () => {
     await db.destroy();

@@ -66,7 +66,7 @@ describe('isDatabaseUnavailable', () => {
     ['connection lost', new Error('Connection terminated unexpectedly')],
     ['client query timeout', new Error('Query read timeout')],
     ['SQLite busy', Object.assign(new Error('SQLITE_BUSY: database is locked'), { code: 'SQLITE_BUSY' })],
-    ['SQLite extended I/O error (better-sqlite3)', Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' })],
+    ['SQLite extended I/O error', Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' })],
   ])('classifies %s as unavailable', (_name, error) => {
     expect(isDatabaseUnavailable(error)).toBe(true);
   });

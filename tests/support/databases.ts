@@ -6,11 +6,8 @@ import type { Knex } from 'knex';
 import knex from 'knex';
 import { createDatabase, migrateToLatest, type DatabaseOptions } from '../../src/adapters/persistence/knex/database.js';
 
-/**
- * 'sqlite': a file on its own threads (a writer and a reader), as the service runs it;
- * 'sqlite-event-loop': in memory, on the test's thread.
- */
-export type SqlEngine = 'sqlite' | 'sqlite-event-loop' | 'postgres';
+/** 'sqlite': a file, as the service runs it (WAL, one connection); 'sqlite-memory': `:memory:`. */
+export type SqlEngine = 'sqlite' | 'sqlite-memory' | 'postgres';
 
 let containerUrl: Promise<string | null> | undefined;
 
@@ -49,9 +46,8 @@ export interface TestDatabase {
  */
 export async function openTestDatabase(engine: SqlEngine, options: Pick<DatabaseOptions, 'acquireTimeoutMs'> = {}): Promise<TestDatabase> {
   if (engine === 'sqlite') {
-    // A file, as the service has: its query-builder reads then go to the reader thread.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-test-'));
-    const db = createDatabase({ kind: 'sqlite', filename: path.join(dir, 'test.sqlite') }, { ...options, sqliteThreading: 'worker' });
+    const db = createDatabase({ kind: 'sqlite', filename: path.join(dir, 'test.sqlite') }, options);
     await migrateToLatest(db);
     return {
       db,
@@ -62,8 +58,8 @@ export async function openTestDatabase(engine: SqlEngine, options: Pick<Database
       },
     };
   }
-  if (engine === 'sqlite-event-loop') {
-    const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, { ...options, sqliteThreading: 'main' });
+  if (engine === 'sqlite-memory') {
+    const db = createDatabase({ kind: 'sqlite', filename: ':memory:' }, options);
     await migrateToLatest(db);
     return { db, engine, destroy: () => db.destroy() };
   }
@@ -91,8 +87,8 @@ export async function availableEngines(): Promise<SqlEngine[]> {
   return (await postgresUrl()) ? ['sqlite', 'postgres'] : ['sqlite'];
 }
 
-/** For the repository contracts: SQLite in both of the places it can run, too. */
+/** For the repository contracts: SQLite in a file and in memory, and PostgreSQL when reachable. */
 export async function repositoryEngines(): Promise<SqlEngine[]> {
   const [sqlite, ...others] = await availableEngines();
-  return [sqlite!, 'sqlite-event-loop', ...others];
+  return [sqlite!, 'sqlite-memory', ...others];
 }

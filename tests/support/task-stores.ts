@@ -1,6 +1,4 @@
 import type { IdempotencyStore, TaskRepository } from '../../src/application/index.js';
-import { CachingTaskRepository } from '../../src/adapters/caching/caching-task-repository.js';
-import { TaskCache } from '../../src/adapters/caching/task-cache.js';
 import { KnexIdempotencyStore } from '../../src/adapters/persistence/knex/knex-idempotency-store.js';
 import { KnexTaskRepository } from '../../src/adapters/persistence/knex/knex-task-repository.js';
 import { InMemoryIdempotencyStore } from '../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
@@ -8,8 +6,7 @@ import { InMemoryTaskRepository } from '../../src/adapters/persistence/memory/in
 import type { DatabaseOptions } from '../../src/adapters/persistence/knex/database.js';
 import { openTestDatabase, repositoryEngines, type SqlEngine, type TestDatabase } from './databases.js';
 
-/** 'sqlite-cached': SQLite behind the task cache, as the service runs it. */
-export type StoreKind = 'memory' | SqlEngine | 'sqlite-cached';
+export type StoreKind = 'memory' | SqlEngine;
 
 /** The task adapters of one kind, with owners to give tasks to (SQL needs real users rows). */
 export interface TaskStores {
@@ -24,12 +21,8 @@ export interface TaskStores {
   close(): Promise<void>;
 }
 
-/** Every kind of task store; with `cached`, SQLite behind the task cache as well. */
-export const storeKinds = async ({ cached = false } = {}): Promise<StoreKind[]> => [
-  'memory',
-  ...(await repositoryEngines()),
-  ...(cached ? (['sqlite-cached'] as const) : []),
-];
+/** Every kind of task store. */
+export const storeKinds = async (): Promise<StoreKind[]> => ['memory', ...(await repositoryEngines())];
 
 let userCounter = 0;
 
@@ -57,17 +50,11 @@ export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOpti
     };
     return stores;
   }
-  const database = await openTestDatabase(kind === 'sqlite-cached' ? 'sqlite' : kind, options);
+  const database = await openTestDatabase(kind, options);
   const { db } = database;
-  let cache: TaskCache | undefined;
-  const fresh = (): TaskRepository => {
-    if (kind !== 'sqlite-cached') return new KnexTaskRepository(db);
-    cache = new TaskCache({ ttlMs: 60_000, maxEntries: 10_000, maxTextLength: 2_200 });
-    return new CachingTaskRepository(new KnexTaskRepository(db), cache);
-  };
   const stores: TaskStores = {
     kind,
-    tasks: fresh(),
+    tasks: new KnexTaskRepository(db),
     idempotency: new KnexIdempotencyStore(db),
     database,
     newUser: async () => {
@@ -81,11 +68,9 @@ export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOpti
     clear: async () => {
       await db('idempotency_keys').delete();
       await db('tasks').delete();
-      stores.tasks = fresh(); // the rows went behind the cache's back
     },
     deleteUser: async (userId) => {
       await db('users').where({ id: userId }).delete();
-      cache?.forgetUser(userId); // as the service's user repository does (UserChangesForgetCached)
     },
     close: () => database.destroy(),
   };

@@ -4,7 +4,7 @@ import type { Authenticate } from '../../application/index.js';
 import { bearerAuthentication } from './authentication.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerOpenApi } from './openapi.js';
-import { registerMetrics, type PoolStats } from './plugins/metrics.js';
+import { registerMetrics } from './plugins/metrics.js';
 import { registerRateLimits, type RateLimitSettings } from './plugins/rate-limit.js';
 import type { SharedWindowCounter } from './plugins/rate-limit-store.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
@@ -45,7 +45,6 @@ export interface HttpAppDependencies {
   isUnavailable?: (error: unknown) => boolean;
   /** Counters shared by every instance (Redis); without it, limits are counted per instance. */
   sharedRateLimitCounter: SharedWindowCounter | null;
-  poolStats?: () => PoolStats | null;
 }
 
 /**
@@ -129,7 +128,7 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   registerAccessLog(app, options.logger);
 
   await registerSecurityHeaders(app, options.corsOrigins);
-  registerMetrics(app, { token: options.metricsToken, poolStats: deps.poolStats });
+  registerMetrics(app, { token: options.metricsToken });
   await registerOpenApi(app, options.version);
   const { failedAuthentication, ...rateLimits } = await registerRateLimits(app, options.rateLimit, deps.sharedRateLimitCounter);
 

@@ -52,6 +52,11 @@ export interface TaskRepository {
   create(task: NewTask): Promise<Task>;
   findById(userId: number, id: number): Promise<Task | null>;
   /**
+   * As findById; inside a unit of work (TransactionRunner) the task is also held against every
+   * other writer, in this process or another, until the unit ends.
+   */
+  findForUpdate(userId: number, id: number): Promise<Task | null>;
+  /**
    * Writes `next` only if the stored version is still `expectedVersion` (one conditional
    * statement, so of two concurrent writers at most one wins); null when it is not, or the task
    * is gone.

@@ -3,6 +3,7 @@ import type { IdempotencyClaim } from '../../../src/application/index.js';
 import { InMemoryIdempotencyStore } from '../../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
 import { InMemoryTaskRepository } from '../../../src/adapters/persistence/memory/in-memory-task-repository.js';
 import { InMemoryTransactionRunner } from '../../../src/adapters/persistence/memory/in-memory-transaction-runner.js';
+import { heldForUpdateOrder } from '../../support/held-for-update.js';
 import { aNewTask } from '../../support/task-builders.js';
 
 const now = new Date('2026-11-22T10:00:00.000Z');
@@ -22,6 +23,11 @@ function stores() {
 }
 
 describe('InMemoryTransactionRunner', () => {
+  it('holds a task read for update against every other unit until the first ends, as a row lock does', async () => {
+    const { tasks, runner } = stores();
+    expect(await heldForUpdateOrder(runner, tasks, 1)).toEqual(['first released', 'first wrote', 'second read version 2']);
+  });
+
   it('keeps what the work wrote when it succeeds', async () => {
     const { tasks, keys, runner } = stores();
     const claimed = await keys.claim(claimOf('k'));

@@ -1,21 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { httpProblem, sendProblem } from '../problem.js';
 import { routeLabel } from '../route-label.js';
 import { problems } from '../schemas/common.js';
 
-export interface PoolStats {
-  used: number;
-  free: number;
-  pending: number;
-}
-
 export interface MetricsOptions {
   /** When set, scrapers must send `Authorization: Bearer <token>`. */
   token: string | null;
-  /** The database pool right now; null when there is no pool (in-memory persistence). */
-  poolStats?: () => PoolStats | null;
 }
 
 
@@ -66,20 +58,6 @@ export function registerMetrics(app: FastifyInstance, options: MetricsOptions): 
       }
     },
   });
-  const { poolStats } = options;
-  if (poolStats) {
-    new Gauge({
-      name: 'db_pool_connections',
-      help: 'Database pool connections by state (pending = queries waiting for a connection)',
-      labelNames: ['state'],
-      registers: [registry],
-      collect() {
-        const stats = poolStats() ?? { used: 0, free: 0, pending: 0 };
-        for (const state of ['used', 'free', 'pending'] as const) this.set({ state }, stats[state]);
-      },
-    });
-  }
-
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     duration.observe({ method: request.method, route: routeLabel(request), status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();

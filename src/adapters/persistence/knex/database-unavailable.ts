@@ -9,7 +9,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P01', '57P02', '57P03', // admin_shutdown, crash_shutdown, cannot_connect_now
 ]);
 
-/** SQLite's primary codes, and their extended forms (better-sqlite3 reports SQLITE_IOERR_WRITE, SQLITE_BUSY_SNAPSHOT …). */
+/** SQLite's primary codes, and their extended forms (SQLITE_IOERR_WRITE, SQLITE_BUSY_SNAPSHOT …). */
 const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY)(_|$)/;
 
 const UNAVAILABLE_MESSAGES = [

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken } from '../../../application/index.js';
 import type { Role } from '../../../domain/index.js';
-import { PreparedStatements } from './prepared-statements.js';
 import { fromDbTime, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
 
@@ -11,15 +10,13 @@ interface RefreshTokenState {
   created_at: string | Date;
   revoked_at: string | Date | null;
   expires_at: string | Date;
-  used_at: string | Date | null;
 }
 
-export class KnexSessionRepository implements SessionRepository {
-  private readonly statements: PreparedStatements;
+/** Thrown inside the rotation to roll its claim back. */
+class RefusedRefresh extends Error {}
 
-  constructor(private readonly db: Knex) {
-    this.statements = new PreparedStatements(db);
-  }
+export class KnexSessionRepository implements SessionRepository {
+  constructor(private readonly db: Knex) {}
 
   async create(session: Session, refreshToken: StoredRefreshToken): Promise<void> {
     await this.db.transaction(async (trx) => {
@@ -30,33 +27,40 @@ export class KnexSessionRepository implements SessionRepository {
 
   async findPrincipal(sessionId: string, userId: number): Promise<Principal | null> {
     if (!isStorableId(userId)) return null;
-    // Every authenticated request runs this: a prepared statement, not a query builder.
-    const row = await this.statements.first<{ role: Role }>(
-      'select u.role from sessions s join users u on u.id = s.user_id where s.id = ? and s.user_id = ? and s.revoked_at is null',
-      [sessionId, userId],
-    );
+    // Every authenticated request runs this, so a revocation or a role change anywhere applies at once.
+    const row = await this.db('sessions as s')
+      .join('users as u', 'u.id', 's.user_id')
+      .where({ 's.id': sessionId, 's.user_id': userId })
+      .whereNull('s.revoked_at')
+      .first<{ role: Role } | undefined>('u.role');
     return row ? { userId, role: row.role, sessionId } : null;
   }
 
   rotateRefreshToken(digest: string, next: StoredRefreshToken, now: Date): Promise<RefreshOutcome> {
-    return this.db.transaction(async (trx): Promise<RefreshOutcome> => {
-      const state = await trx('refresh_tokens as r')
-        .join('sessions as s', 's.id', 'r.session_id')
-        .where('r.digest', digest)
-        .first<RefreshTokenState | undefined>('r.session_id', 's.user_id', 's.created_at', 's.revoked_at', 'r.expires_at', 'r.used_at');
-      if (!state || state.revoked_at !== null) return { kind: 'invalid' };
-      if (state.used_at !== null) return { kind: 'reused', sessionId: state.session_id };
-      if (fromDbTime(state.expires_at) <= now) return { kind: 'invalid' };
-
-      // The conditional update is the arbiter between parallel refreshes with the same token.
-      const claimed = await trx('refresh_tokens').where({ digest }).whereNull('used_at').update({ used_at: toDbTime(now) });
-      if (claimed === 0) return { kind: 'reused', sessionId: state.session_id };
-      await this.insertRefreshToken(trx, state.session_id, next);
-      return {
-        kind: 'rotated',
-        session: { id: state.session_id, userId: Number(state.user_id), createdAt: fromDbTime(state.created_at) },
-      };
-    });
+    return this.db
+      .transaction(async (trx): Promise<RefreshOutcome> => {
+        // The conditional update comes first: it arbitrates between parallel refreshes with the
+        // same token, and on SQLite it takes the write lock before any read, so a second process
+        // never leaves this transaction holding a stale snapshot it cannot write from.
+        const claimed = await trx('refresh_tokens').where({ digest }).whereNull('used_at').update({ used_at: toDbTime(now) });
+        const state = await trx('refresh_tokens as r')
+          .join('sessions as s', 's.id', 'r.session_id')
+          .where('r.digest', digest)
+          .first<RefreshTokenState | undefined>('r.session_id', 's.user_id', 's.created_at', 's.revoked_at', 'r.expires_at');
+        if (!state) return { kind: 'invalid' };
+        if (claimed === 0) return state.revoked_at === null ? { kind: 'reused', sessionId: state.session_id } : { kind: 'invalid' };
+        // A dead session's or an expired token is refused, and stays unused: the claim rolls back.
+        if (state.revoked_at !== null || fromDbTime(state.expires_at) <= now) throw new RefusedRefresh();
+        await this.insertRefreshToken(trx, state.session_id, next);
+        return {
+          kind: 'rotated',
+          session: { id: state.session_id, userId: Number(state.user_id), createdAt: fromDbTime(state.created_at) },
+        };
+      })
+      .catch((error: unknown) => {
+        if (error instanceof RefusedRefresh) return { kind: 'invalid' };
+        throw error;
+      });
   }
 
   async revoke(sessionId: string, now: Date): Promise<void> {

@@ -1,11 +1,9 @@
 import type { Knex } from 'knex';
 import type { NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, TaskSortKey } from '../../../application/index.js';
 import { priorityRank, titleKey, type Task, type TaskPriority, type TaskStatus } from '../../../domain/index.js';
-import { isPostgres } from './database.js';
-import { PreparedStatements } from './prepared-statements.js';
+import { isPostgres } from './dialect.js';
 import { escapeLike, fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
-import { createTask, INSERT_COLUMNS, TASK_COLUMNS, updateTask, UPDATE_COLUMNS, type TaskTuple } from './task-writes.js';
 
 interface TaskRow {
   id: number | string;
@@ -24,6 +22,11 @@ interface TaskRow {
   version: number | string;
 }
 
+/** What a Task is read from; the sort keys (title_key, priority_rank) are only written. */
+const TASK_COLUMNS: string[] = [
+  'id', 'user_id', 'title', 'description', 'status', 'priority', 'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
+];
+
 const toRow = (task: NewTask): Omit<TaskRow, 'id'> => ({
   user_id: task.userId,
   title: task.title,
@@ -40,28 +43,20 @@ const toRow = (task: NewTask): Omit<TaskRow, 'id'> => ({
   version: task.version,
 });
 
-const SELECT_TASK = `select ${TASK_COLUMNS.join(', ')} from tasks`;
-const SELECT_TASK_BY_ID = `${SELECT_TASK} where id = ? and user_id = ?`;
-const DELETE_TASK = 'delete from tasks where id = ? and user_id = ?';
-const DELETE_TASK_AT_VERSION = `${DELETE_TASK} and version = ?`;
-
-const fromTuple = ([id, userId, title, description, status, priority, dueDate, tags, completedAt, createdAt, updatedAt, version]: TaskTuple): Task => ({
-  id: Number(id),
-  userId: Number(userId),
-  title,
-  description,
-  status,
-  priority,
-  dueDate: fromDbTimeOrNull(dueDate),
-  tags: JSON.parse(tags) as string[],
-  completedAt: fromDbTimeOrNull(completedAt),
-  createdAt: fromDbTime(createdAt),
-  updatedAt: fromDbTime(updatedAt),
-  version: Number(version),
+const toEntity = (row: TaskRow): Task => ({
+  id: Number(row.id),
+  userId: Number(row.user_id),
+  title: row.title,
+  description: row.description,
+  status: row.status,
+  priority: row.priority,
+  dueDate: fromDbTimeOrNull(row.due_date),
+  tags: JSON.parse(row.tags) as string[],
+  completedAt: fromDbTimeOrNull(row.completed_at),
+  createdAt: fromDbTime(row.created_at),
+  updatedAt: fromDbTime(row.updated_at),
+  version: Number(row.version),
 });
-
-/** Rows from the query builder (the filtered listings). */
-const toEntity = (row: TaskRow): Task => fromTuple(TASK_COLUMNS.map((column) => row[column]) as TaskTuple);
 
 /** The column each sort compares; all are plain columns so a keyset is a single index range. */
 const SORT_COLUMN: Record<TaskSortKey, string> = {
@@ -79,24 +74,6 @@ function keysetCondition(column: string, descending: boolean, postgres: boolean)
   return `(${column}, id) ${descending ? '<' : '>'} (${placeholder}, ?)`;
 }
 
-type ListingSql = Record<TaskSortKey, Record<'asc' | 'desc', { first: string; after: string }>>;
-
-/** The unfiltered listing's SQL for every sort, direction and cursor, written once per dialect. */
-function listingSql(postgres: boolean): ListingSql {
-  const forSort = (key: TaskSortKey) => {
-    const column = SORT_COLUMN[key];
-    const forDirection = (direction: 'asc' | 'desc') => {
-      const order = `order by ${column} ${direction}, id ${direction} limit ?`;
-      return {
-        first: `${SELECT_TASK} where user_id = ? ${order}`,
-        after: `${SELECT_TASK} where user_id = ? and ${keysetCondition(column, direction === 'desc', postgres)} ${order}`,
-      };
-    };
-    return { asc: forDirection('asc'), desc: forDirection('desc') };
-  };
-  return Object.fromEntries((Object.keys(SORT_COLUMN) as TaskSortKey[]).map((key) => [key, forSort(key)])) as ListingSql;
-}
-
 /** No condition beyond the owner: the listing most requests ask for. */
 const isUnfiltered = (filter: TaskFilter): boolean =>
   filter.statuses === undefined &&
@@ -106,47 +83,55 @@ const isUnfiltered = (filter: TaskFilter): boolean =>
   filter.dueBefore === undefined &&
   filter.dueAfter === undefined;
 
+type Segment = 'dated' | 'undated';
+
+/**
+ * Tasks on SQLite and PostgreSQL. `db` may be a transaction: every query then runs inside it.
+ * Tag rows (task_tags) and per-user counts (task_counts) are kept by triggers on `tasks`, so
+ * every path that writes tasks — this one, a user's deletion cascading, SQL by hand — keeps
+ * them true.
+ */
 export class KnexTaskRepository implements TaskRepository {
   private readonly postgres: boolean;
 
-  private readonly statements: PreparedStatements;
-
-  private readonly listing: ListingSql;
-
-  constructor(private readonly db: Knex) {
+  constructor(private readonly db: Knex | Knex.Transaction) {
     this.postgres = isPostgres(db);
-    this.statements = new PreparedStatements(db);
-    this.listing = listingSql(this.postgres);
   }
 
   async create(task: NewTask): Promise<Task> {
-    const row = toRow(task);
-    const values = INSERT_COLUMNS.map((column) => row[column]);
-    const id = await this.statements.transaction(createTask, { values });
-    return { ...task, tags: [...task.tags], id: Number(id) };
+    const [inserted] = await this.db('tasks').insert(toRow(task)).returning<{ id: number | string }[]>('id');
+    return { ...task, tags: [...task.tags], id: Number(inserted!.id) };
   }
 
   async findById(userId: number, id: number): Promise<Task | null> {
     if (!isStorableId(id)) return null;
-    const [row] = await this.statements.tuples<TaskTuple>(SELECT_TASK_BY_ID, [id, userId]);
-    return row ? fromTuple(row) : null;
+    return this.toTaskOrNull(await this.db<TaskRow>('tasks').where({ id, user_id: userId }).first<TaskRow | undefined>(TASK_COLUMNS));
+  }
+
+  async findForUpdate(userId: number, id: number): Promise<Task | null> {
+    if (!isStorableId(id)) return null;
+    const query = this.db<TaskRow>('tasks').where({ id, user_id: userId }).first<TaskRow | undefined>(TASK_COLUMNS);
+    if (this.postgres) return this.toTaskOrNull(await query.forUpdate());
+    // SQLite has no row locks: a write takes the database's write lock before the read, as
+    // BEGIN IMMEDIATE would, so no other process can change the task before this unit commits
+    // (and the unit's own write never has to upgrade a stale read snapshot, which SQLite refuses).
+    await this.db('tasks').where({ id, user_id: userId }).update({ version: this.db.ref('version') });
+    return this.toTaskOrNull(await query);
   }
 
   async update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
     if (!isStorableId(id)) return null;
-    const changes = toRow(next);
-    const values = UPDATE_COLUMNS.map((column) => changes[column]);
-    const updated = await this.statements.transaction(updateTask, { id, userId, expectedVersion, values });
-    return updated ? { ...next, id, userId, tags: [...next.tags] } : null;
+    const { user_id: _owner, created_at: _created, ...changes } = toRow(next);
+    // One conditional statement decides between concurrent writers: the loser matches no row.
+    const updated = await this.db('tasks').where({ id, user_id: userId, version: expectedVersion }).update(changes);
+    return updated > 0 ? { ...next, id, userId, tags: [...next.tags] } : null;
   }
 
   async delete(userId: number, id: number, expectedVersion?: number): Promise<boolean> {
     if (!isStorableId(id)) return false;
-    const deleted =
-      expectedVersion === undefined
-        ? await this.statements.run(DELETE_TASK, [id, userId])
-        : await this.statements.run(DELETE_TASK_AT_VERSION, [id, userId, expectedVersion]);
-    return deleted > 0;
+    const query = this.db('tasks').where({ id, user_id: userId });
+    if (expectedVersion !== undefined) void query.where({ version: expectedVersion });
+    return (await query.delete()) > 0;
   }
 
   async findPage(userId: number, query: TaskPageQuery): Promise<Task[]> {
@@ -169,12 +154,16 @@ export class KnexTaskRepository implements TaskRepository {
 
   async count(userId: number, filter: TaskFilter): Promise<number> {
     if (isUnfiltered(filter)) {
-      // Kept by triggers on tasks (migration 004): one row, however many tasks the user has.
-      const counted = await this.statements.first<{ n: string | number }>('select n from task_counts where user_id = ?', [userId]);
+      // One row, however many tasks the user has (migration 004).
+      const counted = await this.db('task_counts').where({ user_id: userId }).first<{ n: string | number } | undefined>('n');
       return Number(counted?.n ?? 0);
     }
     const row = await this.filtered(userId, filter, 'from-tags').count<{ n: string | number }[]>({ n: '*' }).first();
     return Number(row?.n ?? 0);
+  }
+
+  private toTaskOrNull(row: TaskRow | undefined): Task | null {
+    return row ? toEntity(row) : null;
   }
 
   private async keysetSegment(
@@ -184,16 +173,11 @@ export class KnexTaskRepository implements TaskRepository {
     descending: boolean,
     limit: number,
     after?: SortPosition,
-    segment?: 'dated' | 'undated',
+    segment?: Segment,
   ): Promise<Task[]> {
     const column = SORT_COLUMN[key];
     const direction = descending ? 'desc' : 'asc';
-    if (segment === undefined && isUnfiltered(filter)) {
-      const sql = this.listing[key][direction];
-      const rows = await this.statements.tuples<TaskTuple>(after ? sql.after : sql.first, after ? [userId, after.value, after.id, limit] : [userId, limit]);
-      return rows.map(fromTuple);
-    }
-    const query = this.filtered(userId, filter);
+    const query = this.filtered(userId, filter).select<TaskRow[]>(TASK_COLUMNS);
     if (segment === 'undated') {
       void query.whereNull(column);
       if (after) void query.where('id', descending ? '<' : '>', after.id);
@@ -211,7 +195,7 @@ export class KnexTaskRepository implements TaskRepository {
   private async findByOffset(userId: number, { filter, sort, limit, offset }: TaskPageQuery): Promise<Task[]> {
     const column = SORT_COLUMN[sort.key];
     const direction = sort.descending ? 'desc' : 'asc';
-    const query = this.filtered(userId, filter);
+    const query = this.filtered(userId, filter).select<TaskRow[]>(TASK_COLUMNS);
     if (sort.key === 'due_date') void query.orderByRaw('case when due_date is null then 1 else 0 end');
     const rows = await query.orderBy(column, direction).orderBy('id', direction).limit(limit).offset(offset ?? 0);
     return rows.map(toEntity);
@@ -222,8 +206,7 @@ export class KnexTaskRepository implements TaskRepository {
    * - 'probe' (pages): walk the sort index and look each task's tag up, stopping after `limit`
    *   matches — what a page wants when matches are not rare;
    * - 'from-tags' (counts): start from the (user_id, tag, task_id) index and fetch only the tasks
-   *   that carry the tag — a count must see every match, and probing would visit every task the
-   *   caller has (250 ms at 200,000 tasks on SQLite against 27 ms this way).
+   *   that carry the tag — a count must see every match, and probing would visit every task.
    */
   private filtered(userId: number, filter: TaskFilter, tags: 'probe' | 'from-tags' = 'probe'): Knex.QueryBuilder<TaskRow, TaskRow[]> {
     const query = this.db<TaskRow>('tasks').where('user_id', userId);

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type { NewUser, Page, PageQuery, UserChanges, UserRepository } from '../../../application/index.js';
 import { emailTaken, identityKey, usernameTaken, type Role, type User } from '../../../domain/index.js';
-import { PreparedStatements } from './prepared-statements.js';
 import { uniqueViolationColumn } from './sql-errors.js';
 import { escapeLike, fromDbTime, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
@@ -50,11 +49,7 @@ function translateUniqueViolation(error: unknown): never {
 }
 
 export class KnexUserRepository implements UserRepository {
-  private readonly statements: PreparedStatements;
-
-  constructor(private readonly db: Knex) {
-    this.statements = new PreparedStatements(db);
-  }
+  constructor(private readonly db: Knex) {}
 
   async create(user: NewUser): Promise<User> {
     try {
@@ -69,8 +64,7 @@ export class KnexUserRepository implements UserRepository {
 
   async findById(id: number): Promise<User | null> {
     if (!isStorableId(id)) return null;
-    // GET /me and every user route read this: a prepared statement, not the query builder.
-    const row = await this.statements.first<UserRow>('select * from users where id = ?', [id]);
+    const row = await this.db<UserRow>('users').where({ id }).first();
     return row ? toEntity(row) : null;
   }
 

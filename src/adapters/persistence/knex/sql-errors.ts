@@ -4,7 +4,7 @@ export function uniqueViolationColumn(error: unknown): string | null {
   const { code, constraint, message } = error as { code?: string; constraint?: string; message?: string };
   if (code === '23505' && constraint) return constraint; // PostgreSQL: users_email_key_unique
   // SQLite names the column only in the message (after the whole statement, when knex ran it).
-  // better-sqlite3 reports the extended code SQLITE_CONSTRAINT_UNIQUE.
+  // node-sqlite3 reports SQLITE_CONSTRAINT, and the column in the message.
   const sqlite = code?.startsWith('SQLITE_CONSTRAINT') ? /UNIQUE constraint failed: (.+)$/.exec(message ?? '') : null;
   return sqlite?.[1] ?? null;
 }

@@ -64,6 +64,10 @@ export class InMemoryTaskRepository implements TaskRepository {
     return task && task.userId === userId ? copy(task) : null;
   }
 
+  findForUpdate(userId: number, id: number): Promise<Task | null> {
+    return this.findById(userId, id);
+  }
+
   async update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
     const task = this.tasks.get(id);
     if (!task || task.userId !== userId || task.version !== expectedVersion) return null;

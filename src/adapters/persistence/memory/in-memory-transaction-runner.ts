@@ -25,11 +25,32 @@ async function journaled<R>(undo: Undo, undoPoint: () => void, write: Promise<R>
   return result;
 }
 
+/** Tasks held for update, as row locks: each id's holder, and how the next one waits for it. */
+class TaskLocks {
+  private readonly held = new Map<number, Promise<void>>();
+
+  /** Resolves once this unit holds the task; `release` lets the next one in. */
+  async hold(id: number, releases: Array<() => void>): Promise<void> {
+    const previous = this.held.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const chained = previous.then(() => mine);
+    this.held.set(id, chained);
+    releases.push(() => {
+      release();
+      if (this.held.get(id) === chained) this.held.delete(id);
+    });
+    await previous;
+  }
+}
+
 /** The tasks as a unit of work sees them: every write notes how to undo itself. */
 class JournaledTasks implements TaskRepository {
   constructor(
     private readonly store: InMemoryTaskRepository,
     private readonly undo: Undo,
+    private readonly locks: TaskLocks,
+    private readonly releases: Array<() => void>,
   ) {}
 
   async create(task: NewTask): Promise<Task> {
@@ -39,6 +60,11 @@ class JournaledTasks implements TaskRepository {
   }
 
   findById(userId: number, id: number): Promise<Task | null> {
+    return this.store.findById(userId, id);
+  }
+
+  async findForUpdate(userId: number, id: number): Promise<Task | null> {
+    await this.locks.hold(id, this.releases);
     return this.store.findById(userId, id);
   }
 
@@ -81,11 +107,14 @@ class JournaledKeys implements IdempotencyStore {
 
 /**
  * A unit of work on the in-memory stores: what it wrote is undone, newest first, when it
- * throws, as a rolled-back SQL transaction leaves nothing behind. Other work sees its writes
- * before it ends (no isolation): enough for tests and demos, where the SQL runner's contract
- * tests prove the isolation.
+ * throws, as a rolled-back SQL transaction leaves nothing behind, and a task it read for update
+ * waits for the unit that holds it, as a row lock does. Other work sees its writes before it
+ * ends (no isolation): enough for tests and demos, where the SQL runner's contract tests prove
+ * the isolation.
  */
 export class InMemoryTransactionRunner implements TransactionRunner {
+  private readonly locks = new TaskLocks();
+
   constructor(
     private readonly tasks: InMemoryTaskRepository,
     private readonly idempotency: InMemoryIdempotencyStore,
@@ -93,11 +122,14 @@ export class InMemoryTransactionRunner implements TransactionRunner {
 
   async run<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> {
     const undo: Undo = [];
+    const releases: Array<() => void> = [];
     try {
-      return await work({ tasks: new JournaledTasks(this.tasks, undo), idempotency: new JournaledKeys(this.idempotency, undo) });
+      return await work({ tasks: new JournaledTasks(this.tasks, undo, this.locks, releases), idempotency: new JournaledKeys(this.idempotency, undo) });
     } catch (error) {
       for (const step of undo.reverse()) step();
       throw error;
+    } finally {
+      for (const release of releases) release();
     }
   }
 }
