@@ -7,6 +7,7 @@ import {
   ConditionalWriteHeaders,
   CreateTaskBody,
   CreateTaskHeaders,
+  PatchTaskBody,
   ReplaceTaskBody,
   TaskDto,
   TaskListQuery,
@@ -104,6 +105,44 @@ export const referenceTaskRoutes: FastifyPluginAsyncTypebox<ReferenceTaskOptions
       if (!task || task.user_id !== callerOf(request)) throw notFound();
       const now = new Date().toISOString();
       const next: TaskDto = { ...task, ...fields(request.body, now, task), updated_at: now, version: task.version + 1 };
+      tasks.set(next.id, next);
+      return reply.header('etag', `"${next.version}"`).send(next);
+    },
+  );
+
+  app.patch(
+    '/tasks/:id',
+    {
+      onRequest: authenticated,
+      schema: { params: IdParams, headers: ConditionalWriteHeaders, body: PatchTaskBody, response: { 200: TaskDto } },
+    },
+    async (request, reply) => {
+      const task = tasks.get(request.params.id);
+      if (!task || task.user_id !== callerOf(request)) throw notFound();
+      const patch = request.body;
+      const status = patch.status ?? (patch.completed === undefined ? task.status : patch.completed ? 'done' : 'todo');
+      const merged = {
+        title: patch.title ?? task.title,
+        description: patch.description ?? task.description,
+        status,
+        priority: patch.priority ?? task.priority,
+        due_date: patch.due_date === undefined ? task.due_date : patch.due_date === null ? null : new Date(patch.due_date).toISOString(),
+        tags: patch.tags === undefined ? task.tags : [...new Set(patch.tags)],
+      };
+      // As the service does: a patch that changes nothing keeps the version and stores nothing.
+      const changed = (Object.keys(merged) as Array<keyof typeof merged>).some((key) =>
+        key === 'tags' ? merged.tags.join('\u0000') !== task.tags.join('\u0000') : merged[key] !== task[key],
+      );
+      if (!changed) return reply.header('etag', `"${task.version}"`).send(task);
+      const now = new Date().toISOString();
+      const next: TaskDto = {
+        ...task,
+        ...merged,
+        completed: status === 'done',
+        completed_at: status === 'done' ? (task.completed_at ?? now) : null,
+        updated_at: now,
+        version: task.version + 1,
+      };
       tasks.set(next.id, next);
       return reply.header('etag', `"${next.version}"`).send(next);
     },

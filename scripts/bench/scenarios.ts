@@ -47,6 +47,9 @@ function rotating(users: SeededUser[], build: (user: SeededUser, n: number, requ
 
 const json = { 'content-type': 'application/json' };
 
+/** Across every round of every server, so no update body is ever sent twice. */
+let updateSequence = 0;
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'me',
@@ -86,17 +89,23 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'update',
-    description: 'PUT /tasks/{id} — replace a task',
+    description: 'PATCH /tasks/{id} — a new title and description, different on every request',
     needsTasks: true,
     requests: (users) => [
       {
-        method: 'PUT',
+        method: 'PATCH',
         headers: json,
-        ...rotating(users, (user, n, r) => ({
-          ...r,
-          path: `/tasks/${user.taskIds[(n * 7919) % user.taskIds.length]}`,
-          body: JSON.stringify(taskBody(n + 1, 'Updated')),
-        })),
+        ...rotating(users, (user, n, r) => {
+          // The service answers a patch that changes nothing without writing, so a body that
+          // repeats (in a later round, or once n wraps) would measure a read. The counter lives
+          // for the whole run and never repeats.
+          const change = ++updateSequence;
+          return {
+            ...r,
+            path: `/tasks/${user.taskIds[(n * 7919) % user.taskIds.length]}`,
+            body: JSON.stringify({ title: `Updated task, change ${change}`, description: `Changed by the bench, change ${change}.` }),
+          };
+        }),
       },
     ],
   },
