@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { freePort as freePortIn, waitUntilHealthy } from '../support/server-process.js';
 
 /** Ports the team set aside for benchmarks and other local servers. */
@@ -30,7 +31,10 @@ export interface StartOptions {
 export async function startServer(options: StartOptions): Promise<ServerProcess> {
   const log = openSync(options.logFile, 'a');
   const child = spawn(process.execPath, options.nodeArgs, {
-    env: { ...process.env, ...options.env },
+    // Not the bench's own environment: a developer's shell may carry settings of the service
+    // (tuning knobs, a DATABASE_URL) that would change what is measured. What a server gets is
+    // exactly what the bench passes.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), TMPDIR: os.tmpdir(), ...options.env },
     stdio: ['ignore', log, log],
   });
   const url = `http://127.0.0.1:${options.port}`;
@@ -111,6 +115,16 @@ export class PeakRssMeter {
     } catch {
       return 0;
     }
+  }
+}
+
+/** A process's resident memory now, in MiB (0 when it cannot be read). */
+export function rssMiB(pid: number): number {
+  try {
+    const kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    return Math.round((kib / 1024) * 10) / 10;
+  } catch {
+    return 0;
   }
 }
 
