@@ -1,34 +1,53 @@
 /**
  * npm run bench [-- options]
  *
- * Starts the compiled service (dist/) and the in-memory reference server (reference-server.ts)
- * as child processes on free ports in 3200–3299, seeds both through their HTTP APIs, and runs
- * each scenario with autocannon against both. Prints requests/s, latency, errors and peak RSS
- * per scenario with the service/reference ratio, checks the targets and writes the whole result
- * to bench-results/. Runs on a fresh SQLite file; with --pg <url> (or BENCH_DATABASE_URL) on
- * PostgreSQL instead, in a schema of its own that it drops afterwards.
+ * Measures the compiled service (dist/) on SQLite and on PostgreSQL, each beside the in-memory
+ * reference server (reference-server.ts) in the same run. For each database it starts a fresh
+ * service and a fresh reference as child processes on free ports in 3200–3299, seeds both through
+ * their HTTP APIs and runs each scenario with autocannon against both, in rounds that alternate
+ * which server goes first. Prints requests/s, the service/reference ratio against its target,
+ * p99 latency, errors, peak RSS and whether the service's RSS stayed flat, per scenario and
+ * database, and writes the whole result to bench-results/ as JSON and Markdown.
+ *
+ * The service is a black box reached over HTTP with DATABASE_URL set: a fresh SQLite file, or a
+ * fresh PostgreSQL database (taskforge_bench_test_*) migrated with the service's own CLI and
+ * dropped afterwards. When PostgreSQL cannot be reached the run says so and measures SQLite only.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import autocannon, { type Result } from 'autocannon';
-import { freePort, mapLimit, PeakRssMeter, processCpuSeconds, requestJson, sleep, startServer, type ServerProcess } from './harness.js';
+import { freePort, mapLimit, PeakRssMeter, processCpuSeconds, requestJson, rssMiB, sleep, startServer, type ServerProcess } from './harness.js';
+import { createScratchDatabase, formatProfile, PgWriteProfiler, probe, redact, type ScratchDatabase, type WriteProfile } from './pg.js';
 import { summarizeProfile } from './profile-summary.js';
 import { SCENARIOS, taskBody, type Scenario, type SeededUser } from './scenarios.js';
-import type { ScratchSchema } from '../support/scratch-schema.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const DIST_MAIN = path.join(ROOT, 'dist/src/infrastructure/main.js');
+const DIST_MAIN = 'dist/src/infrastructure/main.js';
+const DIST_CLI = 'dist/src/infrastructure/cli.js';
 const DIST_REFERENCE = path.join(ROOT, 'dist/scripts/bench/reference-server.js');
+const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+type Engine = 'sqlite' | 'postgres';
+const ENGINES: readonly Engine[] = ['sqlite', 'postgres'];
 
 const HELP = `npm run bench -- [options]
-  --duration <s>           seconds measured per scenario and server (default 8)
+  --db <a,b>               databases to measure, of sqlite, postgres (default both)
+  --pg <url>               PostgreSQL server to use (or BENCH_PG_URL; default ${DEFAULT_PG_URL});
+                           the run creates and drops a database of its own, taskforge_bench_test_*
+  --duration <s>           seconds measured per scenario and server (default 5)
   --warmup <s>             unmeasured seconds before each measurement (default 2)
   --rounds <n>             measurements per scenario and server, alternating service and
                            reference; the median is reported (default 3)
+  --smoke                  (or BENCH_SMOKE=1) 1 s rounds after 0.5 s warm-up, 2 rounds, 200 tasks
+                           per user: checks the bench works end to end, measures nothing
+  --pg-profile             PostgreSQL only, scenarios create and update unless --scenarios says
+                           otherwise; after each scenario's rounds one more run of the service
+                           while pg_stat_statements (or, without it, samples of pg_stat_activity
+                           and pg_locks every 100 ms) records where the database's time goes
   --connections <n>        concurrent connections (default 10)
   --rate <req/s>           send at this fixed rate instead of as fast as the server answers; then
                            compare the CPU µs/req column (the server's CPU, all threads, per request);
@@ -37,26 +56,30 @@ const HELP = `npm run bench -- [options]
   --flood-connections <n>  connections of the login flood in list+login (default 8)
   --tasks <n>              tasks seeded per user, 2 users (default 1000)
   --scenarios <a,b>        subset of: ${SCENARIOS.map((s) => s.name).join(', ')}, list+login
-  --pg <url>               run on PostgreSQL (or BENCH_DATABASE_URL); the bench uses its own schema
+                           (default list,get,create,update: the ones with targets)
   --log-level <level>      the service's LOG_LEVEL (default info, as in production)
   --profile <scenario>     also run that scenario once more under node --cpu-prof and summarize it
   --no-reference           skip the reference server (no ratios)
   --baseline <dir>         in place of the reference, the service as built in another checkout
-                           (its dist/), on SQLite: ratios are then this build's against that one
+                           (its dist/), on a database of its own: ratios are then this build's
+                           against that one
   --check                  exit 1 when a target is missed
-  --keep                   keep the temporary directory (database, logs)`;
+  --keep                   keep the temporary directory (databases, logs)`;
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '8' },
-    warmup: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '3' },
+    db: { type: 'string' },
+    pg: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    rounds: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    'pg-profile': { type: 'boolean', default: false },
     connections: { type: 'string', default: '10' },
     rate: { type: 'string' },
     'flood-connections': { type: 'string', default: '8' },
-    tasks: { type: 'string', default: '1000' },
+    tasks: { type: 'string' },
     scenarios: { type: 'string' },
-    pg: { type: 'string', default: process.env.BENCH_DATABASE_URL },
     'log-level': { type: 'string', default: 'info' },
     profile: { type: 'string' },
     'no-reference': { type: 'boolean', default: false },
@@ -71,44 +94,47 @@ if (args.help) {
   process.exit(0);
 }
 
+const SMOKE = args.smoke || process.env.BENCH_SMOKE === '1';
+const PG_PROFILE = args['pg-profile'];
+
 const positive = (name: string, text: string | undefined): number => {
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number; got "${text}"`);
   return value;
 };
-const DURATION = positive('duration', args.duration);
-const WARMUP = positive('warmup', args.warmup);
-const ROUNDS = Math.max(1, Math.round(positive('rounds', args.rounds)));
+const DURATION = positive('duration', args.duration ?? (SMOKE ? '1' : '5'));
+const WARMUP = positive('warmup', args.warmup ?? (SMOKE ? '0.5' : '2'));
+const ROUNDS = Math.max(1, Math.round(positive('rounds', args.rounds ?? (SMOKE ? '2' : '3'))));
 const CONNECTIONS = positive('connections', args.connections);
 const RATE = args.rate === undefined ? undefined : positive('rate', args.rate);
 const FLOOD_CONNECTIONS = positive('flood-connections', args['flood-connections']);
-const TASKS_PER_USER = positive('tasks', args.tasks);
-const PG_URL = args.pg || undefined;
-const ENGINE = PG_URL ? 'postgres' : 'sqlite';
+const TASKS_PER_USER = positive('tasks', args.tasks ?? (SMOKE ? '200' : '1000'));
+const PG_URL = args.pg || process.env.BENCH_PG_URL || process.env.BENCH_DATABASE_URL || DEFAULT_PG_URL;
 
-/** Targets: the service's throughput as a share of the reference's, on SQLite. */
-const RATIO_TARGETS: Record<string, number> = { list: 0.35, get: 0.4, create: 0.25, update: 0.25 };
+/** Targets: the service's throughput as a share of the reference's, per database. */
+const RATIO_TARGETS: Record<Engine, Record<string, number>> = {
+  sqlite: { list: 0.35, get: 0.4, create: 0.25, update: 0.25 },
+  postgres: { list: 0.25, get: 0.4, create: 0.32, update: 0.3 },
+};
 const FLOOD_P99_FACTOR = 3;
+/** RSS counts as flat when it grew by no more than this over the run (share of the start, or MiB). */
+const RSS_FLAT = { share: 0.15, mib: 32 };
 
 const JWT_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const PASSWORD = 'bench password 12345';
 
 // --- what runs -----------------------------------------------------------------------------
 
-const wanted = args.scenarios?.split(',').map((s) => s.trim()).filter(Boolean);
+const listOf = (text: string | undefined) => text?.split(',').map((s) => s.trim()).filter(Boolean);
+const engines = (listOf(args.db) ?? (PG_PROFILE ? ['postgres'] : [...ENGINES])) as Engine[];
+for (const engine of engines) if (!ENGINES.includes(engine)) throw new Error(`unknown database "${engine}"; known: ${ENGINES.join(', ')}`);
+const wanted = listOf(args.scenarios) ?? (PG_PROFILE ? ['create', 'update'] : ['list', 'get', 'create', 'update']);
 const known = new Set([...SCENARIOS.map((s) => s.name), 'list+login']);
-for (const name of wanted ?? []) if (!known.has(name)) throw new Error(`unknown scenario "${name}"; known: ${[...known].join(', ')}`);
+for (const name of wanted) if (!known.has(name)) throw new Error(`unknown scenario "${name}"; known: ${[...known].join(', ')}`);
 if (args.profile && !SCENARIOS.some((s) => s.name === args.profile)) throw new Error(`--profile takes one of ${SCENARIOS.map((s) => s.name).join(', ')}`);
-if (args.baseline && args.pg) throw new Error('--baseline runs on SQLite only');
-const scenarios = SCENARIOS.filter((s) => !wanted || wanted.includes(s.name));
-const runFlood = !wanted || wanted.includes('list+login');
+const scenarios = SCENARIOS.filter((s) => wanted.includes(s.name));
+const runFlood = wanted.includes('list+login');
 const needsTasks = scenarios.some((s) => s.needsTasks) || runFlood || SCENARIOS.find((s) => s.name === args.profile)?.needsTasks === true;
-
-// --- environment ---------------------------------------------------------------------------
-
-/** Settings a developer's shell may carry that would change what the service does. */
-const SERVICE_ENV_KEYS = /^(NODE_ENV|PORT|HOST|DATABASE_URL|DATA_DIR|JWT_\w+|ACCESS_TOKEN_TTL|REFRESH_TOKEN_TTL|REDIS_URL|CORS_ORIGINS|LOG_LEVEL|RATE_LIMIT_\w+|ADMIN_\w+|BODY_LIMIT|TRUST_PROXY|METRICS_TOKEN)$/;
-for (const key of Object.keys(process.env)) if (SERVICE_ENV_KEYS.test(key)) delete process.env[key];
 
 function machine() {
   const cpu = /^model name\s*:\s*(.+)$/m.exec(safeRead('/proc/cpuinfo'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
@@ -152,9 +178,11 @@ async function seed(server: ServerProcess): Promise<SeededUser[]> {
 
 // --- measuring -----------------------------------------------------------------------------
 
+type Target = 'service' | 'reference';
+
 interface Measurement {
   scenario: string;
-  target: 'service' | 'reference';
+  target: Target;
   /** The median round's; every round's is in `rounds`. */
   requestsPerSecond: number;
   rounds?: number[];
@@ -165,6 +193,8 @@ interface Measurement {
   socketErrors: number;
   statusCodes: Record<string, number>;
   peakRssMiB: number;
+  /** Resident memory right after the measurement (after each round in a median). */
+  rssAfterMiB: number[];
   /** The server's CPU time (every thread) per request answered, in µs; the median round's in a median. */
   cpuMicrosPerRequest: number;
 }
@@ -174,7 +204,7 @@ function fire(server: ServerProcess, scenario: Scenario, users: SeededUser[], se
   return autocannon({ url: server.url, connections, duration: seconds, timeout: 10, requests: scenario.requests(users), ...(rate ? { overallRate: rate } : {}) });
 }
 
-function toMeasurement(scenario: string, target: Measurement['target'], result: Result, peakRssMiB: number, cpuSeconds = Number.NaN): Measurement {
+function toMeasurement(scenario: string, target: Target, result: Result, peakRssMiB: number, rssAfter: number, cpuSeconds = Number.NaN): Measurement {
   const statusCodes: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = Number(count);
   return {
@@ -188,20 +218,22 @@ function toMeasurement(scenario: string, target: Measurement['target'], result: 
     socketErrors: result.errors,
     statusCodes,
     peakRssMiB,
+    rssAfterMiB: [rssAfter],
     cpuMicrosPerRequest: Math.round((cpuSeconds * 1e6) / Math.max(result.requests.total, 1)),
   };
 }
 
-async function measure(server: ServerProcess, target: Measurement['target'], scenario: Scenario, users: SeededUser[]): Promise<Measurement> {
+async function measure(server: ServerProcess, target: Target, scenario: Scenario, users: SeededUser[], label = ''): Promise<Measurement> {
   if (WARMUP > 0) await fire(server, scenario, users, WARMUP, CONNECTIONS);
-  const meter = new PeakRssMeter(server.child.pid!);
+  const pid = server.child.pid!;
+  const meter = new PeakRssMeter(pid);
   meter.start();
-  const cpuBefore = processCpuSeconds(server.child.pid!);
+  const cpuBefore = processCpuSeconds(pid);
   const result = await fire(server, scenario, users, DURATION, CONNECTIONS);
-  const measurement = toMeasurement(scenario.name, target, result, meter.stop(), processCpuSeconds(server.child.pid!) - cpuBefore);
+  const measurement = toMeasurement(scenario.name, target, result, meter.stop(), rssMiB(pid), processCpuSeconds(pid) - cpuBefore);
   console.log(
-    `  ${target.padEnd(9)} ${scenario.name.padEnd(10)} ${String(measurement.requestsPerSecond).padStart(6)} req/s  p99 ${measurement.latencyMs.p99} ms  ` +
-      `CPU ${measurement.cpuMicrosPerRequest} µs/req  errors ${measurement.errors}`,
+    `  ${label}${target.padEnd(9)} ${scenario.name.padEnd(10)} ${String(measurement.requestsPerSecond).padStart(6)} req/s  p99 ${measurement.latencyMs.p99} ms  ` +
+      `CPU ${measurement.cpuMicrosPerRequest} µs/req  RSS ${measurement.rssAfterMiB[0]} MiB  errors ${measurement.errors}`,
   );
   return measurement;
 }
@@ -218,10 +250,11 @@ async function measureFlood(server: ServerProcess, users: SeededUser[]): Promise
   const listed = await fire(server, list, users, DURATION, CONNECTIONS);
   const flooded = await flood;
   const peak = meter.stop();
+  const rss = rssMiB(server.child.pid!);
   const result = {
     idle,
-    flooded: toMeasurement('list+login', 'service', listed, peak),
-    login: toMeasurement('login-flood', 'service', flooded, peak),
+    flooded: toMeasurement('list+login', 'service', listed, peak, rss),
+    login: toMeasurement('login-flood', 'service', flooded, peak, rss),
   };
   console.log(`  service   list+login ${String(result.flooded.requestsPerSecond).padStart(6)} req/s  p99 ${result.flooded.latencyMs.p99} ms (idle ${idle.latencyMs.p99} ms); logins ${result.login.requestsPerSecond}/s`);
   return result;
@@ -240,90 +273,119 @@ function median(rounds: Measurement[]): Measurement {
     non2xx: rounds.reduce((sum, m) => sum + m.non2xx, 0),
     socketErrors: rounds.reduce((sum, m) => sum + m.socketErrors, 0),
     peakRssMiB: Math.max(...rounds.map((m) => m.peakRssMiB)),
+    rssAfterMiB: rounds.flatMap((m) => m.rssAfterMiB),
     cpuMicrosPerRequest: [...rounds].sort((a, b) => a.cpuMicrosPerRequest - b.cpuMicrosPerRequest)[Math.floor((rounds.length - 1) / 2)]!.cpuMicrosPerRequest,
   };
 }
 
-// --- report --------------------------------------------------------------------------------
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
+// --- one database --------------------------------------------------------------------------
 
 interface Check {
+  engine: Engine;
   what: string;
-  value: number;
+  value: number | string;
   target: string;
   ok: boolean;
 }
 
-// --- main ----------------------------------------------------------------------------------
+interface RssVerdict {
+  /** The service's RSS after each measured round, in run order. */
+  series: number[];
+  firstMiB: number;
+  lastMiB: number;
+  peakMiB: number;
+  flat: boolean;
+}
 
-async function main(): Promise<void> {
-  for (const file of [DIST_MAIN, DIST_REFERENCE]) {
-    try {
-      statSync(file);
-    } catch {
-      throw new Error(`${path.relative(ROOT, file)} is missing: run "npm run bench" (it compiles first), not this file directly`);
-    }
-  }
-  const info = machine();
-  console.log(`taskforge bench — ${ENGINE}, ${info.nproc} CPUs (${info.cpu}), Node ${info.node}, commit ${info.commit}`);
-  console.log(`  ${DURATION}s per measurement after ${WARMUP}s warm-up, median of ${ROUNDS} rounds, ${CONNECTIONS} connections, 2 users × ${needsTasks ? TASKS_PER_USER : 0} tasks`);
+interface EngineResult {
+  engine: Engine;
+  database: string;
+  serverVersion?: string;
+  measurements: Measurement[];
+  flood?: { idle: Measurement; flooded: Measurement; login: Measurement };
+  rss: RssVerdict;
+  checks: Check[];
+  pgProfiles: WriteProfile[];
+  cpuProfile?: { file: string; summary: string };
+}
 
-  const runDir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-bench-'));
-  const ports = new Set<number>();
-  const started: ServerProcess[] = [];
-  let pg: ScratchSchema | undefined;
-  let failed = true;
+const serviceEnv = (databaseUrl: string, dataDir: string) => ({
+  NODE_ENV: 'production',
+  HOST: '127.0.0.1',
+  DATABASE_URL: databaseUrl,
+  DATA_DIR: dataDir,
+  JWT_SECRET,
+  ACCESS_TOKEN_TTL: '2h',
+  LOG_LEVEL: args['log-level']!,
+  // Far above anything the bench can send, so rate limiting never answers 429 here.
+  RATE_LIMIT_MAX: '1000000',
+  RATE_LIMIT_AUTH_MAX: '1000000',
+  RATE_LIMIT_FAILED_AUTH_MAX: '1000000',
+});
 
+/** The service's own `migrate` command: the schema is the product's business, not the bench's. */
+async function migrate(checkout: string, env: Record<string, string>): Promise<void> {
   try {
-    // Imported only when needed: knex and the pg driver load for --pg alone.
-    pg = PG_URL ? await (await import('../support/scratch-schema.js')).createScratchSchema(PG_URL, 'taskforge_bench') : undefined;
-    const serviceEnv = {
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      DATABASE_URL: pg ? pg.url : `file:${path.join(runDir, 'bench.sqlite')}`,
-      DATA_DIR: runDir,
-      JWT_SECRET,
-      ACCESS_TOKEN_TTL: '2h',
-      LOG_LEVEL: args['log-level']!,
-      // Far above anything the bench can send, so rate limiting never answers 429 here.
-      RATE_LIMIT_MAX: '1000000',
-      RATE_LIMIT_AUTH_MAX: '1000000',
-      RATE_LIMIT_FAILED_AUTH_MAX: '1000000',
+    await promisify(execFile)(process.execPath, [path.join(checkout, DIST_CLI), 'migrate'], {
+      cwd: checkout,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
+    });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`"${DIST_CLI} migrate" failed in ${checkout}:\n${`${stdout}${stderr}`.trim() || String(error)}`, { cause: error });
+  }
+}
+
+async function runEngine(engine: Engine, runDir: string, ports: Set<number>, serverVersion?: string): Promise<EngineResult> {
+  const started: ServerProcess[] = [];
+  const databases: ScratchDatabase[] = [];
+  let profiler: PgWriteProfiler | undefined;
+  try {
+    // One database per server that needs one: this build's service, and a baseline build's.
+    const databaseFor = async (name: string): Promise<string> => {
+      if (engine === 'sqlite') return `file:${path.join(runDir, `${name}.sqlite`)}`;
+      const db = await createScratchDatabase(PG_URL, 'taskforge_bench_test');
+      databases.push(db);
+      return db.url;
     };
+    const serviceUrl = await databaseFor('service');
+    const env = serviceEnv(serviceUrl, runDir);
+    if (engine === 'postgres') await migrate(ROOT, env);
+    const databaseLabel = engine === 'sqlite' ? path.basename(serviceUrl) : databases[0]!.name;
+    console.log(`\n== ${engine}${serverVersion ? ` ${serverVersion}` : ''}: database ${databaseLabel}`);
+
     const startService = async (nodeFlags: string[] = []) => {
       const port = await freePort(ports);
       const server = await startServer({
         name: 'service',
         port,
-        nodeArgs: [...nodeFlags, DIST_MAIN],
-        env: { ...serviceEnv, PORT: String(port) },
-        logFile: path.join(runDir, `service-${port}.log`),
+        nodeArgs: [...nodeFlags, path.join(ROOT, DIST_MAIN)],
+        env: { ...env, PORT: String(port) },
+        logFile: path.join(runDir, `${engine}-service-${port}.log`),
       });
       started.push(server);
       return server;
     };
 
     const service = await startService();
-    const servers: Array<[ServerProcess, Measurement['target']]> = [[service, 'service']];
+    const servers: Array<[ServerProcess, Target]> = [[service, 'service']];
     if (!args['no-reference']) {
       const port = await freePort(ports);
-      // A baseline build is a second service, on a database file of its own.
-      const reference = await startServer({
-        name: 'reference',
-        port,
-        ...(args.baseline
-          ? {
-              nodeArgs: [path.resolve(args.baseline, 'dist/src/infrastructure/main.js')],
-              env: { ...serviceEnv, DATABASE_URL: `file:${path.join(runDir, 'baseline.sqlite')}`, PORT: String(port) },
-            }
-          : { nodeArgs: [DIST_REFERENCE], env: { NODE_ENV: 'production', PORT: String(port), JWT_SECRET, ACCESS_TOKEN_TTL: '7200' } }),
-        logFile: path.join(runDir, `reference-${port}.log`),
-      });
+      let reference: ServerProcess;
+      if (args.baseline) {
+        const checkout = path.resolve(args.baseline);
+        const baselineEnv = { ...serviceEnv(await databaseFor('baseline'), runDir), PORT: String(port) };
+        if (engine === 'postgres') await migrate(checkout, baselineEnv);
+        reference = await startServer({ name: 'baseline', port, nodeArgs: [path.join(checkout, DIST_MAIN)], env: baselineEnv, logFile: path.join(runDir, `${engine}-baseline-${port}.log`) });
+      } else {
+        reference = await startServer({
+          name: 'reference',
+          port,
+          nodeArgs: [DIST_REFERENCE],
+          env: { NODE_ENV: 'production', PORT: String(port), JWT_SECRET, ACCESS_TOKEN_TTL: '7200' },
+          logFile: path.join(runDir, `${engine}-reference-${port}.log`),
+        });
+      }
       started.push(reference);
       servers.push([reference, 'reference']);
     }
@@ -335,79 +397,266 @@ async function main(): Promise<void> {
       console.log(`  seeded ${target} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     }
 
+    if (PG_PROFILE && engine === 'postgres') {
+      profiler = await PgWriteProfiler.open(serviceUrl, databases[0]!.name);
+      console.log(`  write profile from ${profiler.source}${profiler.reason ? ` — ${profiler.reason}` : ''}`);
+    }
+
     const measurements: Measurement[] = [];
+    const rssSeries: number[] = [];
+    const wrote: Check[] = [];
+    const pgProfiles: WriteProfile[] = [];
     for (const scenario of scenarios) {
       // Rounds alternate which server goes first, so a slow spell of the machine falls on both.
       const rounds = new Map<ServerProcess, Measurement[]>(servers.map(([server]) => [server, []]));
       for (let r = 0; r < ROUNDS; r++) {
         const order = r % 2 === 0 ? servers : [...servers].reverse();
-        for (const [server, target] of order) rounds.get(server)!.push(await measure(server, target, scenario, seeded.get(server)!));
+        for (const [server, target] of order) {
+          const m = await measure(server, target, scenario, seeded.get(server)!);
+          rounds.get(server)!.push(m);
+          if (target === 'service') rssSeries.push(...m.rssAfterMiB);
+        }
       }
       for (const [server] of servers) measurements.push(median(rounds.get(server)!));
+      if (scenario.name === 'update') for (const [server, target] of servers) wrote.push(await updateWrote(engine, server, target, seeded.get(server)!));
+      if (profiler) {
+        // A run of its own: the profile then holds this scenario's statements and nothing else.
+        await profiler.start();
+        await measure(service, 'service', scenario, seeded.get(service)!, '[pg profile] ');
+        pgProfiles.push(await profiler.stop(scenario.name));
+      }
     }
     const flood = runFlood ? await measureFlood(service, seeded.get(service)!) : undefined;
+    if (flood) rssSeries.push(...flood.flooded.rssAfterMiB);
 
-    let profile: { file: string; summary: string } | undefined;
-    if (args.profile) profile = await runProfile(args.profile, service, startService, seeded.get(service)!);
+    const cpuProfile = args.profile ? await runProfile(args.profile, service, startService, seeded.get(service)!) : undefined;
 
-    // --- report ---
-    const byKey = new Map(measurements.map((m) => [`${m.scenario}/${m.target}`, m]));
-    const rows = [['scenario', 'server', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'CPU µs/req', 'ratio']];
-    const checks: Check[] = [];
-    for (const scenario of scenarios) {
-      const own = byKey.get(`${scenario.name}/service`)!;
-      const ref = byKey.get(`${scenario.name}/reference`);
-      // At a fixed rate both answer the same number of requests: what differs is what each costs.
-      const ratio = !ref ? undefined : RATE ? ref.cpuMicrosPerRequest / Math.max(own.cpuMicrosPerRequest, 1) : own.requestsPerSecond / Math.max(ref.requestsPerSecond, 1);
-      for (const m of [own, ref]) {
-        if (!m) continue;
-        rows.push([
-          m.target === 'service' ? scenario.name : '',
-          m.target,
-          String(m.requestsPerSecond),
-          (m.rounds ?? []).join(' '),
-          String(m.latencyMs.p50),
-          String(m.latencyMs.p99),
-          String(m.errors),
-          m.peakRssMiB.toFixed(1),
-          String(m.cpuMicrosPerRequest),
-          m.target === 'service' && ratio !== undefined ? ratio.toFixed(2) : '',
-        ]);
-      }
-      const goal = RATIO_TARGETS[scenario.name];
-      if (goal !== undefined && ratio !== undefined && !RATE) checks.push({ what: `${scenario.name} ratio`, value: round(ratio), target: `≥ ${goal}`, ok: ratio >= goal });
-      checks.push({ what: `${scenario.name} errors`, value: own.errors, target: '= 0', ok: own.errors === 0 });
+    const first = rssSeries[0] ?? 0;
+    const last = rssSeries.at(-1) ?? 0;
+    const rss: RssVerdict = {
+      series: rssSeries,
+      firstMiB: first,
+      lastMiB: last,
+      peakMiB: Math.max(0, ...measurements.filter((m) => m.target === 'service').map((m) => m.peakRssMiB)),
+      flat: last - first <= Math.max(first * RSS_FLAT.share, RSS_FLAT.mib),
+    };
+    return { engine, database: databaseLabel, serverVersion, measurements, flood, rss, checks: checksOf(engine, measurements, flood, rss, wrote), pgProfiles, cpuProfile };
+  } finally {
+    await profiler?.close();
+    for (const server of started.reverse()) await server.stop();
+    for (const db of databases) {
+      await db.drop().catch((error: unknown) => console.error(`  could not drop database ${db.name}: ${error instanceof Error ? error.message : String(error)}`));
     }
-    if (flood) {
-      rows.push(['list+login', 'service', String(flood.flooded.requestsPerSecond), '', String(flood.flooded.latencyMs.p50), String(flood.flooded.latencyMs.p99), String(flood.flooded.errors), flood.flooded.peakRssMiB.toFixed(1), '', '']);
-      rows.push(['  (flood)', 'login', String(flood.login.requestsPerSecond), '', String(flood.login.latencyMs.p50), String(flood.login.latencyMs.p99), String(flood.login.errors), '', '', '']);
-      const factor = flood.flooded.latencyMs.p99 / Math.max(flood.idle.latencyMs.p99, 1);
-      checks.push({ what: 'list p99 under login flood / idle', value: round(factor), target: `≤ ${FLOOD_P99_FACTOR}`, ok: factor <= FLOOD_P99_FACTOR });
-      checks.push({ what: 'list+login errors', value: flood.flooded.errors + flood.login.errors, target: '= 0', ok: flood.flooded.errors + flood.login.errors === 0 });
-    }
+  }
+}
 
-    console.log(`\n${table(rows)}\n`);
-    if (ENGINE !== 'sqlite') console.log('(ratio targets are defined for SQLite; shown for information on PostgreSQL)');
-    for (const check of checks) {
-      const isRatio = check.what.endsWith('ratio');
-      const applies = !isRatio || ENGINE === 'sqlite';
-      console.log(`  ${applies ? (check.ok ? 'PASS' : 'FAIL') : 'info'}  ${check.what}: ${check.value} (target ${check.target})`);
+/**
+ * Whether update really changed what it patched: the first task it touches must have a new title
+ * and a version past 1. A server that skipped the writes would be measured at read speed.
+ */
+async function updateWrote(engine: Engine, server: ServerProcess, target: Target, users: SeededUser[]): Promise<Check> {
+  const user = users[0]!;
+  const task = await requestJson<{ title: string; version: number }>(server.url, 'GET', `/tasks/${user.taskIds[0]}`, undefined, user.token, [200]);
+  const ok = task.version > 1 && task.title.includes('change');
+  return { engine, what: `update wrote (${target === 'service' ? 'service' : args.baseline ? 'baseline' : 'reference'})`, value: `version ${task.version}`, target: '> 1, new title', ok };
+}
+
+function ratioOf(own: Measurement, ref: Measurement | undefined): number | undefined {
+  if (!ref) return undefined;
+  // At a fixed rate both answer the same number of requests: what differs is what each costs.
+  return RATE ? ref.cpuMicrosPerRequest / Math.max(own.cpuMicrosPerRequest, 1) : own.requestsPerSecond / Math.max(ref.requestsPerSecond, 1);
+}
+
+function checksOf(engine: Engine, measurements: Measurement[], flood: EngineResult['flood'], rss: RssVerdict, extra: Check[]): Check[] {
+  const checks: Check[] = [...extra];
+  for (const scenario of scenarios) {
+    const own = measurements.find((m) => m.scenario === scenario.name && m.target === 'service')!;
+    const ref = measurements.find((m) => m.scenario === scenario.name && m.target === 'reference');
+    const ratio = ratioOf(own, ref);
+    const goal = RATIO_TARGETS[engine][scenario.name];
+    // Against a baseline build the targets (shares of the reference) do not apply.
+    // Judged as printed, to two places, so a table never shows 0.25 against ≥ 0.25 as a miss.
+    if (goal !== undefined && ratio !== undefined && !RATE && !args.baseline) checks.push({ engine, what: `${scenario.name} ratio`, value: round(ratio), target: `≥ ${goal}`, ok: round(ratio) >= goal });
+    checks.push({ engine, what: `${scenario.name} errors`, value: own.errors, target: '= 0', ok: own.errors === 0 });
+    if (ref) checks.push({ engine, what: `${scenario.name} errors (${args.baseline ? 'baseline' : 'reference'})`, value: ref.errors, target: '= 0', ok: ref.errors === 0 });
+  }
+  if (flood) {
+    const factor = flood.flooded.latencyMs.p99 / Math.max(flood.idle.latencyMs.p99, 1);
+    checks.push({ engine, what: 'list p99 under login flood / idle', value: round(factor), target: `≤ ${FLOOD_P99_FACTOR}`, ok: factor <= FLOOD_P99_FACTOR });
+    checks.push({ engine, what: 'list+login errors', value: flood.flooded.errors + flood.login.errors, target: '= 0', ok: flood.flooded.errors + flood.login.errors === 0 });
+  }
+  checks.push({
+    engine,
+    what: 'service RSS flat over the run',
+    value: `${rss.firstMiB} → ${rss.lastMiB} MiB`,
+    target: `growth ≤ max(${RSS_FLAT.share * 100}%, ${RSS_FLAT.mib} MiB)`,
+    ok: rss.flat,
+  });
+  return checks;
+}
+
+// --- report --------------------------------------------------------------------------------
+
+const mark = (ok: boolean) => (ok ? '✓' : '✗');
+
+/** Per scenario: the service beside the reference, its ratio against the target, and the rest. */
+function resultRows(result: EngineResult): string[][] {
+  const other = args.baseline ? 'baseline' : 'ref';
+  const rows = [
+    [
+      'scenario',
+      'service req/s',
+      `${other} req/s`,
+      'ratio',
+      'target',
+      'p99 ms (svc / ' + other + ')',
+      'errors (svc / ' + other + ')',
+      'svc peak RSS MiB',
+      `CPU µs/req (svc / ${other})`,
+      'service rounds',
+      `${other} rounds`,
+    ],
+  ];
+  for (const scenario of scenarios) {
+    const own = result.measurements.find((m) => m.scenario === scenario.name && m.target === 'service')!;
+    const ref = result.measurements.find((m) => m.scenario === scenario.name && m.target === 'reference');
+    const ratio = ratioOf(own, ref);
+    const goal = RATIO_TARGETS[result.engine][scenario.name];
+    const check = result.checks.find((c) => c.what === `${scenario.name} ratio`);
+    rows.push([
+      scenario.name,
+      String(own.requestsPerSecond),
+      ref ? String(ref.requestsPerSecond) : '–',
+      ratio === undefined ? '–' : ratio.toFixed(2),
+      goal === undefined ? '–' : `≥ ${goal.toFixed(2)} ${check ? mark(check.ok) : ''}`.trim(),
+      `${own.latencyMs.p99} / ${ref?.latencyMs.p99 ?? '–'}`,
+      `${own.errors} / ${ref?.errors ?? '–'}`,
+      own.peakRssMiB.toFixed(1),
+      `${own.cpuMicrosPerRequest} / ${ref?.cpuMicrosPerRequest ?? '–'}`,
+      (own.rounds ?? []).join(' '),
+      (ref?.rounds ?? []).join(' '),
+    ]);
+  }
+  if (result.flood) {
+    const { flooded, login, idle } = result.flood;
+    rows.push(['list+login', String(flooded.requestsPerSecond), '–', '–', '–', `${flooded.latencyMs.p99} (idle ${idle.latencyMs.p99})`, `${flooded.errors + login.errors}`, flooded.peakRssMiB.toFixed(1), '–', `logins ${login.requestsPerSecond}/s`, '']);
+  }
+  return rows;
+}
+
+function textTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+const markdownTable = (rows: string[][]) =>
+  [rows[0]!, rows[0]!.map((_, i) => (i === 0 ? '---' : '---:')), ...rows.slice(1)].map((row) => `| ${row.join(' | ')} |`).join('\n');
+
+const rssLine = (r: EngineResult) =>
+  `service RSS after each measured round: ${r.rss.firstMiB} → ${r.rss.lastMiB} MiB (peak ${r.rss.peakMiB} MiB) — ${r.rss.flat ? 'flat ✓' : 'grew ✗'}`;
+
+function heading(r: EngineResult): string {
+  return `${r.engine}${r.serverVersion ? ` ${r.serverVersion}` : ''} (database ${r.database})`;
+}
+
+function markdownReport(info: ReturnType<typeof machine>, settings: Record<string, unknown>, results: EngineResult[], skipped: string[]): string {
+  const lines = [
+    `# taskforge bench, ${new Date().toISOString()}`,
+    '',
+    `commit ${info.commit}, ${info.nproc} CPUs (${info.cpu}), Node ${info.node}, ${info.platform}`,
+    '',
+    `${settings.duration}s measured after ${settings.warmup}s warm-up, median of ${settings.rounds} rounds (alternating servers), ${settings.connections} connections, 2 users × ${settings.tasksPerUser} tasks${SMOKE ? ' — **smoke run: these figures mean nothing**' : ''}`,
+  ];
+  for (const note of skipped) lines.push('', `**${note}**`);
+  for (const r of results) {
+    lines.push('', `## ${heading(r)}`, '', markdownTable(resultRows(r)), '', rssLine(r), '');
+    for (const c of r.checks) lines.push(`- ${mark(c.ok)} ${c.what}: ${c.value} (target ${c.target})`);
+    for (const p of r.pgProfiles) lines.push('', '```', formatProfile(p), '```');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+// --- main ----------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  for (const file of [path.join(ROOT, DIST_MAIN), path.join(ROOT, DIST_CLI), DIST_REFERENCE]) {
+    try {
+      statSync(file);
+    } catch {
+      throw new Error(`${path.relative(ROOT, file)} is missing: run "npm run bench" (it compiles first), not this file directly`);
     }
-    if (profile) console.log(`\nCPU profile of "${args.profile}" (${path.relative(ROOT, profile.file)}):\n${profile.summary}`);
+  }
+  const info = machine();
+  console.log(`taskforge bench — ${engines.join(' + ')}, ${info.nproc} CPUs (${info.cpu}), Node ${info.node}, commit ${info.commit}`);
+  console.log(
+    `  ${DURATION}s per measurement after ${WARMUP}s warm-up, median of ${ROUNDS} rounds, ${CONNECTIONS} connections, 2 users × ${needsTasks ? TASKS_PER_USER : 0} tasks` +
+      (SMOKE ? ' (smoke run: checks the bench works, measures nothing)' : ''),
+  );
+
+  const skipped: string[] = [];
+  let pgVersion: string | undefined;
+  if (engines.includes('postgres')) {
+    const reached = await probe(PG_URL);
+    if (reached.ok) pgVersion = `PostgreSQL ${reached.version}`;
+    else {
+      const note = `PostgreSQL at ${redact(PG_URL)} is not reachable (${reached.reason}): not measured`;
+      console.log(`  ${note}${engines.length > 1 ? '; measuring SQLite only' : ''}`);
+      skipped.push(note);
+    }
+  }
+  const toRun = engines.filter((e) => e !== 'postgres' || pgVersion);
+  if (toRun.length === 0) {
+    process.exitCode = 1;
+    return;
+  }
+
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'taskforge-bench-'));
+  const ports = new Set<number>();
+  const results: EngineResult[] = [];
+  let failed = true;
+  try {
+    // Each database gets a fresh service and a fresh reference: the reference keeps what create
+    // adds in memory, and the second database should not meet a reference grown by the first.
+    for (const engine of toRun) results.push(await runEngine(engine, runDir, ports, engine === 'postgres' ? pgVersion : undefined));
+
+    const checks = results.flatMap((r) => r.checks);
+    console.log('');
+    for (const r of results) {
+      console.log(`${heading(r)}\n${textTable(resultRows(r))}\n  ${rssLine(r)}`);
+      for (const c of r.checks) console.log(`  ${mark(c.ok)} ${c.what}: ${c.value} (target ${c.target})`);
+      for (const p of r.pgProfiles) console.log(`\n${formatProfile(p)}`);
+      if (r.cpuProfile) console.log(`\nCPU profile of "${args.profile}" on ${r.engine} (${path.relative(ROOT, r.cpuProfile.file)}):\n${r.cpuProfile.summary}`);
+      console.log('');
+    }
+    for (const note of skipped) console.log(`NOTE: ${note}`);
 
     const resultsDir = path.join(ROOT, 'bench-results');
     mkdirSync(resultsDir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const out = path.join(resultsDir, `bench-${ENGINE}-${stamp}.json`);
-    const settings = { engine: ENGINE, duration: DURATION, warmup: WARMUP, rounds: ROUNDS, connections: CONNECTIONS, floodConnections: FLOOD_CONNECTIONS, tasksPerUser: TASKS_PER_USER, logLevel: args['log-level'] };
-    writeFileSync(out, JSON.stringify({ machine: info, settings, measurements, flood, checks, profile: profile?.file }, null, 2));
-    console.log(`\nresults: ${path.relative(ROOT, out)}`);
+    const base = path.join(resultsDir, `bench-${toRun.join('-')}${PG_PROFILE ? '-pg-profile' : ''}${SMOKE ? '-smoke' : ''}-${stamp}`);
+    const settings = {
+      engines: toRun,
+      postgres: engines.includes('postgres') ? redact(PG_URL) : undefined,
+      smoke: SMOKE,
+      duration: DURATION,
+      warmup: WARMUP,
+      rounds: ROUNDS,
+      connections: CONNECTIONS,
+      rate: RATE,
+      floodConnections: FLOOD_CONNECTIONS,
+      tasksPerUser: TASKS_PER_USER,
+      logLevel: args['log-level'],
+      baseline: args.baseline,
+      targets: RATIO_TARGETS,
+    };
+    writeFileSync(`${base}.json`, JSON.stringify({ machine: info, settings, skipped, results }, null, 2));
+    writeFileSync(`${base}.md`, markdownReport(info, settings, results, skipped));
+    console.log(`results: ${path.relative(ROOT, base)}.json and .md`);
 
-    failed = args.check && checks.some((c) => !c.ok && (ENGINE === 'sqlite' || !c.what.endsWith('ratio')));
+    failed = args.check && checks.some((c) => !c.ok);
     if (failed) process.exitCode = 1;
   } finally {
-    for (const server of started.reverse()) await server.stop();
-    await pg?.drop();
     if (args.keep || failed) console.log(`temporary files kept in ${runDir}`);
     else rmSync(runDir, { recursive: true, force: true });
   }
@@ -439,7 +688,7 @@ async function runProfile(
     .sort((a, b) => threadId(a) - threadId(b))
     .map((f) => path.join(dir, f));
   if (!file) throw new Error('the profiled service wrote no .cpuprofile');
-  const others = threads.map((thread) => `\nThread profile ${path.basename(thread)} (a SQLite thread):\n${summarizeProfile(thread, { top: 8 })}`);
+  const others = threads.map((thread) => `\nThread profile ${path.basename(thread)} (worker thread ${threadId(path.basename(thread))}):\n${summarizeProfile(thread, { top: 8 })}`);
   return { file, summary: [summarizeProfile(file, { top: 25 }), ...others].join('\n') };
 }
 
