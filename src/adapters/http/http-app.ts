@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Authenticate } from '../../application/index.js';
 import { bearerAuthentication } from './authentication.js';
 import { registerErrorHandling } from './error-handler.js';
+import { guardRequestText } from './input-guard.js';
 import { registerOpenApi } from './openapi.js';
 import { registerMetrics, type PoolStats } from './plugins/metrics.js';
 import { registerRateLimits, type RateLimitSettings } from './plugins/rate-limit.js';
@@ -18,7 +19,7 @@ import type { RouteGuards } from './routes/route-guards.js';
 import { taskRoutes, type TaskRoutesOptions } from './routes/task-routes.js';
 import { userRoutes, type UserRoutesOptions } from './routes/user-routes.js';
 import { Problem } from './schemas/common.js';
-import { rejectNonDecimalIds, schemaCompiler, trimStrings } from './validation.js';
+import { rejectNonDecimalIds, schemaCompiler } from './validation.js';
 
 /** Every use case the HTTP transport calls: what its route plugins need, plus the token check. */
 export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions, 'guards'> & {
@@ -122,8 +123,8 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   });
   registerShutdownGuard(app);
   app.addHook('preValidation', (request, _reply, done) => {
+    guardRequestText(request);
     rejectNonDecimalIds(request.params);
-    trimStrings(request.body);
     done();
   });
   registerAccessLog(app, options.logger);
