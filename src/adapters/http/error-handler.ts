@@ -19,6 +19,7 @@ const FRAMEWORK_ERRORS: Record<string, (error: FastifyError) => ProblemDetails> 
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => httpProblem(400, 'The Content-Length header does not match the body.'),
   MERGE_PATCH_OUTSIDE_PATCH: (error) => httpProblem(415, error.message),
   BODY_TOO_DEEP: (error) => httpProblem(400, error.message),
+  FORBIDDEN_JSON_KEY: (error) => httpProblem(400, error.message),
   RATE_LIMITED: (error) => httpProblem(429, error.message),
 };
 

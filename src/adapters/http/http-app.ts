@@ -4,6 +4,7 @@ import type { Authenticate } from '../../application/index.js';
 import { bearerAuthentication } from './authentication.js';
 import { registerErrorHandling } from './error-handler.js';
 import { guardRequestText } from './input-guard.js';
+import { registerJsonParsers } from './json-parsers.js';
 import { registerOpenApi } from './openapi.js';
 import { registerMetrics, type PoolStats } from './plugins/metrics.js';
 import { registerRateLimits, type RateLimitSettings } from './plugins/rate-limit.js';
@@ -72,23 +73,6 @@ function registerAccessLog(app: FastifyInstance, logger: FastifyBaseLogger): voi
   });
 }
 
-class MergePatchOutsidePatch extends Error {
-  readonly code = 'MERGE_PATCH_OUTSIDE_PATCH';
-  readonly statusCode = 415;
-}
-
-/** application/merge-patch+json (RFC 7396) describes changes, so only PATCH accepts it; elsewhere 415. */
-function registerMergePatchParser(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, (request, body, done) => {
-    if (request.method !== 'PATCH') {
-      done(new MergePatchOutsidePatch('application/merge-patch+json is for PATCH; send application/json.'), undefined);
-      return;
-    }
-    parseJson(request, body as string, done);
-  });
-}
-
 const trustHops =
   (hops: number) =>
   (_address: string, hop: number): boolean =>
@@ -111,7 +95,7 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
 
   app.setValidatorCompiler(schemaCompiler);
   app.removeContentTypeParser('text/plain');
-  registerMergePatchParser(app);
+  registerJsonParsers(app);
   app.decorateRequest('principal', null);
   app.addSchema(Problem);
   registerErrorHandling(app, { isUnavailable: deps.isUnavailable });
