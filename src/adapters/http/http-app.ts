@@ -2,7 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Authenticate } from '../../application/index.js';
 import { bearerAuthentication } from './authentication.js';
-import { registerErrorHandling } from './error-handler.js';
+import { clientErrorHandler } from './client-errors.js';
+import { frameworkErrors, registerErrorHandling } from './error-handler.js';
 import { guardRequestText } from './input-guard.js';
 import { registerJsonParsers } from './json-parsers.js';
 import { registerOpenApi } from './openapi.js';
@@ -91,6 +92,9 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: false,
     genReqId: requestIdFor,
+    // Errors raised before a route is found are problem+json too.
+    clientErrorHandler,
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(schemaCompiler);
