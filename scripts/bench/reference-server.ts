@@ -15,7 +15,7 @@ import { LoginBody, TokenPairDto } from '../../src/adapters/http/schemas/auth-sc
 import { RegisterBody, UserDto } from '../../src/adapters/http/schemas/user-schemas.js';
 import { schemaCompiler, trimStrings } from '../../src/adapters/http/validation.js';
 import { OWASP_ARGON2ID } from '../../src/adapters/security/argon2-password-hasher.js';
-import { JwtTokenService } from '../../src/adapters/security/jwt-token-service.js';
+import { createJwtTokenService } from '../../src/adapters/security/jwt-token-service.js';
 import { referenceTaskRoutes } from './reference-tasks.js';
 
 interface MemoryUser {
@@ -41,7 +41,7 @@ declare module 'fastify' {
 }
 
 const port = Number(process.env.PORT ?? 3299);
-const tokens = new JwtTokenService({
+const tokens = await createJwtTokenService({
   secret: process.env.JWT_SECRET ?? '',
   issuer: process.env.JWT_ISSUER ?? 'taskforge',
   audience: process.env.JWT_AUDIENCE ?? 'taskforge-api',

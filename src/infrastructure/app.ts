@@ -8,6 +8,7 @@ import { createDatabase, migrateToLatest } from '../adapters/persistence/knex/da
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
 import { RedisWindowCounter } from '../adapters/redis/redis-window-counter.js';
 import type { Argon2Options } from '../adapters/security/argon2-password-hasher.js';
+import { createJwtTokenService } from '../adapters/security/jwt-token-service.js';
 import type { Config } from './config.js';
 import { createContainer, resolveHttpUseCases } from './container.js';
 import { createLogger } from './logger.js';
@@ -53,7 +54,8 @@ export async function createApplication(config: Config, options: ApplicationOpti
 
   const ownsDatabase = options.persistence !== 'memory' && !options.db;
   const db = options.persistence === 'memory' ? null : (options.db ?? (await openDatabase(config, options.migrate, logger)));
-  const container = createContainer({ config, db: db ?? undefined, argon2: options.argon2 });
+  const tokenService = await createJwtTokenService(config.jwt);
+  const container = createContainer({ config, db: db ?? undefined, argon2: options.argon2, tokenService });
 
   if (config.admin) {
     const admin = await container.resolve(CreateAdmin).execute(config.admin, { onlyIfNoAdmin: true });

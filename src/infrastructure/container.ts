@@ -59,7 +59,6 @@ import { InMemoryTransactionRunner } from '../adapters/persistence/memory/in-mem
 import { InMemoryUserRepository } from '../adapters/persistence/memory/in-memory-user-repository.js';
 import { Argon2PasswordHasher, type Argon2Options } from '../adapters/security/argon2-password-hasher.js';
 import { HmacCursorCodec } from '../adapters/security/hmac-cursor-codec.js';
-import { JwtTokenService } from '../adapters/security/jwt-token-service.js';
 import { NoOpEventPublisher } from '../adapters/system/no-op-event-publisher.js';
 import { SystemClock } from '../adapters/system/system-clock.js';
 import { UuidGenerator } from '../adapters/system/uuid-generator.js';
@@ -77,6 +76,8 @@ export interface ContainerOptions {
   /** The SQL connection; omitted, the container gets in-memory repositories instead. */
   db?: Knex;
   argon2?: Argon2Options;
+  /** Built ahead (it is asynchronous: see createJwtTokenService); processes that issue no tokens omit it. */
+  tokenService?: TokenService;
 }
 
 /** In-memory stores drop a deleted user's data, as ON DELETE CASCADE does in SQL. */
@@ -86,14 +87,14 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 }
 
 /** The one place that chooses adapters. */
-export function createContainer({ config, db, argon2 }: ContainerOptions): DependencyContainer {
+export function createContainer({ config, db, argon2, tokenService }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
 
   single<Clock>(c, CLOCK, () => new SystemClock());
   single<IdGenerator>(c, ID_GENERATOR, () => new UuidGenerator());
   single<EventPublisher>(c, EVENT_PUBLISHER, () => new NoOpEventPublisher());
   single<PasswordHasher>(c, PASSWORD_HASHER, () => new Argon2PasswordHasher(argon2));
-  single<TokenService>(c, TOKEN_SERVICE, () => new JwtTokenService(config.jwt));
+  if (tokenService) c.register<TokenService>(TOKEN_SERVICE, { useValue: tokenService });
   single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
   if (db) registerSqlStores(c, db);

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { isDomainError, type DomainError } from '../../domain/index.js';
 import { DOMAIN_ERROR_STATUS, httpProblem, problemType, sendProblem, validationProblem, type ProblemDetails } from './problem.js';
 import { toFieldErrors } from './validation.js';
@@ -17,7 +17,11 @@ const FRAMEWORK_ERRORS: Record<string, (error: FastifyError) => ProblemDetails> 
   FST_ERR_CTP_INVALID_JSON_BODY: () => httpProblem(400, 'The request body is not valid JSON.'),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => httpProblem(400, 'The request body is empty but declared as JSON.'),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => httpProblem(400, 'The Content-Length header does not match the body.'),
+  FST_ERR_BAD_URL: () => httpProblem(400, 'The URL is not validly percent-encoded.'),
+  FST_ERR_MAX_PARAM_LENGTH: () => httpProblem(414, 'A segment of the URL is longer than the server accepts.'),
   MERGE_PATCH_OUTSIDE_PATCH: (error) => httpProblem(415, error.message),
+  BODY_TOO_DEEP: (error) => httpProblem(400, error.message),
+  FORBIDDEN_JSON_KEY: (error) => httpProblem(400, error.message),
   RATE_LIMITED: (error) => httpProblem(429, error.message),
 };
 
@@ -40,6 +44,18 @@ function classify(error: FastifyError, isUnavailable: (error: unknown) => boolea
   if (status === 503) return UNAVAILABLE();
   return null;
 }
+
+/**
+ * Fastify's `frameworkErrors`: URLs its router cannot read (bad percent-encoding, an overlong path
+ * segment) are answered before any hook runs, so they get their request id here.
+ */
+export const frameworkErrors: FastifyServerOptions['frameworkErrors'] = (error, request, reply) => {
+  reply.header('x-request-id', request.id);
+  const problem = classify(error, () => false);
+  if (problem) return sendProblem(reply, problem);
+  request.log.error({ err: error }, 'unexpected error');
+  return sendProblem(reply, httpProblem(500, `An unexpected error occurred. Quote request id ${request.id} when reporting it.`));
+};
 
 export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
   const isUnavailable = options.isUnavailable ?? (() => false);

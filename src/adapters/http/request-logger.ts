@@ -5,9 +5,9 @@ type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /**
  * `request.log`, built only when the request logs something. Fastify gives every request a child
- * logger carrying its id; building one (bindings serialized, passed through redaction) cost
- * ~2.5 µs, 4% of a GET, and most requests never log anything but the access line, which has its
- * own logger.
+ * logger carrying its id; building one (bindings serialized, passed through redaction) is a
+ * visible share of a cheap request, and most requests never log anything but the access line,
+ * which has its own logger.
  */
 class LazyChildLogger implements FastifyBaseLogger {
   private built: FastifyBaseLogger | null = null;

@@ -3,6 +3,8 @@ import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import { ValidationError, type FieldError } from '../../domain/index.js';
 
+export { trimStrings } from './input-guard.js';
+
 // ajv-formats ships CommonJS; its default export arrives wrapped under ESM.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -46,19 +48,6 @@ export function toFieldErrors(errors: ErrorObject[], part: string | undefined): 
   }
   if (byField.size === 0 && errors[0]) byField.set('request', { field: fieldOf(errors[0]) || 'request', message: messageOf(errors[0]) });
   return [...byField.values()];
-}
-
-/** Strings are compared and stored trimmed; passwords are secrets and stay exactly as typed. */
-const UNTRIMMED = new Set(['password', 'current_password', 'client_secret', 'refresh_token']);
-
-export function trimStrings(value: unknown): unknown {
-  if (typeof value === 'string') return value.trim();
-  if (Array.isArray(value)) return value.map(trimStrings);
-  if (value !== null && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) if (!UNTRIMMED.has(key)) record[key] = trimStrings(record[key]);
-  }
-  return value;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createSigner, createVerifier } from 'fast-jwt';
+import fastifyJwt, { type FastifyJWTOptions, type JWT } from '@fastify/jwt';
+import Fastify from 'fastify';
 import type { AccessTokenClaims, IssuedAccessToken, RefreshTokenPair, TokenService } from '../../application/index.js';
-import { ExpiringMap } from '../shared/expiring-map.js';
 
 export interface JwtOptions {
   secret: string;
@@ -11,66 +11,63 @@ export interface JwtOptions {
   refreshTokenTtlSeconds: number;
 }
 
-/** Verified tokens kept; the oldest is dropped beyond this. */
+/**
+ * Verified tokens the verifier remembers until their exp: every request of a client presents the
+ * same token. Only successes are kept, so forged tokens cannot crowd out real ones for long.
+ */
 const VERIFIED_TOKENS_KEPT = 10_000;
 
 /**
- * HS256 access tokens with the algorithm pinned on both sides, so `alg: none` or a swapped
- * algorithm never verifies. Refresh tokens are opaque random strings stored only as SHA-256.
+ * HS256 with the algorithm pinned on both sides, so `alg: none` or a swapped algorithm never
+ * verifies; the secret is used as its UTF-8 bytes.
  */
-export class JwtTokenService implements TokenService {
-  readonly refreshTokenTtlSeconds: number;
-  /**
-   * Tokens already verified, by their exact text, until their exp. Every request of a client
-   * presents the same token, and a Map lookup costs 0.5 µs where verifying costs 6 (and
-   * fast-jwt's own cache, keyed by a SHA-256 of the token, 2.4).
-   */
-  private readonly verified = new ExpiringMap<string, AccessTokenClaims>(VERIFIED_TOKENS_KEPT);
-  private readonly sign: (payload: Record<string, unknown>) => string;
-  private readonly verify: (token: string) => Record<string, unknown>;
-
-  constructor(private readonly options: JwtOptions) {
-    const key = Buffer.from(options.secret, 'utf8');
-    this.refreshTokenTtlSeconds = options.refreshTokenTtlSeconds;
-    this.sign = createSigner({
-      key,
-      algorithm: 'HS256',
-      iss: options.issuer,
-      aud: options.audience,
-      expiresIn: options.accessTokenTtlSeconds * 1000,
-    });
-    this.verify = createVerifier({
-      key,
+export function jwtPluginOptions(options: JwtOptions): FastifyJWTOptions {
+  return {
+    secret: Buffer.from(options.secret, 'utf8'),
+    sign: { algorithm: 'HS256', iss: options.issuer, aud: options.audience, expiresIn: options.accessTokenTtlSeconds },
+    verify: {
       algorithms: ['HS256'],
       allowedIss: options.issuer,
       allowedAud: options.audience,
-      // fast-jwt checks iss and aud only when present; a token without them is not ours either.
+      // iss and aud are checked only when present; a token without them is not ours either.
       requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'iss', 'aud'],
-    });
+      cache: VERIFIED_TOKENS_KEPT,
+    },
+  };
+}
+
+/**
+ * Access tokens through the `JWT` object @fastify/jwt decorates a Fastify instance with (its
+ * public sign and verify). Refresh tokens are opaque random strings stored only as SHA-256.
+ */
+export class JwtTokenService implements TokenService {
+  readonly refreshTokenTtlSeconds: number;
+  private readonly accessTokenTtlSeconds: number;
+
+  constructor(
+    private readonly jwt: JWT,
+    lifetimes: Pick<JwtOptions, 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds'>,
+  ) {
+    this.accessTokenTtlSeconds = lifetimes.accessTokenTtlSeconds;
+    this.refreshTokenTtlSeconds = lifetimes.refreshTokenTtlSeconds;
   }
 
   issueAccessToken(claims: AccessTokenClaims): IssuedAccessToken {
-    const token = this.sign({ sub: String(claims.userId), sid: claims.sessionId, jti: randomUUID() });
-    return { token, expiresIn: this.options.accessTokenTtlSeconds };
+    const token = this.jwt.sign({ sub: String(claims.userId), sid: claims.sessionId, jti: randomUUID() });
+    return { token, expiresIn: this.accessTokenTtlSeconds };
   }
 
   verifyAccessToken(token: string): AccessTokenClaims | null {
-    const known = this.verified.get(token);
-    if (known) return known;
-    const verified = this.verifyAndRead(token);
-    if (verified) this.verified.set(token, verified.claims, verified.expiresAtMs);
-    return verified?.claims ?? null;
-  }
-
-  private verifyAndRead(token: string): { claims: AccessTokenClaims; expiresAtMs: number } | null {
+    if (!token) return null;
+    let payload: Record<string, unknown>;
     try {
-      const payload = this.verify(token);
-      const userId = Number(payload.sub);
-      if (!Number.isSafeInteger(userId) || userId <= 0 || typeof payload.sid !== 'string') return null;
-      return { claims: { userId, sessionId: payload.sid }, expiresAtMs: Number(payload.exp) * 1000 };
+      payload = this.jwt.verify<Record<string, unknown>>(token);
     } catch {
       return null;
     }
+    const userId = Number(payload.sub);
+    if (!Number.isSafeInteger(userId) || userId <= 0 || typeof payload.sid !== 'string') return null;
+    return { userId, sessionId: payload.sid };
   }
 
   newRefreshToken(): RefreshTokenPair {
@@ -81,4 +78,15 @@ export class JwtTokenService implements TokenService {
   digestRefreshToken(token: string): string {
     return createHash('sha256').update(token).digest('hex');
   }
+}
+
+/**
+ * @fastify/jwt exists only as a plugin, so the service gets a Fastify instance of its own to
+ * carry it: tokens are issued and checked by use cases, before and apart from any HTTP app.
+ */
+export async function createJwtTokenService(options: JwtOptions): Promise<JwtTokenService> {
+  const host = Fastify({ logger: false });
+  await host.register(fastifyJwt, jwtPluginOptions(options));
+  await host.ready();
+  return new JwtTokenService(host.jwt, options);
 }

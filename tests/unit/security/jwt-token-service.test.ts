@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { createSigner } from 'fast-jwt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { JwtTokenService, type JwtOptions } from '../../../src/adapters/security/jwt-token-service.js';
+import { createJwtTokenService, type JwtOptions } from '../../../src/adapters/security/jwt-token-service.js';
 
 const OPTIONS: JwtOptions = {
   secret: 'unit-test-secret-of-at-least-thirty-two-bytes',
@@ -10,12 +9,17 @@ const OPTIONS: JwtOptions = {
   accessTokenTtlSeconds: 900,
   refreshTokenTtlSeconds: 30 * 86_400,
 };
-const service = new JwtTokenService(OPTIONS);
+const service = await createJwtTokenService(OPTIONS);
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const partsOf = (token: string) => token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
 
-function sign(payload: Record<string, unknown>, options: { algorithm?: 'HS256' | 'HS384' | 'HS512'; secret?: string } = {}) {
-  return createSigner({ key: Buffer.from(options.secret ?? OPTIONS.secret), algorithm: options.algorithm ?? 'HS256' })(payload);
+const DIGESTS = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' } as const;
+
+/** A token made by hand, so that what the service accepts is not defined by the library it uses. */
+function sign(payload: Record<string, unknown>, options: { algorithm?: keyof typeof DIGESTS; secret?: string } = {}) {
+  const algorithm = options.algorithm ?? 'HS256';
+  const input = `${b64({ alg: algorithm, typ: 'JWT' })}.${b64(payload)}`;
+  return `${input}.${createHmac(DIGESTS[algorithm], Buffer.from(options.secret ?? OPTIONS.secret, 'utf8')).update(input).digest('base64url')}`;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -35,9 +39,9 @@ describe('JwtTokenService', () => {
   describe('with verified tokens remembered', () => {
     afterEach(() => vi.useRealTimers());
 
-    it('stops accepting a token it has verified once its exp has passed', () => {
-      vi.useFakeTimers({ now: new Date('2026-11-22T10:00:00Z') });
-      const cached = new JwtTokenService(OPTIONS);
+    it('stops accepting a token it has verified once its exp has passed', async () => {
+      const cached = await createJwtTokenService(OPTIONS);
+      vi.useFakeTimers({ now: new Date('2026-11-22T10:00:00Z'), toFake: ['Date'] });
       const token = sign(validClaims());
       expect(cached.verifyAccessToken(token)).toEqual({ userId: 7, sessionId: 'session-7' });
       vi.setSystemTime(new Date('2026-11-22T10:00:59Z'));
@@ -53,6 +57,15 @@ describe('JwtTokenService', () => {
       const tampered = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
       expect(service.verifyAccessToken(tampered)).toBeNull();
     });
+  });
+
+  it('uses a non-ASCII secret as its UTF-8 bytes', async () => {
+    const secret = 'geheimnis-mit-ümlauten-und-€-zeichen-0123456789';
+    const utf8 = await createJwtTokenService({ ...OPTIONS, secret });
+    expect(utf8.verifyAccessToken(sign(validClaims(), { secret }))).toEqual({ userId: 7, sessionId: 'session-7' });
+    const latin1Signed = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(validClaims())}`;
+    const forged = `${latin1Signed}.${createHmac('sha256', Buffer.from(secret, 'latin1')).update(latin1Signed).digest('base64url')}`;
+    expect(utf8.verifyAccessToken(forged)).toBeNull();
   });
 
   it('gives every token its own jti', () => {
@@ -96,9 +109,9 @@ describe('JwtTokenService', () => {
     expect(service.verifyAccessToken(forge())).toBeNull();
   });
 
-  it('rejects tokens of a service configured with another issuer or audience', () => {
-    const other = new JwtTokenService({ ...OPTIONS, issuer: 'other-issuer' });
-    const otherAudience = new JwtTokenService({ ...OPTIONS, audience: 'other-audience' });
+  it('rejects tokens of a service configured with another issuer or audience', async () => {
+    const other = await createJwtTokenService({ ...OPTIONS, issuer: 'other-issuer' });
+    const otherAudience = await createJwtTokenService({ ...OPTIONS, audience: 'other-audience' });
     const token = service.issueAccessToken({ userId: 1, sessionId: 's' }).token;
     expect(other.verifyAccessToken(token)).toBeNull();
     expect(otherAudience.verifyAccessToken(token)).toBeNull();
