@@ -56,6 +56,8 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
+  /** What it wrote to stderr alone. */
+  errorOutput(): string;
   /** Resolves once the output matches `pattern`; rejects if the process exits first. */
   waitForOutput(pattern: RegExp): Promise<void>;
 }
@@ -70,7 +72,14 @@ export interface StartServerOptions {
  * The real server (`src/infrastructure/main.ts` through tsx, one process, so signals reach it
  * directly), resolved once `/health` answers.
  */
-export async function startServer({ env, port, readyTimeoutMs = 20_000 }: StartServerOptions): Promise<ServerProcess> {
+export async function startServer({ readyTimeoutMs = 20_000, ...options }: StartServerOptions): Promise<ServerProcess> {
+  const server = await spawnServer(options);
+  await waitUntilHealthy(`${server.baseUrl}/health`, server.child, readyTimeoutMs, server.output);
+  return server;
+}
+
+/** The real server process, as soon as it is spawned: for start-ups that are meant to fail. */
+export async function spawnServer({ env, port }: Omit<StartServerOptions, 'readyTimeoutMs'>): Promise<ServerProcess> {
   const chosenPort = port ?? (await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/infrastructure/main.ts'], {
     cwd: REPO_ROOT,
@@ -78,6 +87,7 @@ export async function startServer({ env, port, readyTimeoutMs = 20_000 }: StartS
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let errorOutput = '';
   const waiting = new Set<{ pattern: RegExp; resolve: () => void }>();
   const onOutput = (chunk: Buffer) => {
     output += chunk;
@@ -88,7 +98,10 @@ export async function startServer({ env, port, readyTimeoutMs = 20_000 }: StartS
     }
   };
   child.stdout!.on('data', onOutput);
-  child.stderr!.on('data', onOutput);
+  child.stderr!.on('data', (chunk: Buffer) => {
+    errorOutput += chunk;
+    onOutput(chunk);
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -102,7 +115,13 @@ export async function startServer({ env, port, readyTimeoutMs = 20_000 }: StartS
             if (waiting.delete(waiter)) reject(new Error(`the process exited before printing ${pattern}:\n${output}`));
           });
         });
-  const server: ServerProcess = { port: chosenPort, baseUrl: `http://127.0.0.1:${chosenPort}`, child, exited, output: () => output, waitForOutput };
-  await waitUntilHealthy(`${server.baseUrl}/health`, child, readyTimeoutMs, () => output);
-  return server;
+  return {
+    port: chosenPort,
+    baseUrl: `http://127.0.0.1:${chosenPort}`,
+    child,
+    exited,
+    output: () => output,
+    errorOutput: () => errorOutput,
+    waitForOutput,
+  };
 }
