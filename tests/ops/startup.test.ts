@@ -4,11 +4,15 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import knex from 'knex';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchSchema, type ScratchSchema } from '../../scripts/support/scratch-schema.js';
 import { freePort, spawnServer, waitUntilHealthy, type ServerProcess } from '../../scripts/support/server-process.js';
 import { postgresUrl } from '../support/databases.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { createApplication } from '../../src/infrastructure/app.js';
+import { StartupError } from '../../src/infrastructure/startup-error.js';
+import { FAST_ARGON2, testConfig } from '../support/test-app.js';
 
 const pgUrl = await postgresUrl();
 const SECRET = 'startup-test-secret-0123456789abcdefgh';
@@ -30,6 +34,20 @@ const neverAccepted = (port: number) =>
     });
     socket.once('error', () => resolve(true));
   });
+
+describe('start-up in process', () => {
+  it('refuses a database whose schema is behind the code when told not to migrate it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'taskforge-startup-'));
+    try {
+      const config = testConfig({ DATABASE_URL: `file:${path.join(dir, 'empty.sqlite')}` });
+      const refused = createApplication(config, { logger: pino({ level: 'silent' }), migrate: false, argon2: FAST_ARGON2 });
+      await expect(refused).rejects.toThrow(StartupError);
+      await expect(refused).rejects.toThrow(/6 migration\(s\) not applied .*; run `npm run migrate` first$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe.skipIf(!pgUrl)('start-up of the real server process against PostgreSQL', () => {
   let dataDir: string;
