@@ -43,8 +43,6 @@ COPY --chown=node:node src ./src
 COPY --chown=node:node migrations ./migrations
 COPY --chown=node:node scripts ./scripts
 COPY --chown=node:node tests ./tests
-ENV NODE_ENV=test \
-    CI=true
 # Creates the database TEST_DATABASE_URL names when the server lacks it, then runs the command.
 ENTRYPOINT ["node", "--import", "tsx", "scripts/support/ensure-test-database.ts"]
 CMD ["npx", "vitest", "run"]
