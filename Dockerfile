@@ -28,12 +28,13 @@ RUN npm run build \
  && rm -rf deps src build/Release/obj build/Release/obj.target build/Release/.deps build/Release/sqlite3.a build/Release/test_extension.node
 
 FROM node:${NODE_VERSION}-bookworm-slim AS test
-# Same toolchain as the build stage (that layer is shared), for the native addons' fallback build.
+WORKDIR /app
+# The build stage's first steps word for word (so their layers are shared): the toolchain is the
+# native addons' fallback build.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # As "node", like the runtime: a test that only passes as root would hide a permission problem.
-WORKDIR /app
 RUN chown node:node /app
 USER node
 COPY --chown=node:node package.json package-lock.json ./
