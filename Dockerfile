@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # Taskforge API: compiled TypeScript on Node 22, production dependencies only, running as "node".
 #   docker build -t taskforge .        docker compose up (see README "Docker")
+# The "test" stage holds the sources, the tests and every dependency:
+#   docker compose --profile test run --rm test
 
 ARG NODE_VERSION=22
 
@@ -24,6 +26,27 @@ RUN npm run build \
  && npm cache clean --force \
  && cd node_modules/sqlite3 \
  && rm -rf deps src build/Release/obj build/Release/obj.target build/Release/.deps build/Release/*.a
+
+FROM node:${NODE_VERSION}-bookworm-slim AS test
+WORKDIR /app
+# The build stage's first steps word for word (so their layers are shared): the toolchain is the
+# native addons' fallback build.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+# As "node", like the runtime: a test that only passes as root would hide a permission problem.
+RUN chown node:node /app
+USER node
+COPY --chown=node:node package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY --chown=node:node tsconfig.json vitest.config.ts knexfile.ts .env.example Dockerfile docker-compose.yml .dockerignore ./
+COPY --chown=node:node src ./src
+COPY --chown=node:node migrations ./migrations
+COPY --chown=node:node scripts ./scripts
+COPY --chown=node:node tests ./tests
+# Creates the database TEST_DATABASE_URL names when the server lacks it, then runs the command.
+ENTRYPOINT ["node", "--import", "tsx", "scripts/support/ensure-test-database.ts"]
+CMD ["npx", "vitest", "run"]
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production \

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { testPortRange } from './test-ports.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -12,10 +13,11 @@ const portIsFree = (port: number) =>
   });
 
 /**
- * A free TCP port in [from, to] on 127.0.0.1 (checked, then released for the server to take),
- * starting at a random place; ports in `taken` are skipped and the one returned is added to it.
+ * A free TCP port in [from, to] (default: the tests' range, see test-ports.ts) on 127.0.0.1
+ * (checked, then released for the server to take), starting at a random place; ports in `taken`
+ * are skipped and the one returned is added to it.
  */
-export async function freePort(from = 3100, to = 3199, taken = new Set<number>()): Promise<number> {
+export async function freePort(from = testPortRange().from, to = testPortRange().to, taken = new Set<number>()): Promise<number> {
   const offset = Math.floor(Math.random() * (to - from + 1));
   for (let i = 0; i <= to - from; i++) {
     const port = from + ((offset + i) % (to - from + 1));
@@ -54,6 +56,10 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
+  /** What it wrote to stderr alone. */
+  errorOutput(): string;
+  /** Resolves once the output matches `pattern`; rejects if the process exits first. */
+  waitForOutput(pattern: RegExp): Promise<void>;
 }
 
 export interface StartServerOptions {
@@ -66,7 +72,14 @@ export interface StartServerOptions {
  * The real server (`src/infrastructure/main.ts` through tsx, one process, so signals reach it
  * directly), resolved once `/health` answers.
  */
-export async function startServer({ env, port, readyTimeoutMs = 20_000 }: StartServerOptions): Promise<ServerProcess> {
+export async function startServer({ readyTimeoutMs = 20_000, ...options }: StartServerOptions): Promise<ServerProcess> {
+  const server = await spawnServer(options);
+  await waitUntilHealthy(`${server.baseUrl}/health`, server.child, readyTimeoutMs, server.output);
+  return server;
+}
+
+/** The real server process, as soon as it is spawned: for start-ups that are meant to fail. */
+export async function spawnServer({ env, port }: Omit<StartServerOptions, 'readyTimeoutMs'>): Promise<ServerProcess> {
   const chosenPort = port ?? (await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/infrastructure/main.ts'], {
     cwd: REPO_ROOT,
@@ -74,12 +87,41 @@ export async function startServer({ env, port, readyTimeoutMs = 20_000 }: StartS
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  let errorOutput = '';
+  const waiting = new Set<{ pattern: RegExp; resolve: () => void }>();
+  const onOutput = (chunk: Buffer) => {
+    output += chunk;
+    for (const waiter of waiting) {
+      if (!waiter.pattern.test(output)) continue;
+      waiting.delete(waiter);
+      waiter.resolve();
+    }
+  };
+  child.stdout!.on('data', onOutput);
+  child.stderr!.on('data', (chunk: Buffer) => {
+    errorOutput += chunk;
+    onOutput(chunk);
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const server: ServerProcess = { port: chosenPort, baseUrl: `http://127.0.0.1:${chosenPort}`, child, exited, output: () => output };
-  await waitUntilHealthy(`${server.baseUrl}/health`, child, readyTimeoutMs, () => output);
-  return server;
+  const waitForOutput = (pattern: RegExp) =>
+    pattern.test(output)
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const waiter = { pattern, resolve };
+          waiting.add(waiter);
+          void exited.then(() => {
+            if (waiting.delete(waiter)) reject(new Error(`the process exited before printing ${pattern}:\n${output}`));
+          });
+        });
+  return {
+    port: chosenPort,
+    baseUrl: `http://127.0.0.1:${chosenPort}`,
+    child,
+    exited,
+    output: () => output,
+    errorOutput: () => errorOutput,
+    waitForOutput,
+  };
 }

@@ -6,6 +6,8 @@ import { CreateAdmin } from '../application/index.js';
 import { buildHttpApp } from '../adapters/http/http-app.js';
 import { createDatabase, migrateToLatest } from '../adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
+import { describeConnectionFailure, waitForDatabase } from '../adapters/persistence/knex/connection-check.js';
+import { schemaStatus } from '../adapters/persistence/knex/schema-status.js';
 import { RedisWindowCounter } from '../adapters/redis/redis-window-counter.js';
 import type { Argon2Options } from '../adapters/security/argon2-password-hasher.js';
 import { createJwtTokenService } from '../adapters/security/jwt-token-service.js';
@@ -13,6 +15,7 @@ import type { Config } from './config.js';
 import { createContainer, resolveHttpUseCases } from './container.js';
 import { createLogger } from './logger.js';
 import { createRedisClient, redisAnswers } from './redis.js';
+import { StartupError } from './startup-error.js';
 import { VERSION } from './version.js';
 
 export interface Application {
@@ -33,8 +36,8 @@ export interface ApplicationOptions {
   argon2?: Argon2Options;
 }
 
-export async function openDatabase(config: Config, migrate?: boolean, logger?: Logger): Promise<Knex> {
-  const db = createDatabase(config.database, {
+function createConfiguredDatabase(config: Config, logger?: Logger): Knex {
+  return createDatabase(config.database, {
     acquireTimeoutMs: config.databaseTimeouts.acquireMs,
     statementTimeoutMs: config.databaseTimeouts.statementMs,
     log: logger && {
@@ -43,7 +46,43 @@ export async function openDatabase(config: Config, migrate?: boolean, logger?: L
       debug: (message) => logger.debug({ component: 'knex' }, message),
     },
   });
+}
+
+export async function openDatabase(config: Config, migrate?: boolean, logger?: Logger): Promise<Knex> {
+  const db = createConfiguredDatabase(config, logger);
   if (migrate ?? config.database.kind === 'sqlite') await migrateToLatest(db);
+  return db;
+}
+
+/**
+ * The service's database, answering and with every migration of this code applied; otherwise a
+ * StartupError naming why not. A server that listened without them would report itself ready and
+ * then fail every request that touches the database.
+ */
+async function openServiceDatabase(config: Config, migrate: boolean | undefined, logger: Logger): Promise<Knex> {
+  const db = createConfiguredDatabase(config, logger);
+  try {
+    await waitForDatabase(db, {
+      timeoutMs: config.databaseConnectTimeoutMs,
+      onFirstFailure: (error) =>
+        logger.warn(`database not answering yet (${describeConnectionFailure(error, config.database)}); retrying for up to ${config.databaseConnectTimeoutMs} ms`),
+    });
+  } catch (error) {
+    await db.destroy();
+    throw new StartupError(`cannot connect to the database: ${describeConnectionFailure(error, config.database)}`);
+  }
+  try {
+    if (migrate ?? config.database.kind === 'sqlite') await migrateToLatest(db);
+    const { pending } = await schemaStatus(db);
+    if (pending.length > 0) {
+      throw new StartupError(
+        `the database schema is behind this version: ${pending.length} migration(s) not applied (${pending.join(', ')}); run \`npm run migrate\` first`,
+      );
+    }
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
   return db;
 }
 
@@ -53,7 +92,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
   for (const warning of config.warnings) logger.warn(warning);
 
   const ownsDatabase = options.persistence !== 'memory' && !options.db;
-  const db = options.persistence === 'memory' ? null : (options.db ?? (await openDatabase(config, options.migrate, logger)));
+  const db = options.persistence === 'memory' ? null : (options.db ?? (await openServiceDatabase(config, options.migrate, logger)));
   const tokenService = await createJwtTokenService(config.jwt);
   const container = createContainer({ config, db: db ?? undefined, argon2: options.argon2, tokenService });
 
@@ -63,7 +102,11 @@ export async function createApplication(config: Config, options: ApplicationOpti
   }
 
   const readiness: Record<string, () => Promise<boolean>> = {};
-  if (db) readiness.database = async () => (await db.raw('select 1'), true);
+  if (db) {
+    readiness.database = async () => (await db.raw('select 1'), true);
+    // A rollback while the service runs leaves it serving code the schema no longer matches.
+    readiness.schema = async () => (await schemaStatus(db)).pending.length === 0;
+  }
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
   if (redis) readiness.redis = () => redisAnswers(redis);
 

@@ -1,23 +1,33 @@
 import type { Knex } from 'knex';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { CreateAdmin, ListUsers, type Principal } from '../application/index.js';
 import { isDomainError, type User } from '../domain/index.js';
 import { toUserDto } from '../adapters/http/mappers.js';
-import { migrateToLatest, rollbackLast } from '../adapters/persistence/knex/database.js';
+import { describeConnectionFailure } from '../adapters/persistence/knex/connection-check.js';
+import { migrateToLatest, type DatabaseTarget } from '../adapters/persistence/knex/database.js';
+import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
+import { revertAll, revertLast, rollbackPlan } from '../adapters/persistence/knex/schema-status.js';
 import { openDatabase } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContainer } from './container.js';
 import { createLogger } from './logger.js';
 import { parseWholeNumber } from './whole-number.js';
 
-const USAGE = `Usage: taskforge <command> [options]
+/** What people type to run the command line (from a checkout; the image runs node dist/src/infrastructure/cli.js). */
+const CLI = 'npm run cli --';
+
+const USAGE = `Usage: ${CLI} <command> [options]
 
 Commands:
   create-admin --username U --email E [--name N] [--password P]
                  Create an administrator. The password comes from --password, else
                  ADMIN_PASSWORD, else standard input (typed without echo on a terminal).
-  migrate        Apply every pending database migration.
-  rollback       Revert the last batch of migrations.
+  migrate        Apply every pending database migration (also: npm run migrate).
+  rollback [--all] [--yes]
+                 Revert the latest migration (--all: every applied one). Asks first on a
+                 terminal; elsewhere --yes must confirm it. A server on that database
+                 reports itself not ready until the migrations are applied again.
   list-users [--limit N] [--offset N] [--q TEXT] [--json]
                  List accounts (limit 1-100, default 20).
   help           Show this text (also --help or -h).
@@ -34,6 +44,8 @@ const OPERATOR: Principal = { userId: 0, role: 'admin', sessionId: 'command-line
 export interface CliIo {
   env: NodeJS.ProcessEnv;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+  /** Where questions to the person at the terminal go (stderr), without a line break. */
+  prompt?(text: string): void;
   out(line: string): void;
   err(line: string): void;
 }
@@ -96,6 +108,32 @@ async function readPassword(io: CliIo): Promise<string> {
   }
 }
 
+/** A yes/no question on the terminal; anything but y or yes (or the input ending) is a no. */
+async function confirm(io: CliIo, question: string): Promise<boolean> {
+  (io.prompt ?? ((text: string) => process.stderr.write(text)))(question);
+  const lines = createInterface({ input: io.stdin, terminal: false });
+  try {
+    const answer = await new Promise<string>((resolve) => {
+      lines.once('line', resolve);
+      lines.once('close', () => resolve(''));
+    });
+    return /^\s*y(es)?\s*$/i.test(answer);
+  } finally {
+    lines.close();
+    io.stdin.pause();
+  }
+}
+
+/** The database a command works on, as an operator would recognise it (no password). */
+function describeTarget(target: DatabaseTarget): string {
+  if (target.kind === 'sqlite') return `the SQLite database ${target.filename}`;
+  const url = new URL(target.url);
+  return `the PostgreSQL database ${url.pathname.replace(/^\//, '')} on ${url.hostname}:${url.port || '5432'}`;
+}
+
+/** A command that did not run because nobody confirmed it: exit status 1, nothing changed. */
+class NotConfirmed extends Error {}
+
 function describeUsers(users: User[], total: number, offset: number): string[] {
   const rows = [['ID', 'USERNAME', 'EMAIL', 'ROLE', 'NAME', 'CREATED_AT']].concat(
     users.map((u) => [String(u.id), u.username, u.email, u.role, u.name ?? '', u.createdAt.toISOString()]),
@@ -119,10 +157,26 @@ const commands: Record<string, (args: string[], ctx: Context) => Promise<void>> 
     io.out(applied.length === 0 ? 'Already up to date.' : `Applied ${applied.length} migration(s): ${applied.join(', ')}`);
   },
 
-  async rollback(args, { io, withDatabase }) {
-    parse(args, {});
-    const reverted = await withDatabase((db) => rollbackLast(db), false);
-    io.out(reverted.length === 0 ? 'Nothing to roll back.' : `Rolled back ${reverted.length} migration(s): ${reverted.join(', ')}`);
+  async rollback(args, { config, io, withDatabase }) {
+    const values = parse(args, { all: { type: 'boolean' }, yes: { type: 'boolean' } });
+    const all = values.all === true;
+    await withDatabase(async (db) => {
+      const plan = await rollbackPlan(db, all);
+      if (plan.length === 0) {
+        io.out('Nothing to roll back.');
+        return;
+      }
+      const what = `${plan.length} migration(s) of ${describeTarget(config.database)}: ${plan.join(', ')}`;
+      if (values.yes !== true) {
+        const again = `${CLI} rollback${all ? ' --all' : ''} --yes`;
+        if (!io.stdin.isTTY) throw new NotConfirmed(`rollback would revert ${what}. Nothing was reverted: confirm with ${again}`);
+        io.err(`This reverts ${what}.`);
+        io.err('A server on this database answers /ready with 503 until `npm run migrate` applies them again.');
+        if (!(await confirm(io, 'Revert? [y/N] '))) throw new NotConfirmed('nothing was reverted');
+      }
+      const reverted = all ? await revertAll(db) : await revertLast(db);
+      io.out(`Reverted ${reverted.length} migration(s): ${reverted.join(', ')}. \`npm run migrate\` applies them again.`);
+    }, false);
   },
 
   async 'create-admin'(args, { config, io, withDatabase }) {
@@ -156,7 +210,8 @@ const commands: Record<string, (args: string[], ctx: Context) => Promise<void>> 
 /** Logs go to stderr, errors only: stdout carries the command's output. */
 const cliLogger = () => createLogger({ logLevel: 'error', nodeEnv: 'production' }, process.stderr);
 
-function describeFailure(error: unknown): string {
+function describeFailure(error: unknown, target: DatabaseTarget | undefined): string {
+  if (target && isDatabaseUnavailable(error)) return describeConnectionFailure(error, target);
   if (isDomainError(error)) {
     const fields = error.fieldErrors.map((f) => `${f.field} ${f.message}`).join('; ');
     return fields || error.message;
@@ -172,11 +227,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     (command === undefined ? io.err : io.out)(USAGE);
     return command === undefined ? 2 : 0;
   }
+  let target: DatabaseTarget | undefined;
   try {
     const run = commands[command];
     if (!run) throw new UsageError(`unknown command "${command}"`);
     // The admin comes from the flags here; ADMIN_PASSWORD alone may supply its password.
     const config = loadConfig({ ...io.env, ADMIN_USERNAME: undefined, ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined });
+    target = config.database;
     const withDatabase: Context['withDatabase'] = async (work, migrate) => {
       const db = await openDatabase(config, migrate, cliLogger());
       try {
@@ -189,11 +246,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err(`taskforge: ${error.message}. Run "taskforge --help" for usage.`);
+      io.err(`taskforge: ${error.message}. Run "${CLI} --help" for usage.`);
       return 2;
     }
-    const prefix = error instanceof ConfigError || isDomainError(error) ? 'taskforge' : `taskforge: ${command} failed`;
-    io.err(`${prefix}: ${describeFailure(error)}`);
+    const prefix = error instanceof ConfigError || error instanceof NotConfirmed || isDomainError(error) ? 'taskforge' : `taskforge: ${command} failed`;
+    io.err(`${prefix}: ${describeFailure(error, target)}`);
     return 1;
   }
 }

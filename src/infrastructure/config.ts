@@ -19,6 +19,8 @@ export interface Config {
   database: DatabaseTarget;
   /** Bounds on waiting for the database, so an outage fails requests fast instead of hanging them. */
   databaseTimeouts: { acquireMs: number; statementMs: number };
+  /** DATABASE_CONNECT_TIMEOUT_MS: how long start-up keeps trying a database that does not answer yet. */
+  databaseConnectTimeoutMs: number;
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number };
   redisUrl: string | null;
   /** Namespaces this deployment's keys, so several services (or test runs) can share one Redis. */
@@ -31,6 +33,9 @@ export interface Config {
   /** Which proxies' X-Forwarded-For to believe: none, every hop, a number of hops, or these addresses. */
   trustProxy: TrustProxy;
   metricsToken: string | null;
+  /** SHUTDOWN_DELAY_MS: after SIGTERM, how long new connections are still accepted (a load balancer's deregistration delay). */
+  shutdownDelayMs: number;
+  /** SHUTDOWN_TIMEOUT_MS: once no longer accepting, how long in-flight requests may take before the process gives up on them. */
   shutdownTimeoutMs: number;
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
@@ -189,6 +194,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       acquireMs: reader.integer('DATABASE_ACQUIRE_TIMEOUT_MS', 5_000, 100, 600_000),
       statementMs: reader.integer('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
     },
+    databaseConnectTimeoutMs: reader.integer('DATABASE_CONNECT_TIMEOUT_MS', 30_000, 0, 600_000),
     jwt: {
       secret: resolveJwtSecret(reader, nodeEnv, dataDir, warnings),
       issuer: reader.string('JWT_ISSUER', 'taskforge'),
@@ -210,6 +216,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     bodyLimit: reader.bytes('BODY_LIMIT', '1mb'),
     trustProxy: trustProxyOf(reader, warnings),
     metricsToken: reader.optional('METRICS_TOKEN'),
+    shutdownDelayMs: reader.integer('SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     warnings,
   };

@@ -1,5 +1,7 @@
 import { createApplication } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { drainAndClose } from './graceful-shutdown.js';
+import { StartupError } from './startup-error.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -9,14 +11,10 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    const deadline = setTimeout(() => {
-      logger.error('shutdown deadline passed; exiting with requests still open');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    deadline.unref();
+    logger.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down: draining connections');
     try {
-      await http.close();
+      const clean = await drainAndClose(http, { delayMs: config.shutdownDelayMs, timeoutMs: config.shutdownTimeoutMs }, logger);
+      if (!clean) process.exit(1);
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed while releasing resources');
       process.exit(1);
@@ -32,7 +30,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof StartupError) {
     console.error(`taskforge: ${error.message}`);
   } else {
     console.error('taskforge: failed to start:', error instanceof Error ? error.message : error);

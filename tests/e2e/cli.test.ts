@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,14 @@ import { FAST_ARGON2, TEST_ENV, json, testConfig } from '../support/test-app.js'
 const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
 const cliPath = path.join(root, 'src/infrastructure/cli.ts');
+const hasScript = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 interface Run {
   status: number;
@@ -27,15 +35,17 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
 
   const env = (extra: Record<string, string> = {}) => ({ NODE_ENV: 'test', JWT_SECRET: TEST_ENV.JWT_SECRET, DATA_DIR: dir, DATABASE_URL: databaseUrl, ...extra });
 
-  /** In process, for speed: the same runCli the entry point calls. */
-  async function cli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
+  /** In process, for speed: the same runCli the entry point calls. `tty` makes stdin a terminal. */
+  async function cli(args: string[], options: { env?: Record<string, string>; stdin?: string; tty?: boolean } = {}): Promise<Run> {
     const stdout: string[] = [];
     const stderr: string[] = [];
+    const stdin = Object.assign(Readable.from([options.stdin ?? '']), { isTTY: options.tty });
     const status = await runCli(args, {
       env: env(options.env),
-      stdin: Readable.from([options.stdin ?? '']),
+      stdin,
       out: (line) => stdout.push(`${line}\n`),
       err: (line) => stderr.push(`${line}\n`),
+      prompt: (text) => stderr.push(text),
     });
     return { status, stdout: stdout.join(''), stderr: stderr.join('') };
   }
@@ -73,7 +83,7 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
       const run = await cli(args);
       expect(run.status, args.join(' ')).toBe(2);
       expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
-      expect(run.stderr).toMatch(/^taskforge: /);
+      expect(run.stderr).toMatch(/^taskforge: .*\. Run "npm run cli -- --help" for usage\.$/m);
     }
   });
 
@@ -163,12 +173,78 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
     expect(searched.items.map((u: { username: string }) => u.username)).toEqual(['third']);
   });
 
-  it('rollback reverts the last batch', async () => {
-    const run = await cli(['rollback']);
+  const applied = async () => (await db('knex_migrations').select('name').orderBy('id')).map((row: { name: string }) => row.name);
+
+  it('rollback refuses without --yes when stdin is not a terminal, and reverts nothing', async () => {
+    const run = await spawnCli(['rollback']);
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      `taskforge: rollback would revert 1 migration(s) of the SQLite database ${path.join(dir, 'cli.sqlite')}: 20261206_006_task_tags_by_triggers. ` +
+        'Nothing was reverted: confirm with npm run cli -- rollback --yes',
+    );
+    expect(await applied()).toHaveLength(6);
+  });
+
+  it('rollback --yes reverts only the latest migration, and a server on that database stops being ready', async () => {
+    const app = await createApplication(testConfig({ DATABASE_URL: databaseUrl }), { logger: pino({ level: 'silent' }), argon2: FAST_ARGON2 });
+    try {
+      expect((await app.http.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+      const run = await cli(['rollback', '--yes']);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe('Reverted 1 migration(s): 20261206_006_task_tags_by_triggers. `npm run migrate` applies them again.');
+      expect(await applied()).toHaveLength(5);
+      expect(await db.schema.hasTable('users')).toBe(true);
+
+      const ready = await app.http.inject({ method: 'GET', url: '/ready' });
+      expect(ready.statusCode).toBe(503);
+      expect(json(ready).checks).toEqual({ database: 'ok', schema: 'unavailable' });
+    } finally {
+      await app.http.close();
+    }
+  });
+
+  it('rollback on a terminal names what it reverts and asks first; only yes reverts', async () => {
+    const declined = await cli(['rollback'], { tty: true, stdin: 'n\n' });
+    expect(declined.status).toBe(1);
+    expect(declined.stderr).toContain('This reverts 1 migration(s) of the SQLite database');
+    expect(declined.stderr).toContain(': 20261126_005_task_tags_owner.');
+    expect(declined.stderr).toContain('Revert? [y/N] ');
+    expect(declined.stderr).toMatch(/taskforge: nothing was reverted\n$/);
+    expect(await applied()).toHaveLength(5);
+
+    const silent = await cli(['rollback'], { tty: true, stdin: '' });
+    expect(silent.status).toBe(1);
+    expect(await applied()).toHaveLength(5);
+
+    const accepted = await cli(['rollback'], { tty: true, stdin: 'yes\n' });
+    expect(accepted.status, accepted.stderr).toBe(0);
+    expect(accepted.stdout).toContain('Reverted 1 migration(s): 20261126_005_task_tags_owner.');
+    expect(await applied()).toHaveLength(4);
+  });
+
+  it.runIf(hasScript)('rollback asks on a real terminal (a pseudo-terminal through script(1))', async () => {
+    const run = await new Promise<Run>((resolve) => {
+      const command = [tsx, cliPath, 'rollback'].map((word) => `'${word}'`).join(' ');
+      const child = execFile('script', ['-qec', command, '/dev/null'], { cwd: root, env: { PATH: process.env.PATH, ...env() } }, (error, stdout, stderr) =>
+        resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (String(chunk).includes('Revert? [y/N]')) child.stdin!.end('y\n');
+      });
+    });
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.stdout).toContain('This reverts 1 migration(s)');
+    expect(run.stdout).toContain('Reverted 1 migration(s): 20261125_004_task_counts.');
+    expect(await applied()).toHaveLength(3);
+  });
+
+  it('rollback --all --yes reverts every applied migration, newest first', async () => {
+    const before = await applied();
+    const run = await cli(['rollback', '--all', '--yes']);
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/Rolled back \d+ migration\(s\)/);
+    expect(run.stdout.trim()).toBe(`Reverted ${before.length} migration(s): ${[...before].reverse().join(', ')}. \`npm run migrate\` applies them again.`);
     expect(await db.schema.hasTable('users')).toBe(false);
-    expect((await cli(['rollback'])).stdout.trim()).toBe('Nothing to roll back.');
+    expect((await cli(['rollback', '--yes'])).stdout.trim()).toBe('Nothing to roll back.');
   });
 
   it('reports a bad setting or an unreachable database in one line with exit status 1', async () => {
@@ -180,6 +256,6 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
     const unreachable = await cli(['migrate'], { env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' } });
     expect(unreachable.status).toBe(1);
     expect(unreachable.stderr.trim().split('\n')).toHaveLength(1);
-    expect(unreachable.stderr).toMatch(/^taskforge: migrate failed: /);
+    expect(unreachable.stderr).toMatch(/^taskforge: migrate failed: connection refused by 127\.0\.0\.1:1 /);
   });
 });

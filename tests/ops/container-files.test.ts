@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { ConfigError, loadConfig } from '../../src/infrastructure/config.js';
 
 /**
  * No Docker engine runs where these tests do, so the Dockerfile and the compose file are checked
@@ -16,6 +17,7 @@ const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 interface ComposeService {
   image?: string;
   build?: unknown;
+  profiles?: string[];
   command?: string[];
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
@@ -28,8 +30,10 @@ const { services } = compose;
 const sourceOf = (distPath: string) => distPath.replace(/^dist\//, '').replace(/\.js$/, '.ts');
 
 describe('docker-compose.yml', () => {
-  it('brings up the app with PostgreSQL and Redis, each with a health check', () => {
-    expect(Object.keys(services).sort()).toEqual(['app', 'migrate', 'postgres', 'redis']);
+  it('brings up the app with PostgreSQL and Redis, each with a health check (and the tests under a profile of their own)', () => {
+    expect(Object.keys(services).sort()).toEqual(['app', 'migrate', 'postgres', 'redis', 'test']);
+    const unprofiled = Object.entries(services).filter(([, service]) => !service.profiles).map(([name]) => name);
+    expect(unprofiled.sort()).toEqual(['app', 'migrate', 'postgres', 'redis']);
     for (const name of ['app', 'postgres', 'redis']) expect(services[name]!.healthcheck?.test.length).toBeGreaterThan(0);
   });
 
@@ -55,7 +59,25 @@ describe('docker-compose.yml', () => {
     expect(env.DATABASE_URL).toMatch(/^postgres:\/\/[^@]+@postgres:5432\//);
     expect(env.REDIS_URL).toBe('redis://redis:6379');
     expect(env.NODE_ENV).toBe('production');
-    expect(env.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?/);
+    // Unset, the secret reaches the service empty, and a production service refuses that.
+    expect(env.JWT_SECRET).toBe('${JWT_SECRET:-}');
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: '' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: '' })).toThrow(/^JWT_SECRET is required/);
+  });
+
+  it('runs the whole test suite from the Dockerfile’s test stage against compose’s PostgreSQL and Redis, once they are healthy', () => {
+    const test = services.test!;
+    expect(test.profiles).toEqual(['test']);
+    const target = (test.build as { target?: string }).target;
+    expect(read('Dockerfile')).toMatch(new RegExp(`^FROM \\S+ AS ${target}$`, 'm'));
+    const env = test.environment!;
+    const database = new URL(env.TEST_DATABASE_URL!);
+    expect(database.hostname).toBe('postgres');
+    expect(database.pathname).toMatch(/test/); // destructive tests refuse any other database
+    expect(env.TEST_REDIS_URL).toBe('redis://redis:6379');
+    expect(test.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+    // The secret the app requires is not needed to run the tests (compose reads every service's variables).
+    expect(JSON.stringify(compose)).not.toMatch(/\$\{[A-Z_]+:\?/);
   });
 
   const composeCli = ['docker-compose', 'docker compose'].find((cli) => {
@@ -76,16 +98,23 @@ describe('docker-compose.yml', () => {
       encoding: 'utf8',
     });
     expect(output).toContain('service_completed_successfully');
+    const withTests = execFileSync('sh', ['-c', `${composeCli} -f - --project-directory "${root}" --profile test config`], {
+      input: text,
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+    });
+    expect(withTests).toContain('TEST_DATABASE_URL');
   });
 });
 
 describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile');
   const stages = dockerfile.split(/^FROM /m).slice(1);
+  const stage = (name: string) => stages.find((text) => new RegExp(`^\\S+ AS ${name}$`, 'm').test(text.split('\n')[0]!))!;
   const runtime = stages.at(-1)!;
 
   it('builds in one stage and runs from a slim one that holds only the build output', () => {
-    expect(stages.length).toBe(2);
+    expect(stages.map((text) => /^\S+ AS (\S+)/.exec(text)![1])).toEqual(['build', 'test', 'runtime']);
     expect(runtime).toMatch(/^node:\$\{NODE_VERSION\}-bookworm-slim AS runtime/);
     const copied = [...runtime.matchAll(/^COPY --from=build (\S+)/gm)].map((match) => match[1]);
     expect(copied.sort()).toEqual(['/app/dist', '/app/node_modules', '/app/package.json']);
@@ -102,6 +131,27 @@ describe('Dockerfile', () => {
   });
 
   it('prunes development dependencies before they are copied', () => {
-    expect(stages[0]).toMatch(/npm prune --omit=dev/);
+    expect(stage('build')).toMatch(/npm prune --omit=dev/);
+  });
+
+  it('has a test stage with every dependency, the tests and the files they read, running vitest as node', () => {
+    const test = stage('test');
+    expect(test).toMatch(/^RUN npm ci/m);
+    expect(test).not.toMatch(/npm prune/);
+    expect(test).toMatch(/^USER node$/m);
+    const copied = [...test.matchAll(/^COPY (?:--chown=\S+ )?(.+) \S+$/gm)].flatMap((match) => match[1]!.split(' '));
+    for (const needed of ['package.json', 'package-lock.json', 'src', 'migrations', 'tests', 'scripts', 'vitest.config.ts', 'knexfile.ts', '.env.example', 'Dockerfile', 'docker-compose.yml']) {
+      expect(copied, needed).toContain(needed);
+      expect(existsSync(path.join(root, needed)), needed).toBe(true);
+    }
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(test)![1]!) as string[];
+    expect(existsSync(path.join(root, entrypoint.at(-1)!))).toBe(true);
+    expect(JSON.parse(/^CMD (\[.*\])$/m.exec(test)![1]!)).toEqual(['npx', 'vitest', 'run']);
+  });
+
+  it('sends the test stage what it copies: .dockerignore leaves those paths in the build context', () => {
+    const ignored = read('.dockerignore').split('\n').filter((line) => line && !line.startsWith('#'));
+    for (const needed of ['tests', 'scripts', 'Dockerfile', 'docker-compose.yml', '.dockerignore']) expect(ignored).not.toContain(needed);
+    expect(ignored).toContain('!.env.example');
   });
 });

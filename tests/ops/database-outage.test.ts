@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import knex from 'knex';
+import knex, { type Knex } from 'knex';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../../src/adapters/persistence/knex/database-unavailable.js';
-import { createApplication, type Application } from '../../src/infrastructure/app.js';
+import { createApplication, openDatabase, type Application } from '../../src/infrastructure/app.js';
+import { StartupError } from '../../src/infrastructure/startup-error.js';
 import { postgresUrl } from '../support/databases.js';
 import { aSignUp, bearer, expectProblem } from '../support/http.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -36,10 +37,27 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Pr
 
 describe('database unreachable from the start', () => {
   let app: Application;
-  afterEach(() => app?.http.close());
+  let db: Knex | undefined;
+  afterEach(async () => {
+    await app?.http.close();
+    await db?.destroy();
+  });
+
+  it('refuses to start once DATABASE_CONNECT_TIMEOUT_MS has passed, naming the cause', async () => {
+    const started = performance.now();
+    const refused = startApp({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test', DATABASE_CONNECT_TIMEOUT_MS: '600' });
+    await expect(refused).rejects.toThrow(StartupError);
+    await expect(refused).rejects.toThrow('cannot connect to the database: connection refused by 127.0.0.1:1');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(600);
+  });
 
   it('answers 503 problem+json at once, and /ready 503, when PostgreSQL refuses connections', async () => {
-    app = await startApp({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' });
+    // Handed an already open database, the application does not wait for it: what it does when
+    // the database goes away after start-up.
+    const config = testConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' });
+    const logger = pino({ level: 'silent' });
+    db = await openDatabase(config, false, logger);
+    app = await createApplication(config, { logger, db, argon2: FAST_ARGON2 });
     const [response, elapsed] = await timed(() => register(app));
     const body = expectProblem(response, 503);
     expect(body.detail).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|:1\b|pg|knex/i);
@@ -51,7 +69,7 @@ describe('database unreachable from the start', () => {
     const me = await app.http.inject({ method: 'GET', url: '/me', headers: bearer('a.b.c') });
     expect(me.statusCode).toBe(401); // a malformed token never reaches the database
     const ready = await app.http.inject({ method: 'GET', url: '/ready' });
-    expect(expectProblem(ready, 503).checks).toEqual({ database: 'unavailable' });
+    expect(expectProblem(ready, 503).checks).toEqual({ database: 'unavailable', schema: 'unavailable' });
     expect((await app.http.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
 });

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,7 +11,49 @@ interface Answer {
   status: number;
   body: string;
   headers: http.IncomingHttpHeaders;
+  /** Whether the request went out on a connection the agent had already used. */
+  reused: boolean;
 }
+
+/** One request through `agent`; a reset or a connection closed without an answer rejects. */
+function send(server: ServerProcess, agent: http.Agent | false, path: string, options: { method?: string; body?: unknown } = {}): Promise<Answer> {
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise<Answer>((resolve, reject) => {
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        path,
+        method: options.method ?? 'GET',
+        agent,
+        headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, body: text, headers: response.headers, reused: request.reusedSocket }));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** A keep-alive client that holds exactly one connection, so every request after the first reuses it. */
+const oneConnectionAgent = () => new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** True when a fresh TCP connection to the server is refused (nothing listens any more). */
+const refusesNewConnections = (server: ServerProcess) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+
+const SECRET = 'shutdown-test-secret-0123456789abcdef';
 
 /**
  * A sign-up whose body arrives in two parts, `gapMs` apart: the request is in flight (headers
@@ -28,7 +71,7 @@ function slowSignUp(server: ServerProcess, agent: http.Agent, gapMs: number): { 
       (response) => {
         let text = '';
         response.on('data', (chunk) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode!, body: text, headers: response.headers }));
+        response.on('end', () => resolve({ status: response.statusCode!, body: text, headers: response.headers, reused: request.reusedSocket }));
       },
     );
     request.on('error', reject);
@@ -41,27 +84,36 @@ function slowSignUp(server: ServerProcess, agent: http.Agent, gapMs: number): { 
 describe('graceful shutdown of the real server process', () => {
   let dataDir: string;
   let server: ServerProcess | undefined;
+  const agents: http.Agent[] = [];
   beforeEach(() => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'taskforge-shutdown-'));
   });
   afterEach(() => {
+    agents.splice(0).forEach((agent) => agent.destroy());
     if (server?.child.exitCode === null) server.child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('on SIGTERM stops accepting, finishes the in-flight request, closes the pools and exits 0', async () => {
-    server = await startServer({
-      env: { NODE_ENV: 'production', JWT_SECRET: 'shutdown-test-secret-0123456789abcdef', DATA_DIR: dataDir, DATABASE_URL: `file:${path.join(dataDir, 'db.sqlite')}`, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '8000' },
+  const start = (env: Record<string, string> = {}) =>
+    startServer({
+      env: { NODE_ENV: 'production', JWT_SECRET: SECRET, DATA_DIR: dataDir, DATABASE_URL: `file:${path.join(dataDir, 'db.sqlite')}`, LOG_LEVEL: 'info', ...env },
     });
-    const agent = new http.Agent({ keepAlive: true });
-    const inFlight = slowSignUp(server, agent, 1_000);
+  const agent = () => {
+    const created = oneConnectionAgent();
+    agents.push(created);
+    return created;
+  };
+
+  it('on SIGTERM stops accepting, finishes the in-flight request, closes the pools and exits 0', async () => {
+    server = await start({ SHUTDOWN_TIMEOUT_MS: '8000' });
+    const inFlight = slowSignUp(server, agent(), 1_000);
     await inFlight.sent;
     await new Promise((resolve) => setTimeout(resolve, 100)); // the server has read the headers
 
     const signalled = performance.now();
     server.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await expect(fetch(`${server.baseUrl}/health`)).rejects.toThrow(); // no longer accepting
+    await server.waitForOutput(/no longer accepting connections/);
+    expect(await refusesNewConnections(server)).toBe(true);
 
     const answer = await inFlight.answer;
     expect(answer.status, answer.body).toBe(201);
@@ -75,21 +127,56 @@ describe('graceful shutdown of the real server process', () => {
     const logs = server.output();
     expect(logs).toMatch(/shutting down/);
     expect(logs).toMatch(/shut down cleanly/);
-    agent.destroy();
   }, 30_000);
 
-  it('exits 0 at once on SIGTERM when idle, even with an idle keep-alive connection open', async () => {
-    server = await startServer({
-      env: { NODE_ENV: 'production', JWT_SECRET: 'shutdown-test-secret-0123456789abcdef', DATA_DIR: dataDir, DATABASE_URL: `file:${path.join(dataDir, 'db.sqlite')}`, LOG_LEVEL: 'warn' },
-    });
-    const agent = new http.Agent({ keepAlive: true });
-    await new Promise<void>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: server!.port, path: '/health', agent }, (response) => response.resume().on('end', resolve)).on('error', reject);
-    });
+  it('answers requests sent on already open keep-alive connections after SIGTERM, each with Connection: close, none reset', async () => {
+    server = await start();
+    const clients = Array.from({ length: 6 }, agent);
+    for (const client of clients) expect((await send(server, client, '/health')).status).toBe(200);
+
+    server.child.kill('SIGTERM');
+    await server.waitForOutput(/no longer accepting connections/);
+    // Every connection sends at once, as a busy client's pool would, reads and writes alike.
+    const answers = await Promise.all(
+      clients.map((client, i) => (i % 2 === 0 ? send(server!, client, '/health') : send(server!, client, '/register', { method: 'POST', body: aSignUp() }))),
+    );
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.reused, `request ${i} went out on its open connection`).toBe(true);
+      expect(answer.status, answer.body).toBe(i % 2 === 0 ? 200 : 201);
+      expect(answer.headers.connection).toBe('close');
+    }
+    expect(await refusesNewConnections(server)).toBe(true);
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+  }, 30_000);
+
+  it('with SHUTDOWN_DELAY_MS, /ready answers 503 at once while new connections are still accepted until the delay ends', async () => {
+    server = await start({ SHUTDOWN_DELAY_MS: '1500' });
+    const signalled = performance.now();
+    server.child.kill('SIGTERM');
+    await server.waitForOutput(/draining: \/ready answers 503/);
+
+    // Each request on a connection of its own (agent: false): new connections are still accepted.
+    const ready = await send(server, false, '/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(ready.headers.connection).toBe('close');
+    expect((await send(server, false, '/health')).status).toBe(200);
+    expect((await send(server, false, '/register', { method: 'POST', body: aSignUp() })).status).toBe(201);
+
+    await server.waitForOutput(/no longer accepting connections/);
+    expect(performance.now() - signalled).toBeGreaterThanOrEqual(1_400);
+    expect(await refusesNewConnections(server)).toBe(true);
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+  }, 30_000);
+
+  it('exits 0 soon after SIGTERM when idle, even with an idle keep-alive connection open', async () => {
+    server = await start({ LOG_LEVEL: 'warn' });
+    const client = agent();
+    expect((await send(server, client, '/health')).status).toBe(200);
     const signalled = performance.now();
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
-    expect(performance.now() - signalled).toBeLessThan(2_000);
-    agent.destroy();
+    // The idle connection is kept for a grace of a second (IDLE_CONNECTION_GRACE_MS), then closed.
+    expect(performance.now() - signalled).toBeLessThan(3_000);
   }, 30_000);
 });

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApplication, type Application } from '../../src/infrastructure/app.js';
+import type { Knex } from 'knex';
+import { createApplication, openDatabase, type Application } from '../../src/infrastructure/app.js';
+import { StartupError } from '../../src/infrastructure/startup-error.js';
 import { createLogger } from '../../src/infrastructure/logger.js';
 import { aSignUp } from '../support/http.js';
 import { FAST_ARGON2, testConfig } from '../support/test-app.js';
@@ -19,7 +21,19 @@ function capture() {
 
 describe('operational logging', () => {
   let app: Application;
-  afterEach(() => app?.http.close());
+  let db: Knex | undefined;
+  afterEach(async () => {
+    await app?.http.close();
+    await db?.destroy();
+    db = undefined;
+  });
+
+  /** An app whose database went away after start-up (start-up itself refuses an unreachable one). */
+  async function appWithLostDatabase(env: Record<string, string>, logger: ReturnType<typeof capture>['logger']): Promise<Application> {
+    const config = testConfig(env);
+    db = await openDatabase(config, false, logger);
+    return createApplication(config, { logger, db, argon2: FAST_ARGON2 });
+  }
 
   it('writes one JSON line per request with request id, route template, status, user and duration', async () => {
     const logs = capture();
@@ -35,14 +49,16 @@ describe('operational logging', () => {
 
   it('never logs the credentials inside DATABASE_URL or REDIS_URL during an outage', async () => {
     const logs = capture();
-    app = await createApplication(
-      testConfig({ DATABASE_URL: 'postgres://taskforge:db-pass-0123@127.0.0.1:1/test', REDIS_URL: 'redis://:redis-pass-4567@127.0.0.1:1' }),
-      { logger: logs.logger, argon2: FAST_ARGON2 },
-    );
+    const env = { DATABASE_URL: 'postgres://taskforge:db-pass-0123@127.0.0.1:1/test', REDIS_URL: 'redis://:redis-pass-4567@127.0.0.1:1' };
+    const refused = createApplication(testConfig({ ...env, DATABASE_CONNECT_TIMEOUT_MS: '300' }), { logger: logs.logger, argon2: FAST_ARGON2 });
+    await expect(refused).rejects.toThrow(StartupError);
+    await expect(refused).rejects.not.toThrow(/db-pass-0123/);
+    app = await appWithLostDatabase(env, logs.logger);
     expect((await app.http.inject({ method: 'POST', url: '/register', payload: aSignUp() })).statusCode).toBe(503);
     expect((await app.http.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
     await new Promise((resolve) => setTimeout(resolve, 300)); // let the Redis client report its failure
     const text = logs.lines.join('\n');
+    expect(text).toMatch(/database not answering yet \(connection refused by 127\.0\.0\.1:1/);
     expect(text).toMatch(/service unavailable/);
     expect(text).toMatch(/Redis is unreachable/);
     expect(text).not.toContain('db-pass-0123');
@@ -51,7 +67,7 @@ describe('operational logging', () => {
 
   it('writes what a request logs itself (an outage warning) with that request’s id', async () => {
     const logs = capture();
-    app = await createApplication(testConfig({ DATABASE_URL: 'postgres://taskforge@127.0.0.1:1/test' }), { logger: logs.logger, argon2: FAST_ARGON2 });
+    app = await appWithLostDatabase({ DATABASE_URL: 'postgres://taskforge@127.0.0.1:1/test' }, logs.logger);
     const response = await app.http.inject({ method: 'POST', url: '/register', payload: aSignUp(), headers: { 'x-request-id': 'outage-7' } });
     expect(response.statusCode).toBe(503);
     const entries = logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>);

@@ -1,7 +1,8 @@
 import net from 'node:net';
+import { testPortRange } from '../../scripts/support/test-ports.js';
 
-/** Listens on the first free port in [from, to] (the range this suite may use). */
-export async function listenInRange(server: net.Server, from = 3100, to = 3199, host = '127.0.0.1'): Promise<number> {
+/** Listens on a free port in [from, to] (default: the range this suite may use, from TEST_PORT_BASE). */
+export async function listenInRange(server: net.Server, from = testPortRange().from, to = testPortRange().to, host = '127.0.0.1'): Promise<number> {
   const start = from + Math.floor(Math.random() * (to - from + 1));
   for (let i = 0; i <= to - from; i++) {
     const port = from + ((start - from + i) % (to - from + 1));

@@ -48,6 +48,15 @@ describe('loadConfig', () => {
     });
   });
 
+  it('waits 30 s for the database at start-up and drains without a delay, unless told otherwise', () => {
+    expect(load({})).toMatchObject({ databaseConnectTimeoutMs: 30_000, shutdownDelayMs: 0, shutdownTimeoutMs: 10_000 });
+    expect(load({ DATABASE_CONNECT_TIMEOUT_MS: '500', SHUTDOWN_DELAY_MS: '15000', SHUTDOWN_TIMEOUT_MS: '2000' })).toMatchObject({
+      databaseConnectTimeoutMs: 500,
+      shutdownDelayMs: 15_000,
+      shutdownTimeoutMs: 2_000,
+    });
+  });
+
   it('reads every documented variable', () => {
     const config = load({
       NODE_ENV: 'production',
@@ -110,6 +119,10 @@ describe('loadConfig', () => {
     ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
     ['JWT_SECRET', { JWT_SECRET: 'too-short' }],
     ['ADMIN_EMAIL', { ADMIN_USERNAME: 'root', ADMIN_PASSWORD: 'root password' }],
+    ['SHUTDOWN_DELAY_MS', { SHUTDOWN_DELAY_MS: '5s' }],
+    ['SHUTDOWN_DELAY_MS', { SHUTDOWN_DELAY_MS: '-1' }],
+    ['DATABASE_CONNECT_TIMEOUT_MS', { DATABASE_CONNECT_TIMEOUT_MS: 'forever' }],
+    ['DATABASE_CONNECT_TIMEOUT_MS', { DATABASE_CONNECT_TIMEOUT_MS: '600001' }],
   ])('rejects a bad %s with a one-line message naming it', (variable, env) => {
     const message = configError(env);
     expect(message).toContain(variable);

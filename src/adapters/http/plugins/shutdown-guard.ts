@@ -1,18 +1,33 @@
 import type { FastifyInstance } from 'fastify';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Starts the drain before a shutdown: `/ready` fails and every response closes its connection. */
+    beginDrain(): void;
+    /** True from `beginDrain()` (or the start of `close()`) on. */
+    readonly draining: boolean;
+  }
+}
+
 /**
- * Once shutdown starts, every response closes its connection: a keep-alive client would otherwise
- * hold the closing server open until it hung up. Requests still arriving on such a connection are
- * served normally (the database closes only after the server), not refused with Fastify's
- * non-problem 503 — hence `return503OnClosing: false` on the app.
+ * While draining, every response closes its connection, so keep-alive clients move to another
+ * instance after their next answer instead of holding this one open. Requests still arriving on
+ * such a connection are served normally (the database closes only after the server), not refused
+ * with Fastify's non-problem 503 — hence `return503OnClosing: false` on the app.
  */
 export function registerShutdownGuard(app: FastifyInstance): void {
-  let closing = false;
+  let draining = false;
+  app.decorate('beginDrain', () => {
+    draining = true;
+  });
+  app.decorate('draining', {
+    getter: () => draining,
+  });
   app.addHook('preClose', async () => {
-    closing = true;
+    draining = true;
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
+    if (draining) reply.header('connection', 'close');
     done(null, payload);
   });
 }

@@ -40,11 +40,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     {
       schema: {
         tags: ['operations'],
-        summary: 'Readiness: the database (and Redis, when configured) answer',
+        summary: 'Readiness: the database (and Redis, when configured) answer, its schema is current, and the service is not shutting down',
         response: { 200: Type.Object({ status: Type.Literal('ok'), checks: Type.Record(Type.String(), Type.String()) }), ...problems(503) },
       },
     },
     async (_request, reply) => {
+      // Draining before a shutdown: load balancers stop sending new requests here.
+      if (app.draining) return sendProblem(reply, httpProblem(503, 'The service is shutting down.', { checks: { shutdown: 'draining' } }));
       const checks = await runChecks(readiness);
       if (Object.values(checks).every((state) => state === 'ok')) return { status: 'ok' as const, checks };
       return sendProblem(reply, httpProblem(503, 'A dependency of the service is unavailable.', { checks }));

@@ -96,9 +96,4 @@ export async function migrateToLatest(db: Knex): Promise<string[]> {
   return applied;
 }
 
-export async function rollbackLast(db: Knex): Promise<string[]> {
-  const [, reverted] = (await db.migrate.rollback({ migrationSource })) as [number, string[]];
-  return reverted;
-}
-
 export { isPostgres } from './dialect.js';
