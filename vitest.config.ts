@@ -7,8 +7,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 60_000,
-    // `npm run coverage`. Code that runs only in child processes (main.ts, cli.ts) or on the
-    // SQLite worker thread is not seen by V8 coverage of the test processes and counts as uncovered.
+    // `npm run coverage`. Code that runs only in child processes (main.ts, cli.ts) is not seen by
+    // V8 coverage of the test processes and counts as uncovered.
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],
