@@ -4,8 +4,8 @@ import { isPostgres } from '../src/adapters/persistence/knex/dialect.js';
 /**
  * How many tasks each user has, kept by triggers in the transaction that inserts or deletes a
  * task. An unfiltered GET /tasks answers `total` from it with one primary-key read, where
- * count(*) walked all of the user's index entries: ~25 µs at 1,000 tasks, over a millisecond at
- * 40,000, on every page. Triggers rather than application code, so every path that adds or
+ * count(*) walks all of the user's index entries, on every page, at a cost that grows with the
+ * number of tasks. Triggers rather than application code, so every path that adds or
  * removes tasks (a user's deletion cascading, SQL by hand) keeps the count true. A task never
  * changes owner, so updates need no trigger.
  */

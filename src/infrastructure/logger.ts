@@ -23,8 +23,8 @@ const STDOUT_WRITE_SIZE = 4096;
 const FLUSH_INTERVAL_MS = 200;
 
 /**
- * Stdout, written asynchronously and in blocks: one write(2) per request cost the event loop
- * ~15 µs (a thread-pool round trip per line). Lines wait at most FLUSH_INTERVAL_MS.
+ * Stdout, written asynchronously and in blocks: one write(2) per request would cost the event
+ * loop a thread-pool round trip per line. Lines wait at most FLUSH_INTERVAL_MS.
  */
 function bufferedStdout(): DestinationStream {
   const stdout = pino.destination({ dest: 1, sync: false, minLength: STDOUT_WRITE_SIZE, maxLength: STDOUT_BUFFER_LIMIT });
