@@ -87,7 +87,7 @@ type Segment = 'dated' | 'undated';
 
 /**
  * Tasks on SQLite and PostgreSQL. `db` may be a transaction: every query then runs inside it.
- * Tag rows (task_tags) and per-user counts (task_counts) are kept by triggers on `tasks`, so
+ * Tag rows (task_tags) and per-user counts (task_count_stripes) are kept by triggers on `tasks`, so
  * every path that writes tasks — this one, a user's deletion cascading, SQL by hand — keeps
  * them true.
  */
@@ -154,8 +154,8 @@ export class KnexTaskRepository implements TaskRepository {
 
   async count(userId: number, filter: TaskFilter): Promise<number> {
     if (isUnfiltered(filter)) {
-      // One row, however many tasks the user has (migration 004).
-      const counted = await this.db('task_counts').where({ user_id: userId }).first<{ n: string | number } | undefined>('n');
+      // A few stripe rows, however many tasks the user has (migration 007).
+      const counted = await this.db('task_count_stripes').where({ user_id: userId }).sum({ n: 'n' }).first<{ n: string | number | null } | undefined>();
       return Number(counted?.n ?? 0);
     }
     const row = await this.filtered(userId, filter, 'from-tags').count<{ n: string | number }[]>({ n: '*' }).first();
