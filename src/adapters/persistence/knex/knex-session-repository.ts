@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken } from '../../../application/index.js';
 import type { Role } from '../../../domain/index.js';
+import { rowsOf } from './raw-rows.js';
 import { fromDbTime, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
 
@@ -11,6 +12,9 @@ interface RefreshTokenState {
   revoked_at: string | Date | null;
   expires_at: string | Date;
 }
+
+const PRINCIPAL_OF_LIVE_SESSION =
+  'select u.role from sessions s join users u on u.id = s.user_id where s.id = ? and s.user_id = ? and s.revoked_at is null';
 
 /** Thrown inside the rotation to roll its claim back. */
 class RefusedRefresh extends Error {}
@@ -28,11 +32,8 @@ export class KnexSessionRepository implements SessionRepository {
   async findPrincipal(sessionId: string, userId: number): Promise<Principal | null> {
     if (!isStorableId(userId)) return null;
     // Every authenticated request runs this, so a revocation or a role change anywhere applies at once.
-    const row = await this.db('sessions as s')
-      .join('users as u', 'u.id', 's.user_id')
-      .where({ 's.id': sessionId, 's.user_id': userId })
-      .whereNull('s.revoked_at')
-      .first<{ role: Role } | undefined>('u.role');
+    // Fixed SQL text: the query builder's work would be repeated on every request.
+    const [row] = rowsOf<{ role: Role }>(await this.db.raw(PRINCIPAL_OF_LIVE_SESSION, [sessionId, userId]));
     return row ? { userId, role: row.role, sessionId } : null;
   }
 
