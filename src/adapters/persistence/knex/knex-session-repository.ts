@@ -19,8 +19,12 @@ const PRINCIPAL_OF_LIVE_SESSION =
 /** Thrown inside the rotation to roll its claim back. */
 class RefusedRefresh extends Error {}
 
+/** Writes go to `db`; the session check of every request to `reads` (openReadPool). */
 export class KnexSessionRepository implements SessionRepository {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly reads: Knex = db,
+  ) {}
 
   async create(session: Session, refreshToken: StoredRefreshToken): Promise<void> {
     await this.db.transaction(async (trx) => {
@@ -33,7 +37,7 @@ export class KnexSessionRepository implements SessionRepository {
     if (!isStorableId(userId)) return null;
     // Every authenticated request runs this, so a revocation or a role change anywhere applies at once.
     // Fixed SQL text: the query builder's work would be repeated on every request.
-    const [row] = rowsOf<{ role: Role }>(await this.db.raw(PRINCIPAL_OF_LIVE_SESSION, [sessionId, userId]));
+    const [row] = rowsOf<{ role: Role }>(await this.reads.raw(PRINCIPAL_OF_LIVE_SESSION, [sessionId, userId]));
     return row ? { userId, role: row.role, sessionId } : null;
   }
 

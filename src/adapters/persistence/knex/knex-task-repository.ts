@@ -106,6 +106,7 @@ type Segment = 'dated' | 'undated';
 
 /**
  * Tasks on SQLite and PostgreSQL. `db` may be a transaction: every query then runs inside it.
+ * Reads outside a transaction go to `reads` (openReadPool), writes and locking reads to `db`.
  * Tag rows (task_tags) and per-user counts (task_count_stripes) are kept by triggers on `tasks`, so
  * every path that writes tasks — this one, a user's deletion cascading, SQL by hand — keeps
  * them true.
@@ -113,7 +114,10 @@ type Segment = 'dated' | 'undated';
 export class KnexTaskRepository implements TaskRepository {
   private readonly postgres: boolean;
 
-  constructor(private readonly db: Knex | Knex.Transaction) {
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    private readonly reads: Knex | Knex.Transaction = db,
+  ) {
     this.postgres = isPostgres(db);
   }
 
@@ -125,7 +129,7 @@ export class KnexTaskRepository implements TaskRepository {
 
   async findById(userId: number, id: number): Promise<Task | null> {
     if (!isStorableId(id)) return null;
-    return this.toTaskOrNull(rowsOf<TaskRow>(await this.db.raw(SQL.findById, [id, userId]))[0]);
+    return this.toTaskOrNull(rowsOf<TaskRow>(await this.reads.raw(SQL.findById, [id, userId]))[0]);
   }
 
   async findForUpdate(userId: number, id: number): Promise<Task | null> {
@@ -174,7 +178,7 @@ export class KnexTaskRepository implements TaskRepository {
 
   async count(userId: number, filter: TaskFilter): Promise<number> {
     if (isUnfiltered(filter)) {
-      return Number(rowsOf<{ n: string | number }>(await this.db.raw(SQL.countAll, [userId]))[0]!.n);
+      return Number(rowsOf<{ n: string | number }>(await this.reads.raw(SQL.countAll, [userId]))[0]!.n);
     }
     const row = await this.filtered(userId, filter, 'from-tags').count<{ n: string | number }[]>({ n: '*' }).first();
     return Number(row?.n ?? 0);
@@ -227,12 +231,12 @@ export class KnexTaskRepository implements TaskRepository {
    *   that carry the tag — a count must see every match, and probing would visit every task.
    */
   private filtered(userId: number, filter: TaskFilter, tags: 'probe' | 'from-tags' = 'probe'): Knex.QueryBuilder<TaskRow, TaskRow[]> {
-    const query = this.db<TaskRow>('tasks').where('user_id', userId);
+    const query = this.reads<TaskRow>('tasks').where('user_id', userId);
     if (filter.statuses) void query.whereIn('status', filter.statuses);
     if (filter.priorities) void query.whereIn('priority', filter.priorities);
     for (const tag of filter.tags ?? []) {
       if (tags === 'from-tags') void query.whereIn('id', (sub) => void sub.select('task_id').from('task_tags').where({ user_id: userId, tag }));
-      else void query.whereExists((sub) => void sub.select(this.db.raw('1')).from('task_tags').where({ user_id: userId, tag }).whereRaw('task_tags.task_id = tasks.id'));
+      else void query.whereExists((sub) => void sub.select(this.reads.raw('1')).from('task_tags').where({ user_id: userId, tag }).whereRaw('task_tags.task_id = tasks.id'));
     }
     if (filter.q !== undefined) void query.whereRaw(`title_key like ? escape '\\'`, [`%${escapeLike(filter.q)}%`]);
     if (filter.dueBefore) void query.where('due_date', '<', toDbTime(filter.dueBefore));
