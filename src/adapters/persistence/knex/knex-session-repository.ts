@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken } from '../../../application/index.js';
 import type { Role } from '../../../domain/index.js';
-import { rowsOf } from './raw-rows.js';
+import { fixedStatement, runFixed } from './fixed-statements.js';
 import { fromDbTime, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
 
@@ -13,8 +13,11 @@ interface RefreshTokenState {
   expires_at: string | Date;
 }
 
-const PRINCIPAL_OF_LIVE_SESSION =
-  'select u.role from sessions s join users u on u.id = s.user_id where s.id = ? and s.user_id = ? and s.revoked_at is null';
+/** Run by every authenticated request: a fixed statement (see fixed-statements.ts). */
+const PRINCIPAL_OF_LIVE_SESSION = fixedStatement(
+  'principal_of_live_session',
+  'select u.role from sessions s join users u on u.id = s.user_id where s.id = ? and s.user_id = ? and s.revoked_at is null',
+);
 
 /** Thrown inside the rotation to roll its claim back. */
 class RefusedRefresh extends Error {}
@@ -36,8 +39,7 @@ export class KnexSessionRepository implements SessionRepository {
   async findPrincipal(sessionId: string, userId: number): Promise<Principal | null> {
     if (!isStorableId(userId)) return null;
     // Every authenticated request runs this, so a revocation or a role change anywhere applies at once.
-    // Fixed SQL text: the query builder's work would be repeated on every request.
-    const [row] = rowsOf<{ role: Role }>(await this.reads.raw(PRINCIPAL_OF_LIVE_SESSION, [sessionId, userId]));
+    const [row] = await runFixed<{ role: Role }>(this.reads, PRINCIPAL_OF_LIVE_SESSION, [sessionId, userId]);
     return row ? { userId, role: row.role, sessionId } : null;
   }
 

@@ -3,7 +3,7 @@ import type { NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, 
 import { priorityRank, titleKey, type Task, type TaskPriority, type TaskStatus } from '../../../domain/index.js';
 import { isPostgres } from './dialect.js';
 import { escapeLike, fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-values.js';
-import { rowsOf } from './raw-rows.js';
+import { fixedStatement, runFixed } from './fixed-statements.js';
 import { isStorableId } from './sql-ids.js';
 
 interface TaskRow {
@@ -60,21 +60,24 @@ const toEntity = (row: TaskRow): Task => ({
 });
 
 /**
- * The statements nearly every request runs, as fixed SQL text: building them with the query
- * builder cost a noticeable share of each request's CPU, and their shape never varies. Both
- * engines take `?` placeholders and `returning` (SQLite since 3.35).
+ * The statements nearly every request runs, as fixed statements (see fixed-statements.ts): the
+ * query builder rebuilt them on every call, though their shape never varies. Both engines take
+ * `?` placeholders and `returning` (SQLite since 3.35).
  */
 const WRITTEN_COLUMNS = [
   'user_id', 'title', 'title_key', 'description', 'status', 'priority', 'priority_rank', 'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
 ] as const satisfies readonly (keyof TaskRow)[];
 const CHANGED_COLUMNS = WRITTEN_COLUMNS.filter((column) => column !== 'user_id' && column !== 'created_at');
-const SQL = {
-  insert: `insert into tasks (${WRITTEN_COLUMNS.join(', ')}) values (${WRITTEN_COLUMNS.map(() => '?').join(', ')}) returning id`,
-  findById: `select ${TASK_COLUMNS.join(', ')} from tasks where id = ? and user_id = ?`,
+const STATEMENTS = {
+  insert: fixedStatement('insert_task', `insert into tasks (${WRITTEN_COLUMNS.join(', ')}) values (${WRITTEN_COLUMNS.map(() => '?').join(', ')}) returning id`),
+  findById: fixedStatement('find_task', `select ${TASK_COLUMNS.join(', ')} from tasks where id = ? and user_id = ?`),
   // The loser of concurrent writers matches no row, and so returns none.
-  updateIfVersion: `update tasks set ${CHANGED_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? returning id`,
+  updateIfVersion: fixedStatement(
+    'update_task_if_version',
+    `update tasks set ${CHANGED_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? returning id`,
+  ),
   // A few stripe rows, however many tasks the user has (migration 007).
-  countAll: 'select coalesce(sum(n), 0) as n from task_count_stripes where user_id = ?',
+  countAll: fixedStatement('count_tasks', 'select coalesce(sum(n), 0) as n from task_count_stripes where user_id = ?'),
 };
 
 /** The column each sort compares; all are plain columns so a keyset is a single index range. */
@@ -123,13 +126,13 @@ export class KnexTaskRepository implements TaskRepository {
 
   async create(task: NewTask): Promise<Task> {
     const row = toRow(task);
-    const [inserted] = rowsOf<{ id: number | string }>(await this.db.raw(SQL.insert, WRITTEN_COLUMNS.map((column) => row[column])));
+    const [inserted] = await runFixed<{ id: number | string }>(this.db, STATEMENTS.insert, WRITTEN_COLUMNS.map((column) => row[column]));
     return { ...task, tags: [...task.tags], id: Number(inserted!.id) };
   }
 
   async findById(userId: number, id: number): Promise<Task | null> {
     if (!isStorableId(id)) return null;
-    return this.toTaskOrNull(rowsOf<TaskRow>(await this.reads.raw(SQL.findById, [id, userId]))[0]);
+    return this.toTaskOrNull((await runFixed<TaskRow>(this.reads, STATEMENTS.findById, [id, userId]))[0]);
   }
 
   async findForUpdate(userId: number, id: number): Promise<Task | null> {
@@ -147,7 +150,7 @@ export class KnexTaskRepository implements TaskRepository {
     if (!isStorableId(id)) return null;
     const row = toRow(next);
     // One conditional statement decides between concurrent writers.
-    const updated = rowsOf(await this.db.raw(SQL.updateIfVersion, [...CHANGED_COLUMNS.map((column) => row[column]), id, userId, expectedVersion]));
+    const updated = await runFixed(this.db, STATEMENTS.updateIfVersion, [...CHANGED_COLUMNS.map((column) => row[column]), id, userId, expectedVersion]);
     return updated.length > 0 ? { ...next, id, userId, tags: [...next.tags] } : null;
   }
 
@@ -178,7 +181,7 @@ export class KnexTaskRepository implements TaskRepository {
 
   async count(userId: number, filter: TaskFilter): Promise<number> {
     if (isUnfiltered(filter)) {
-      return Number(rowsOf<{ n: string | number }>(await this.reads.raw(SQL.countAll, [userId]))[0]!.n);
+      return Number((await runFixed<{ n: string | number }>(this.reads, STATEMENTS.countAll, [userId]))[0]!.n);
     }
     const row = await this.filtered(userId, filter, 'from-tags').count<{ n: string | number }[]>({ n: '*' }).first();
     return Number(row?.n ?? 0);
