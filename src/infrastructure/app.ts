@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
 import { CreateAdmin } from '../application/index.js';
 import { buildHttpApp } from '../adapters/http/http-app.js';
-import { createDatabase, migrateToLatest } from '../adapters/persistence/knex/database.js';
+import { closeReadPool, createDatabase, migrateToLatest, openReadPool, type DatabaseOptions } from '../adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
 import { describeConnectionFailure, waitForDatabase } from '../adapters/persistence/knex/connection-check.js';
 import { schemaStatus } from '../adapters/persistence/knex/schema-status.js';
@@ -36,8 +36,8 @@ export interface ApplicationOptions {
   argon2?: Argon2Options;
 }
 
-function createConfiguredDatabase(config: Config, logger?: Logger): Knex {
-  return createDatabase(config.database, {
+function databaseOptions(config: Config, logger?: Logger): DatabaseOptions {
+  return {
     acquireTimeoutMs: config.databaseTimeouts.acquireMs,
     statementTimeoutMs: config.databaseTimeouts.statementMs,
     log: logger && {
@@ -45,7 +45,11 @@ function createConfiguredDatabase(config: Config, logger?: Logger): Knex {
       error: (message) => logger.error({ component: 'knex' }, message),
       debug: (message) => logger.debug({ component: 'knex' }, message),
     },
-  });
+  };
+}
+
+function createConfiguredDatabase(config: Config, logger?: Logger): Knex {
+  return createDatabase(config.database, databaseOptions(config, logger));
 }
 
 export async function openDatabase(config: Config, migrate?: boolean, logger?: Logger): Promise<Knex> {
@@ -93,8 +97,9 @@ export async function createApplication(config: Config, options: ApplicationOpti
 
   const ownsDatabase = options.persistence !== 'memory' && !options.db;
   const db = options.persistence === 'memory' ? null : (options.db ?? (await openServiceDatabase(config, options.migrate, logger)));
+  const reads = db && openReadPool(db, databaseOptions(config, logger));
   const tokenService = await createJwtTokenService(config.jwt);
-  const container = createContainer({ config, db: db ?? undefined, argon2: options.argon2, tokenService });
+  const container = createContainer({ config, db: db ?? undefined, reads: reads ?? undefined, argon2: options.argon2, tokenService });
 
   if (config.admin) {
     const admin = await container.resolve(CreateAdmin).execute(config.admin, { onlyIfNoAdmin: true });
@@ -129,6 +134,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
   );
   http.addHook('onClose', async () => {
     redis?.disconnect();
+    if (db && reads) await closeReadPool(reads, db);
     if (ownsDatabase) await db?.destroy();
   });
   return { http, container, db, logger };

@@ -75,6 +75,8 @@ export interface ContainerOptions {
   config: Config;
   /** The SQL connection; omitted, the container gets in-memory repositories instead. */
   db?: Knex;
+  /** Where reads outside transactions go (openReadPool); `db` when omitted. */
+  reads?: Knex;
   argon2?: Argon2Options;
   /** Built ahead (it is asynchronous: see createJwtTokenService); processes that issue no tokens omit it. */
   tokenService?: TokenService;
@@ -87,7 +89,7 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 }
 
 /** The one place that chooses adapters. */
-export function createContainer({ config, db, argon2, tokenService }: ContainerOptions): DependencyContainer {
+export function createContainer({ config, db, reads, argon2, tokenService }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
 
   single<Clock>(c, CLOCK, () => new SystemClock());
@@ -97,7 +99,7 @@ export function createContainer({ config, db, argon2, tokenService }: ContainerO
   if (tokenService) c.register<TokenService>(TOKEN_SERVICE, { useValue: tokenService });
   single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
-  if (db) registerSqlStores(c, db);
+  if (db) registerSqlStores(c, db, reads ?? db);
   else registerInMemoryStores(c);
   registerUseCases(c);
   return c;
@@ -107,10 +109,10 @@ export function createContainer({ config, db, argon2, tokenService }: ContainerO
  * Every request asks the database: no process keeps a copy of sessions, roles or tasks that
  * another process (a second instance, even on the same SQLite file, or the CLI) could change.
  */
-function registerSqlStores(c: DependencyContainer, db: Knex): void {
-  single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db));
-  single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db));
-  single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db));
+function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void {
+  single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db, reads));
+  single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db, reads));
+  single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db, reads));
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, () => new KnexTransactionRunner(db));
 }

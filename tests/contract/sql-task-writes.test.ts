@@ -100,14 +100,23 @@ describe.runIf(engines.length > 0).each(engines)('task writes on %s are atomic',
       expect(await total(user)).toBe(0);
       await stores.tasks.create(aNewTask(user));
       await stores.deleteUser(user);
-      expect(Number((await stores.database!.db('task_counts').where({ user_id: user }).count<{ n: number | string }[]>({ n: '*' }))[0]!.n)).toBe(0);
+      expect(Number((await stores.database!.db('task_count_stripes').where({ user_id: user }).count<{ n: number | string }[]>({ n: '*' }))[0]!.n)).toBe(0);
     });
 
-    it('is filled for the tasks that existed before the migration', async () => {
+    it('stays exact over many concurrent creates and deletes, which spread over several stripes', async () => {
+      const user = await stores.newUser();
+      const created = await Promise.all(Array.from({ length: 40 }, (_, n) => stores.tasks.create(aNewTask(user, { title: `Striped ${n}` }))));
+      await Promise.all(created.filter((_, n) => n % 3 === 0).map((task) => stores.tasks.delete(user, task.id)));
+      expect(await total(user)).toBe(26);
+      expect(await total(user)).toBe(await countStar(user));
+    });
+
+    it('is filled for the tasks that existed before the migration, and again when it is reverted', async () => {
       const user = await stores.newUser();
       for (let n = 0; n < 4; n++) await stores.tasks.create(aNewTask(user));
       const { db } = stores.database!;
-      await db.migrate.down({ migrationSource, name: '20261125_004_task_counts' });
+      await db.migrate.down({ migrationSource, name: '20261207_007_striped_task_counts' });
+      expect(await db('task_counts').where({ user_id: user }).first('n')).toEqual({ n: 4 });
       await db.migrate.latest({ migrationSource });
       expect(await total(user)).toBe(4);
       expect(await total(owner)).toBe(await countStar(owner));

@@ -106,8 +106,8 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
         (error, stdout) => (error ? reject(error) : resolve(stdout)),
       ),
     );
-    expect(listed).toMatch(/Found 6 Pending Migration/);
-    expect(listed).toContain('20261206_006_task_tags_by_triggers');
+    expect(listed).toMatch(/Found 7 Pending Migration/);
+    expect(listed).toContain('20261207_007_striped_task_counts');
     expect(listed).not.toContain('undefined');
   });
 
@@ -179,10 +179,10 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
     const run = await spawnCli(['rollback']);
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe(
-      `taskforge: rollback would revert 1 migration(s) of the SQLite database ${path.join(dir, 'cli.sqlite')}: 20261206_006_task_tags_by_triggers. ` +
+      `taskforge: rollback would revert 1 migration(s) of the SQLite database ${path.join(dir, 'cli.sqlite')}: 20261207_007_striped_task_counts. ` +
         'Nothing was reverted: confirm with npm run cli -- rollback --yes',
     );
-    expect(await applied()).toHaveLength(6);
+    expect(await applied()).toHaveLength(7);
   });
 
   it('rollback --yes reverts only the latest migration, and a server on that database stops being ready', async () => {
@@ -191,8 +191,8 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
       expect((await app.http.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
       const run = await cli(['rollback', '--yes']);
       expect(run.status, run.stderr).toBe(0);
-      expect(run.stdout.trim()).toBe('Reverted 1 migration(s): 20261206_006_task_tags_by_triggers. `npm run migrate` applies them again.');
-      expect(await applied()).toHaveLength(5);
+      expect(run.stdout.trim()).toBe('Reverted 1 migration(s): 20261207_007_striped_task_counts. `npm run migrate` applies them again.');
+      expect(await applied()).toHaveLength(6);
       expect(await db.schema.hasTable('users')).toBe(true);
 
       const ready = await app.http.inject({ method: 'GET', url: '/ready' });
@@ -207,19 +207,19 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
     const declined = await cli(['rollback'], { tty: true, stdin: 'n\n' });
     expect(declined.status).toBe(1);
     expect(declined.stderr).toContain('This reverts 1 migration(s) of the SQLite database');
-    expect(declined.stderr).toContain(': 20261126_005_task_tags_owner.');
+    expect(declined.stderr).toContain(': 20261206_006_task_tags_by_triggers.');
     expect(declined.stderr).toContain('Revert? [y/N] ');
     expect(declined.stderr).toMatch(/taskforge: nothing was reverted\n$/);
-    expect(await applied()).toHaveLength(5);
+    expect(await applied()).toHaveLength(6);
 
     const silent = await cli(['rollback'], { tty: true, stdin: '' });
     expect(silent.status).toBe(1);
-    expect(await applied()).toHaveLength(5);
+    expect(await applied()).toHaveLength(6);
 
     const accepted = await cli(['rollback'], { tty: true, stdin: 'yes\n' });
     expect(accepted.status, accepted.stderr).toBe(0);
-    expect(accepted.stdout).toContain('Reverted 1 migration(s): 20261126_005_task_tags_owner.');
-    expect(await applied()).toHaveLength(4);
+    expect(accepted.stdout).toContain('Reverted 1 migration(s): 20261206_006_task_tags_by_triggers.');
+    expect(await applied()).toHaveLength(5);
   });
 
   it.runIf(hasScript)('rollback asks on a real terminal (a pseudo-terminal through script(1))', async () => {
@@ -234,8 +234,8 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
     });
     expect(run.status, run.stdout).toBe(0);
     expect(run.stdout).toContain('This reverts 1 migration(s)');
-    expect(run.stdout).toContain('Reverted 1 migration(s): 20261125_004_task_counts.');
-    expect(await applied()).toHaveLength(3);
+    expect(run.stdout).toContain('Reverted 1 migration(s): 20261126_005_task_tags_owner.');
+    expect(await applied()).toHaveLength(4);
   });
 
   it('rollback --all --yes reverts every applied migration, newest first', async () => {

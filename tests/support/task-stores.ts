@@ -3,7 +3,7 @@ import { KnexIdempotencyStore } from '../../src/adapters/persistence/knex/knex-i
 import { KnexTaskRepository } from '../../src/adapters/persistence/knex/knex-task-repository.js';
 import { InMemoryIdempotencyStore } from '../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
 import { InMemoryTaskRepository } from '../../src/adapters/persistence/memory/in-memory-task-repository.js';
-import type { DatabaseOptions } from '../../src/adapters/persistence/knex/database.js';
+import { closeReadPool, openReadPool, type DatabaseOptions } from '../../src/adapters/persistence/knex/database.js';
 import { openTestDatabase, repositoryEngines, type SqlEngine, type TestDatabase } from './databases.js';
 
 export type StoreKind = 'memory' | SqlEngine;
@@ -52,9 +52,11 @@ export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOpti
   }
   const database = await openTestDatabase(kind, options);
   const { db } = database;
+  // As the service runs it: reads outside transactions on the read pool (an SQLite file's own).
+  const reads = openReadPool(db, options);
   const stores: TaskStores = {
     kind,
-    tasks: new KnexTaskRepository(db),
+    tasks: new KnexTaskRepository(db, reads),
     idempotency: new KnexIdempotencyStore(db),
     database,
     newUser: async () => {
@@ -72,7 +74,10 @@ export async function openTaskStores(kind: StoreKind, options: Pick<DatabaseOpti
     deleteUser: async (userId) => {
       await db('users').where({ id: userId }).delete();
     },
-    close: () => database.destroy(),
+    close: async () => {
+      await closeReadPool(reads, db);
+      await database.destroy();
+    },
   };
   return stores;
 }

@@ -11,6 +11,8 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** How long an SQLite write waits for another process's write lock before failing (SQLITE_BUSY). */
   sqliteBusyTimeoutMs?: number;
+  /** Connections of an SQLite file's read pool (see openReadPool). */
+  sqliteReadConnections?: number;
   /** Where knex's own warnings go (connection errors during an outage); console otherwise. */
   log?: DatabaseLog;
 }
@@ -55,6 +57,18 @@ function sqliteSetUp(filename: string, busyTimeoutMs: number) {
   };
 }
 
+/**
+ * A connection of the read pool: read-only, so a write sent to it by mistake fails instead of
+ * slipping past the one writing connection; and the same busy timeout, for the rare moments a
+ * reader must wait (a checkpoint resetting the WAL).
+ */
+function sqliteReaderSetUp(busyTimeoutMs: number) {
+  return (connection: SqliteConnection, done: (error: Error | null, connection: SqliteConnection) => void): void => {
+    connection.configure('busyTimeout', busyTimeoutMs);
+    connection.exec('pragma query_only = ON', (error) => done(error, connection));
+  };
+}
+
 /** knex's configuration for a target; knexfile.ts gives the same to knex's own command line. */
 export function knexConfig(target: DatabaseTarget, options: DatabaseOptions = {}): Knex.Config {
   const acquireConnectionTimeout = options.acquireTimeoutMs ?? 5_000;
@@ -89,6 +103,35 @@ export function knexConfig(target: DatabaseTarget, options: DatabaseOptions = {}
 
 export function createDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Knex {
   return knex(knexConfig(target, options));
+}
+
+/**
+ * Connections for the statements that only read, beside `db`. On an SQLite file, a pool of its
+ * own: `db` has one connection, and every statement on it waits for the one before it, each
+ * making several trips between the event loop and the thread pool; WAL lets readers run beside
+ * the writer, so reads run side by side and writes no longer queue behind them. Transactions
+ * stay on `db`, and a read pool sees every write as soon as it is committed. Elsewhere `db`
+ * itself: PostgreSQL's pool already reads in parallel, and a second connection to `:memory:`
+ * would open a second, empty database. Close it with closeReadPool.
+ */
+export function openReadPool(db: Knex, options: DatabaseOptions = {}): Knex {
+  const { client, connection } = db.client.config as Knex.Config;
+  const filename = (connection as Knex.Sqlite3ConnectionConfig | undefined)?.filename;
+  if (client !== 'sqlite3' || !filename || filename === ':memory:') return db;
+  return knex({
+    client: 'sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    acquireConnectionTimeout: options.acquireTimeoutMs ?? 5_000,
+    log: knexLog(options.log),
+    // Opened on first use, after start-up has created and migrated the file through `db`.
+    pool: { min: 0, max: options.sqliteReadConnections ?? 3, afterCreate: sqliteReaderSetUp(options.sqliteBusyTimeoutMs ?? 5_000) },
+  });
+}
+
+/** Closes a pool from openReadPool, and only that: `db` itself belongs to whoever opened it. */
+export async function closeReadPool(reads: Knex, db: Knex): Promise<void> {
+  if (reads !== db) await reads.destroy();
 }
 
 export async function migrateToLatest(db: Knex): Promise<string[]> {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken } from '../../../application/index.js';
 import type { Role } from '../../../domain/index.js';
+import { fixedStatement, runFixed } from './fixed-statements.js';
 import { fromDbTime, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
 
@@ -12,11 +13,21 @@ interface RefreshTokenState {
   expires_at: string | Date;
 }
 
+/** Run by every authenticated request: a fixed statement (see fixed-statements.ts). */
+const PRINCIPAL_OF_LIVE_SESSION = fixedStatement(
+  'principal_of_live_session',
+  'select u.role from sessions s join users u on u.id = s.user_id where s.id = ? and s.user_id = ? and s.revoked_at is null',
+);
+
 /** Thrown inside the rotation to roll its claim back. */
 class RefusedRefresh extends Error {}
 
+/** Writes go to `db`; the session check of every request to `reads` (openReadPool). */
 export class KnexSessionRepository implements SessionRepository {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly reads: Knex = db,
+  ) {}
 
   async create(session: Session, refreshToken: StoredRefreshToken): Promise<void> {
     await this.db.transaction(async (trx) => {
@@ -28,11 +39,7 @@ export class KnexSessionRepository implements SessionRepository {
   async findPrincipal(sessionId: string, userId: number): Promise<Principal | null> {
     if (!isStorableId(userId)) return null;
     // Every authenticated request runs this, so a revocation or a role change anywhere applies at once.
-    const row = await this.db('sessions as s')
-      .join('users as u', 'u.id', 's.user_id')
-      .where({ 's.id': sessionId, 's.user_id': userId })
-      .whereNull('s.revoked_at')
-      .first<{ role: Role } | undefined>('u.role');
+    const [row] = await runFixed<{ role: Role }>(this.reads, PRINCIPAL_OF_LIVE_SESSION, [sessionId, userId]);
     return row ? { userId, role: row.role, sessionId } : null;
   }
 

@@ -3,6 +3,7 @@ import type { NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, 
 import { priorityRank, titleKey, type Task, type TaskPriority, type TaskStatus } from '../../../domain/index.js';
 import { isPostgres } from './dialect.js';
 import { escapeLike, fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-values.js';
+import { fixedStatement, runFixed } from './fixed-statements.js';
 import { isStorableId } from './sql-ids.js';
 
 interface TaskRow {
@@ -58,6 +59,27 @@ const toEntity = (row: TaskRow): Task => ({
   version: Number(row.version),
 });
 
+/**
+ * The statements nearly every request runs, as fixed statements (see fixed-statements.ts): the
+ * query builder rebuilt them on every call, though their shape never varies. Both engines take
+ * `?` placeholders and `returning` (SQLite since 3.35).
+ */
+const WRITTEN_COLUMNS = [
+  'user_id', 'title', 'title_key', 'description', 'status', 'priority', 'priority_rank', 'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
+] as const satisfies readonly (keyof TaskRow)[];
+const CHANGED_COLUMNS = WRITTEN_COLUMNS.filter((column) => column !== 'user_id' && column !== 'created_at');
+const STATEMENTS = {
+  insert: fixedStatement('insert_task', `insert into tasks (${WRITTEN_COLUMNS.join(', ')}) values (${WRITTEN_COLUMNS.map(() => '?').join(', ')}) returning id`),
+  findById: fixedStatement('find_task', `select ${TASK_COLUMNS.join(', ')} from tasks where id = ? and user_id = ?`),
+  // The loser of concurrent writers matches no row, and so returns none.
+  updateIfVersion: fixedStatement(
+    'update_task_if_version',
+    `update tasks set ${CHANGED_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? returning id`,
+  ),
+  // A few stripe rows, however many tasks the user has (migration 007).
+  countAll: fixedStatement('count_tasks', 'select coalesce(sum(n), 0) as n from task_count_stripes where user_id = ?'),
+};
+
 /** The column each sort compares; all are plain columns so a keyset is a single index range. */
 const SORT_COLUMN: Record<TaskSortKey, string> = {
   created_at: 'created_at',
@@ -87,25 +109,30 @@ type Segment = 'dated' | 'undated';
 
 /**
  * Tasks on SQLite and PostgreSQL. `db` may be a transaction: every query then runs inside it.
- * Tag rows (task_tags) and per-user counts (task_counts) are kept by triggers on `tasks`, so
+ * Reads outside a transaction go to `reads` (openReadPool), writes and locking reads to `db`.
+ * Tag rows (task_tags) and per-user counts (task_count_stripes) are kept by triggers on `tasks`, so
  * every path that writes tasks — this one, a user's deletion cascading, SQL by hand — keeps
  * them true.
  */
 export class KnexTaskRepository implements TaskRepository {
   private readonly postgres: boolean;
 
-  constructor(private readonly db: Knex | Knex.Transaction) {
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    private readonly reads: Knex | Knex.Transaction = db,
+  ) {
     this.postgres = isPostgres(db);
   }
 
   async create(task: NewTask): Promise<Task> {
-    const [inserted] = await this.db('tasks').insert(toRow(task)).returning<{ id: number | string }[]>('id');
+    const row = toRow(task);
+    const [inserted] = await runFixed<{ id: number | string }>(this.db, STATEMENTS.insert, WRITTEN_COLUMNS.map((column) => row[column]));
     return { ...task, tags: [...task.tags], id: Number(inserted!.id) };
   }
 
   async findById(userId: number, id: number): Promise<Task | null> {
     if (!isStorableId(id)) return null;
-    return this.toTaskOrNull(await this.db<TaskRow>('tasks').where({ id, user_id: userId }).first<TaskRow | undefined>(TASK_COLUMNS));
+    return this.toTaskOrNull((await runFixed<TaskRow>(this.reads, STATEMENTS.findById, [id, userId]))[0]);
   }
 
   async findForUpdate(userId: number, id: number): Promise<Task | null> {
@@ -121,10 +148,10 @@ export class KnexTaskRepository implements TaskRepository {
 
   async update(userId: number, id: number, expectedVersion: number, next: Task): Promise<Task | null> {
     if (!isStorableId(id)) return null;
-    const { user_id: _owner, created_at: _created, ...changes } = toRow(next);
-    // One conditional statement decides between concurrent writers: the loser matches no row.
-    const updated = await this.db('tasks').where({ id, user_id: userId, version: expectedVersion }).update(changes);
-    return updated > 0 ? { ...next, id, userId, tags: [...next.tags] } : null;
+    const row = toRow(next);
+    // One conditional statement decides between concurrent writers.
+    const updated = await runFixed(this.db, STATEMENTS.updateIfVersion, [...CHANGED_COLUMNS.map((column) => row[column]), id, userId, expectedVersion]);
+    return updated.length > 0 ? { ...next, id, userId, tags: [...next.tags] } : null;
   }
 
   async delete(userId: number, id: number, expectedVersion?: number): Promise<boolean> {
@@ -154,9 +181,7 @@ export class KnexTaskRepository implements TaskRepository {
 
   async count(userId: number, filter: TaskFilter): Promise<number> {
     if (isUnfiltered(filter)) {
-      // One row, however many tasks the user has (migration 004).
-      const counted = await this.db('task_counts').where({ user_id: userId }).first<{ n: string | number } | undefined>('n');
-      return Number(counted?.n ?? 0);
+      return Number((await runFixed<{ n: string | number }>(this.reads, STATEMENTS.countAll, [userId]))[0]!.n);
     }
     const row = await this.filtered(userId, filter, 'from-tags').count<{ n: string | number }[]>({ n: '*' }).first();
     return Number(row?.n ?? 0);
@@ -209,12 +234,12 @@ export class KnexTaskRepository implements TaskRepository {
    *   that carry the tag — a count must see every match, and probing would visit every task.
    */
   private filtered(userId: number, filter: TaskFilter, tags: 'probe' | 'from-tags' = 'probe'): Knex.QueryBuilder<TaskRow, TaskRow[]> {
-    const query = this.db<TaskRow>('tasks').where('user_id', userId);
+    const query = this.reads<TaskRow>('tasks').where('user_id', userId);
     if (filter.statuses) void query.whereIn('status', filter.statuses);
     if (filter.priorities) void query.whereIn('priority', filter.priorities);
     for (const tag of filter.tags ?? []) {
       if (tags === 'from-tags') void query.whereIn('id', (sub) => void sub.select('task_id').from('task_tags').where({ user_id: userId, tag }));
-      else void query.whereExists((sub) => void sub.select(this.db.raw('1')).from('task_tags').where({ user_id: userId, tag }).whereRaw('task_tags.task_id = tasks.id'));
+      else void query.whereExists((sub) => void sub.select(this.reads.raw('1')).from('task_tags').where({ user_id: userId, tag }).whereRaw('task_tags.task_id = tasks.id'));
     }
     if (filter.q !== undefined) void query.whereRaw(`title_key like ? escape '\\'`, [`%${escapeLike(filter.q)}%`]);
     if (filter.dueBefore) void query.where('due_date', '<', toDbTime(filter.dueBefore));

@@ -48,8 +48,12 @@ function translateUniqueViolation(error: unknown): never {
   throw error;
 }
 
+/** Writes go to `db`, reads to `reads` (openReadPool). */
 export class KnexUserRepository implements UserRepository {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly reads: Knex = db,
+  ) {}
 
   async create(user: NewUser): Promise<User> {
     try {
@@ -64,13 +68,13 @@ export class KnexUserRepository implements UserRepository {
 
   async findById(id: number): Promise<User | null> {
     if (!isStorableId(id)) return null;
-    const row = await this.db<UserRow>('users').where({ id }).first();
+    const row = await this.reads<UserRow>('users').where({ id }).first();
     return row ? toEntity(row) : null;
   }
 
   async findByLogin(login: string): Promise<User | null> {
     const key = identityKey(login);
-    const row = await this.db<UserRow>('users').where({ username_key: key }).orWhere({ email_key: key }).first();
+    const row = await this.reads<UserRow>('users').where({ username_key: key }).orWhere({ email_key: key }).first();
     return row ? toEntity(row) : null;
   }
 
@@ -90,7 +94,7 @@ export class KnexUserRepository implements UserRepository {
   }
 
   async list(query: PageQuery): Promise<Page<User>> {
-    const filtered = this.db<UserRow>('users').modify((builder) => {
+    const filtered = this.reads<UserRow>('users').modify((builder) => {
       if (!query.q) return;
       const pattern = `%${escapeLike(query.q.toLowerCase())}%`;
       void builder.where((w) =>
@@ -108,6 +112,6 @@ export class KnexUserRepository implements UserRepository {
   }
 
   async adminExists(): Promise<boolean> {
-    return (await this.db('users').where({ role: 'admin' }).first('id')) !== undefined;
+    return (await this.reads('users').where({ role: 'admin' }).first('id')) !== undefined;
   }
 }
