@@ -5,6 +5,7 @@ import * as idempotencyClaimToken from './20261124_003_idempotency_claim_token.j
 import * as taskCounts from './20261125_004_task_counts.js';
 import * as taskTagsOwner from './20261126_005_task_tags_owner.js';
 import * as taskTagsByTriggers from './20261206_006_task_tags_by_triggers.js';
+import * as personalAccessTokens from './20261207_008_personal_access_tokens.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -25,6 +26,7 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261125_004_task_counts', migration: taskCounts },
   { file: '20261126_005_task_tags_owner', migration: taskTagsOwner },
   { file: '20261206_006_task_tags_by_triggers', migration: taskTagsByTriggers },
+  { file: '20261207_008_personal_access_tokens', migration: personalAccessTokens },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

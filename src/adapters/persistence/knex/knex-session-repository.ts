@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken } from '../../../application/index.js';
-import type { Role } from '../../../domain/index.js';
+import { effectiveScopes, type Role } from '../../../domain/index.js';
+import { fromScopeColumn, toScopeColumn } from './scope-column.js';
 import { fromDbTime, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
 
@@ -10,6 +11,7 @@ interface RefreshTokenState {
   created_at: string | Date;
   revoked_at: string | Date | null;
   expires_at: string | Date;
+  scopes: string;
 }
 
 /** Thrown inside the rotation to roll its claim back. */
@@ -20,7 +22,7 @@ export class KnexSessionRepository implements SessionRepository {
 
   async create(session: Session, refreshToken: StoredRefreshToken): Promise<void> {
     await this.db.transaction(async (trx) => {
-      await trx('sessions').insert({ id: session.id, user_id: session.userId, created_at: toDbTime(session.createdAt) });
+      await trx('sessions').insert({ id: session.id, user_id: session.userId, created_at: toDbTime(session.createdAt), scopes: toScopeColumn(session.scopes) });
       await this.insertRefreshToken(trx, session.id, refreshToken);
     });
   }
@@ -32,8 +34,8 @@ export class KnexSessionRepository implements SessionRepository {
       .join('users as u', 'u.id', 's.user_id')
       .where({ 's.id': sessionId, 's.user_id': userId })
       .whereNull('s.revoked_at')
-      .first<{ role: Role } | undefined>('u.role');
-    return row ? { userId, role: row.role, sessionId } : null;
+      .first<{ role: Role; scopes: string } | undefined>('u.role', 's.scopes');
+    return row ? { userId, role: row.role, sessionId, scopes: effectiveScopes(fromScopeColumn(row.scopes), row.role) } : null;
   }
 
   rotateRefreshToken(digest: string, next: StoredRefreshToken, now: Date): Promise<RefreshOutcome> {
@@ -46,7 +48,7 @@ export class KnexSessionRepository implements SessionRepository {
         const state = await trx('refresh_tokens as r')
           .join('sessions as s', 's.id', 'r.session_id')
           .where('r.digest', digest)
-          .first<RefreshTokenState | undefined>('r.session_id', 's.user_id', 's.created_at', 's.revoked_at', 'r.expires_at');
+          .first<RefreshTokenState | undefined>('r.session_id', 's.user_id', 's.created_at', 's.revoked_at', 'r.expires_at', 's.scopes');
         if (!state) return { kind: 'invalid' };
         if (claimed === 0) return state.revoked_at === null ? { kind: 'reused', sessionId: state.session_id } : { kind: 'invalid' };
         // A dead session's or an expired token is refused, and stays unused: the claim rolls back.
@@ -54,7 +56,7 @@ export class KnexSessionRepository implements SessionRepository {
         await this.insertRefreshToken(trx, state.session_id, next);
         return {
           kind: 'rotated',
-          session: { id: state.session_id, userId: Number(state.user_id), createdAt: fromDbTime(state.created_at) },
+          session: { id: state.session_id, userId: Number(state.user_id), createdAt: fromDbTime(state.created_at), scopes: fromScopeColumn(state.scopes) },
         };
       })
       .catch((error: unknown) => {
