@@ -6,6 +6,7 @@ import * as taskCounts from './20261125_004_task_counts.js';
 import * as taskTagsOwner from './20261126_005_task_tags_owner.js';
 import * as taskTagsByTriggers from './20261206_006_task_tags_by_triggers.js';
 import * as stripedTaskCounts from './20261207_007_striped_task_counts.js';
+import * as personalAccessTokens from './20261207_008_personal_access_tokens.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -27,6 +28,7 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261126_005_task_tags_owner', migration: taskTagsOwner },
   { file: '20261206_006_task_tags_by_triggers', migration: taskTagsByTriggers },
   { file: '20261207_007_striped_task_counts', migration: stripedTaskCounts },
+  { file: '20261207_008_personal_access_tokens', migration: personalAccessTokens },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

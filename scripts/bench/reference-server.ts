@@ -113,8 +113,8 @@ app.post('/login', { schema: { body: LoginBody, response: { 200: TokenPairDto } 
   const sessionId = randomUUID();
   const refresh = tokens.newRefreshToken();
   sessions.set(sessionId, { userId: user.id, refreshDigest: refresh.digest });
-  const access = tokens.issueAccessToken({ userId: user.id, sessionId });
-  return { access_token: access.token, token_type: 'bearer' as const, expires_in: access.expiresIn, refresh_token: refresh.token };
+  const access = tokens.issueAccessToken({ userId: user.id, sessionId, scopes: ['tasks:read', 'tasks:write', 'profile'] });
+  return { access_token: access.token, token_type: 'bearer' as const, expires_in: access.expiresIn, refresh_token: refresh.token, scope: 'tasks:read tasks:write profile' };
 });
 
 app.get('/me', { onRequest: authenticated, schema: { response: { 200: UserDto } } }, async (request) => toUserDto(users.get(request.caller!.userId)!));

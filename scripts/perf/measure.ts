@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const repo = new KnexTaskRepository(db);
   const codec = HmacCursorCodec.fromSecret('measure');
   const list = new ListTasks(repo, codec);
-  const actor: Principal = { userId: USER, role: 'user', sessionId: 'measure' };
+  const actor: Principal = { userId: USER, role: 'user', sessionId: 'measure', scopes: ['tasks:read'] };
   const total = Number(((await db('tasks').count({ n: '*' }).first()) as { n: string | number }).n);
   const owned = Number(((await db('tasks').where({ user_id: USER }).count({ n: '*' }).first()) as { n: string | number }).n);
   console.log(`${target.label}: ${total} tasks in all, user ${USER} owns ${owned}; ${RUNS} runs each, after 3 warm-up runs\n`);

@@ -2,3 +2,4 @@ export * from './auth/index.js';
 export * from './ports/index.js';
 export * from './users/index.js';
 export * from './tasks/index.js';
+export * from './tokens/index.js';

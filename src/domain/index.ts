@@ -2,3 +2,5 @@ export * from './errors.js';
 export * from './text.js';
 export * from './user.js';
 export * from './task.js';
+export * from './scope.js';
+export * from './personal-access-token.js';

@@ -1,8 +1,18 @@
 import type { Knex } from 'knex';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { CreateAdmin, ListUsers, type Principal } from '../application/index.js';
-import { isDomainError, type User } from '../domain/index.js';
+import {
+  CreateAdmin,
+  CreatePersonalAccessToken,
+  ListPersonalAccessTokens,
+  ListUsers,
+  RevokePersonalAccessToken,
+  USER_REPOSITORY,
+  type Principal,
+  type TokenOwner,
+  type UserRepository,
+} from '../application/index.js';
+import { DomainError, SCOPES, isDomainError, type PersonalAccessToken, type User } from '../domain/index.js';
 import { toUserDto } from '../adapters/http/mappers.js';
 import { describeConnectionFailure } from '../adapters/persistence/knex/connection-check.js';
 import { migrateToLatest, type DatabaseTarget } from '../adapters/persistence/knex/database.js';
@@ -10,6 +20,7 @@ import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-una
 import { revertAll, revertLast, rollbackPlan } from '../adapters/persistence/knex/schema-status.js';
 import { openDatabase } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import type { DependencyContainer } from 'tsyringe';
 import { createContainer } from './container.js';
 import { createLogger } from './logger.js';
 import { parseWholeNumber } from './whole-number.js';
@@ -30,6 +41,15 @@ Commands:
                  reports itself not ready until the migrations are applied again.
   list-users [--limit N] [--offset N] [--q TEXT] [--json]
                  List accounts (limit 1-100, default 20).
+  create-token --user U --name N --scopes S [--expires-in-days D] [--json]
+                 Create a personal access token for user U (username or email).
+                 S: scopes separated by commas or spaces (${SCOPES.join(', ')}).
+                 D: 1-365; omitted, it does not expire. The token is printed on
+                 stdout, this once; the server keeps only a hash of it.
+  list-tokens --user U [--json]
+                 List the personal access tokens of user U (never the secrets).
+  revoke-token --user U --id N
+                 Revoke token N of user U; it is refused from the next request on.
   help           Show this text (also --help or -h).
 
 The database comes from DATABASE_URL (see .env.example), as for the server.
@@ -39,7 +59,7 @@ Exit status: 0 done, 1 failed, 2 bad usage.`;
 class UsageError extends Error {}
 
 /** The command line acts as an operator with administrator rights, not as a logged-in user. */
-const OPERATOR: Principal = { userId: 0, role: 'admin', sessionId: 'command-line' };
+const OPERATOR: Principal = { userId: 0, role: 'admin', sessionId: 'command-line', scopes: [...SCOPES] };
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -144,6 +164,35 @@ function describeUsers(users: User[], total: number, offset: number): string[] {
   return [...lines, `${range} of ${total} user(s)`];
 }
 
+/** The account a token command acts on, by username or email. */
+async function tokenOwner(container: DependencyContainer, login: string): Promise<TokenOwner & { username: string }> {
+  const user = await container.resolve<UserRepository>(USER_REPOSITORY).findByLogin(login.trim());
+  if (!user) throw new DomainError('USER_NOT_FOUND', `no user "${login}"`);
+  return { userId: user.id, role: user.role, username: user.username };
+}
+
+const utcOrDash = (date: Date | null): string => date?.toISOString() ?? '-';
+
+function tokenJson(token: PersonalAccessToken) {
+  return {
+    id: token.id,
+    name: token.name,
+    scopes: token.scopes,
+    created_at: token.createdAt.toISOString(),
+    expires_at: token.expiresAt?.toISOString() ?? null,
+    last_used_at: token.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+function describeTokens(tokens: PersonalAccessToken[], username: string): string[] {
+  const rows = [['ID', 'NAME', 'SCOPES', 'CREATED_AT', 'EXPIRES_AT', 'LAST_USED_AT']].concat(
+    tokens.map((t) => [String(t.id), t.name, t.scopes.join(','), t.createdAt.toISOString(), utcOrDash(t.expiresAt), utcOrDash(t.lastUsedAt)]),
+  );
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  return [...lines, `${tokens.length} token(s) of ${username}`];
+}
+
 interface Context {
   config: Config;
   io: CliIo;
@@ -204,6 +253,59 @@ const commands: Record<string, (args: string[], ctx: Context) => Promise<void>> 
       return;
     }
     describeUsers(page.items, page.total, offset).forEach((line) => io.out(line));
+  },
+
+  async 'create-token'(args, { config, io, withDatabase }) {
+    const values = parse(args, {
+      user: { type: 'string' },
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      'expires-in-days': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    const login = requiredText(values, 'user');
+    const name = requiredText(values, 'name');
+    const scopes = requiredText(values, 'scopes').split(/[\s,]+/).filter(Boolean);
+    const expiresInDays = values['expires-in-days'] === undefined ? null : wholeNumber(values, 'expires-in-days', 0, 1, 365);
+    const { owner, created } = await withDatabase(async (db) => {
+      const container = createContainer({ config, db });
+      const owner = await tokenOwner(container, login);
+      return { owner, created: await container.resolve(CreatePersonalAccessToken).execute(owner, { name, scopes, expiresInDays }) };
+    });
+    if (values.json) {
+      io.out(JSON.stringify({ ...tokenJson(created.token), token: created.secret }));
+      return;
+    }
+    // The secret alone on stdout, so a script can capture it; the words go to the terminal.
+    io.err(`Created personal access token ${created.token.id} ("${created.token.name}") for ${owner.username}; it is shown this once:`);
+    io.out(created.secret);
+  },
+
+  async 'list-tokens'(args, { config, io, withDatabase }) {
+    const values = parse(args, { user: { type: 'string' }, json: { type: 'boolean' } });
+    const login = requiredText(values, 'user');
+    const { owner, tokens } = await withDatabase(async (db) => {
+      const container = createContainer({ config, db });
+      const owner = await tokenOwner(container, login);
+      return { owner, tokens: await container.resolve(ListPersonalAccessTokens).execute(owner) };
+    });
+    if (values.json) {
+      io.out(JSON.stringify({ items: tokens.map(tokenJson) }));
+      return;
+    }
+    describeTokens(tokens, owner.username).forEach((line) => io.out(line));
+  },
+
+  async 'revoke-token'(args, { config, io, withDatabase }) {
+    const values = parse(args, { user: { type: 'string' }, id: { type: 'string' } });
+    const login = requiredText(values, 'user');
+    if (values.id === undefined) throw new UsageError('--id is required');
+    const id = wholeNumber(values, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    await withDatabase(async (db) => {
+      const container = createContainer({ config, db });
+      await container.resolve(RevokePersonalAccessToken).execute(await tokenOwner(container, login), id);
+    });
+    io.out(`Revoked personal access token ${id} of ${login}.`);
   },
 };
 

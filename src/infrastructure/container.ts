@@ -20,6 +20,11 @@ import {
   Login,
   Logout,
   PASSWORD_HASHER,
+  PERSONAL_ACCESS_TOKEN_REPOSITORY,
+  PERSONAL_TOKEN_SECRETS,
+  CreatePersonalAccessToken,
+  ListPersonalAccessTokens,
+  RevokePersonalAccessToken,
   PatchTask,
   PatchUser,
   RefreshSession,
@@ -40,6 +45,8 @@ import {
   type IdGenerator,
   type IdempotencyStore,
   type PasswordHasher,
+  type PersonalAccessTokenRepository,
+  type PersonalTokenSecrets,
   type SessionRepository,
   type TaskRepository,
   type TokenService,
@@ -47,17 +54,20 @@ import {
   type UserRepository,
 } from '../application/index.js';
 import type { HttpUseCases } from '../adapters/http/http-app.js';
+import { KnexPersonalAccessTokenRepository } from '../adapters/persistence/knex/knex-personal-access-token-repository.js';
 import { KnexIdempotencyStore } from '../adapters/persistence/knex/knex-idempotency-store.js';
 import { KnexSessionRepository } from '../adapters/persistence/knex/knex-session-repository.js';
 import { KnexTaskRepository } from '../adapters/persistence/knex/knex-task-repository.js';
 import { KnexTransactionRunner } from '../adapters/persistence/knex/knex-transaction-runner.js';
 import { KnexUserRepository } from '../adapters/persistence/knex/knex-user-repository.js';
+import { InMemoryPersonalAccessTokenRepository } from '../adapters/persistence/memory/in-memory-personal-access-token-repository.js';
 import { InMemoryIdempotencyStore } from '../adapters/persistence/memory/in-memory-idempotency-store.js';
 import { InMemorySessionRepository } from '../adapters/persistence/memory/in-memory-session-repository.js';
 import { InMemoryTaskRepository } from '../adapters/persistence/memory/in-memory-task-repository.js';
 import { InMemoryTransactionRunner } from '../adapters/persistence/memory/in-memory-transaction-runner.js';
 import { InMemoryUserRepository } from '../adapters/persistence/memory/in-memory-user-repository.js';
 import { Argon2PasswordHasher, type Argon2Options } from '../adapters/security/argon2-password-hasher.js';
+import { Sha256PersonalTokenSecrets } from '../adapters/security/sha256-personal-token-secrets.js';
 import { HmacCursorCodec } from '../adapters/security/hmac-cursor-codec.js';
 import { NoOpEventPublisher } from '../adapters/system/no-op-event-publisher.js';
 import { SystemClock } from '../adapters/system/system-clock.js';
@@ -97,6 +107,7 @@ export function createContainer({ config, db, reads, argon2, tokenService }: Con
   single<EventPublisher>(c, EVENT_PUBLISHER, () => new NoOpEventPublisher());
   single<PasswordHasher>(c, PASSWORD_HASHER, () => new Argon2PasswordHasher(argon2));
   if (tokenService) c.register<TokenService>(TOKEN_SERVICE, { useValue: tokenService });
+  single<PersonalTokenSecrets>(c, PERSONAL_TOKEN_SECRETS, () => new Sha256PersonalTokenSecrets());
   single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
   if (db) registerSqlStores(c, db, reads ?? db);
@@ -112,6 +123,7 @@ export function createContainer({ config, db, reads, argon2, tokenService }: Con
 function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void {
   single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db, reads));
   single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db, reads));
+  single<PersonalAccessTokenRepository>(c, PERSONAL_ACCESS_TOKEN_REPOSITORY, () => new KnexPersonalAccessTokenRepository(db, reads));
   single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db, reads));
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, () => new KnexTransactionRunner(db));
@@ -120,6 +132,9 @@ function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void 
 function registerInMemoryStores(c: DependencyContainer): void {
   single<UserRepository>(c, USER_REPOSITORY, () => new InMemoryUserRepository());
   single<SessionRepository>(c, SESSION_REPOSITORY, (c) => new InMemorySessionRepository(r(c, USER_REPOSITORY)));
+  single<PersonalAccessTokenRepository>(c, PERSONAL_ACCESS_TOKEN_REPOSITORY, (c) =>
+    cascadeFromUsers(c, new InMemoryPersonalAccessTokenRepository(r(c, USER_REPOSITORY))),
+  );
   single<TaskRepository>(c, TASK_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryTaskRepository()));
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, (c) => cascadeFromUsers(c, new InMemoryIdempotencyStore()));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new InMemoryTransactionRunner(r<InMemoryTaskRepository>(c, TASK_REPOSITORY), r<InMemoryIdempotencyStore>(c, IDEMPOTENCY_STORE)));
@@ -130,9 +145,14 @@ function registerUseCases(c: DependencyContainer): void {
   single(c, RegisterUser, (c) => new RegisterUser(r(c, USER_REPOSITORY), r(c, PASSWORD_HASHER), r(c, CLOCK)));
   single(c, CreateAdmin, (c) => new CreateAdmin(r(c, USER_REPOSITORY), r(c, RegisterUser)));
   single(c, Login, (c) => new Login(r(c, USER_REPOSITORY), r(c, PASSWORD_HASHER), r(c, SessionStarter)));
-  single(c, RefreshSession, (c) => new RefreshSession(r(c, SESSION_REPOSITORY), r(c, TOKEN_SERVICE), r(c, SessionStarter), r(c, CLOCK)));
+  single(c, RefreshSession, (c) => new RefreshSession(r(c, SESSION_REPOSITORY), r(c, USER_REPOSITORY), r(c, TOKEN_SERVICE), r(c, SessionStarter), r(c, CLOCK)));
   single(c, Logout, (c) => new Logout(r(c, SESSION_REPOSITORY), r(c, CLOCK)));
-  single(c, Authenticate, (c) => new Authenticate(r(c, TOKEN_SERVICE), r(c, SESSION_REPOSITORY)));
+  single(c, Authenticate, (c) =>
+    new Authenticate(r(c, TOKEN_SERVICE), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, PERSONAL_TOKEN_SECRETS), r(c, CLOCK)),
+  );
+  single(c, CreatePersonalAccessToken, (c) => new CreatePersonalAccessToken(r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, PERSONAL_TOKEN_SECRETS), r(c, CLOCK)));
+  single(c, ListPersonalAccessTokens, (c) => new ListPersonalAccessTokens(r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY)));
+  single(c, RevokePersonalAccessToken, (c) => new RevokePersonalAccessToken(r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY)));
   single(c, GetCurrentUser, (c) => new GetCurrentUser(r(c, USER_REPOSITORY)));
   single(c, GetUser, (c) => new GetUser(r(c, USER_REPOSITORY)));
   single(c, ListUsers, (c) => new ListUsers(r(c, USER_REPOSITORY)));
@@ -162,6 +182,9 @@ export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
     replaceUser: r(c, ReplaceUser),
     patchUser: r(c, PatchUser),
     deleteUser: r(c, DeleteUser),
+    createPersonalAccessToken: r(c, CreatePersonalAccessToken),
+    listPersonalAccessTokens: r(c, ListPersonalAccessTokens),
+    revokePersonalAccessToken: r(c, RevokePersonalAccessToken),
     createTask: r(c, CreateTask),
     getTask: r(c, GetTask),
     listTasks: r(c, ListTasks),

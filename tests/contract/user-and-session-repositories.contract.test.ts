@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NewUser, SessionRepository, UserRepository } from '../../src/application/index.js';
-import { DomainError } from '../../src/domain/index.js';
+import { DomainError, type Scope } from '../../src/domain/index.js';
 import { KnexSessionRepository } from '../../src/adapters/persistence/knex/knex-session-repository.js';
 import { KnexUserRepository } from '../../src/adapters/persistence/knex/knex-user-repository.js';
 import { InMemorySessionRepository } from '../../src/adapters/persistence/memory/in-memory-session-repository.js';
@@ -73,9 +73,9 @@ describe.each(factories)('UserRepository and SessionRepository contract: %s', (_
   let sessionSerial = 0;
   const newSessionId = () => `00000000-0000-4000-8000-${String(++sessionSerial).padStart(12, '0')}`;
   const digest = (label: string) => `digest-${label}-${sessionSerial}-${Math.random().toString(36).slice(2)}`;
-  async function openSession(userId: number, refreshDigest = digest('first'), expiresAt = later(3600)) {
+  async function openSession(userId: number, refreshDigest = digest('first'), expiresAt = later(3600), scopes: Scope[] = ['tasks:read', 'profile', 'admin']) {
     const id = newSessionId();
-    await sessions.create({ id, userId, createdAt: T0 }, { digest: refreshDigest, expiresAt });
+    await sessions.create({ id, userId, createdAt: T0, scopes }, { digest: refreshDigest, expiresAt });
     return { id, refreshDigest };
   }
 
@@ -206,11 +206,11 @@ describe.each(factories)('UserRepository and SessionRepository contract: %s', (_
       user = await users.create(aNewUser());
     });
 
-    it('finds the principal of a live session, with the role as stored now', async () => {
+    it('finds the principal of a live session, with the role as stored now and the granted scopes that role may hold', async () => {
       const { id } = await openSession(user.id);
-      expect(await sessions.findPrincipal(id, user.id)).toEqual({ userId: user.id, role: 'user', sessionId: id });
+      expect(await sessions.findPrincipal(id, user.id)).toEqual({ userId: user.id, role: 'user', sessionId: id, scopes: ['tasks:read', 'profile'] });
       await users.update(user.id, { role: 'admin', updatedAt: later(1) });
-      expect(await sessions.findPrincipal(id, user.id)).toEqual({ userId: user.id, role: 'admin', sessionId: id });
+      expect(await sessions.findPrincipal(id, user.id)).toEqual({ userId: user.id, role: 'admin', sessionId: id, scopes: ['tasks:read', 'profile', 'admin'] });
     });
 
     it('finds nothing for an unknown session or another user’s session', async () => {
@@ -224,7 +224,7 @@ describe.each(factories)('UserRepository and SessionRepository contract: %s', (_
       const { id, refreshDigest } = await openSession(user.id);
       const second = digest('second');
       const rotated = await sessions.rotateRefreshToken(refreshDigest, { digest: second, expiresAt: later(7200) }, later(10));
-      expect(rotated).toEqual({ kind: 'rotated', session: { id, userId: user.id, createdAt: T0 } });
+      expect(rotated).toEqual({ kind: 'rotated', session: { id, userId: user.id, createdAt: T0, scopes: ['tasks:read', 'profile', 'admin'] } });
 
       const third = digest('third');
       expect((await sessions.rotateRefreshToken(second, { digest: third, expiresAt: later(7200) }, later(20))).kind).toBe('rotated');

@@ -102,8 +102,8 @@ describe.each(engines)('sign-up, login, refresh and logout on %s', (engine) => {
         const response = await app.inject({ method: 'POST', url: '/login', payload: { username: login, password: account.password } });
         expect(response.statusCode, login).toBe(200);
         const body = json(response);
-        expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type']);
-        expect(body).toMatchObject({ token_type: 'bearer', expires_in: 900 });
+        expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type']);
+        expect(body).toMatchObject({ token_type: 'bearer', expires_in: 900, scope: 'tasks:read tasks:write profile' });
         expect((await me(body.access_token)).statusCode).toBe(200);
       }
     });

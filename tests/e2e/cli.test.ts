@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import knex, { type Knex } from 'knex';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../migrations/index.js';
 import { createApplication } from '../../src/infrastructure/app.js';
 import { runCli } from '../../src/infrastructure/cli-program.js';
 import { FAST_ARGON2, TEST_ENV, json, testConfig } from '../support/test-app.js';
@@ -21,6 +22,9 @@ const hasScript = (() => {
     return false;
   }
 })();
+
+/** Migration names in order: the rollback tests name the newest ones, whichever they are. */
+const MIGRATIONS = migrations.map(({ file }) => file);
 
 interface Run {
   status: number;
@@ -71,7 +75,7 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
   it('--help prints the usage on stdout and exits 0; no command prints it on stderr and exits 2', async () => {
     const help = await spawnCli(['--help']);
     expect(help.status).toBe(0);
-    for (const command of ['create-admin', 'migrate', 'rollback', 'list-users']) expect(help.stdout).toContain(command);
+    for (const command of ['create-admin', 'migrate', 'rollback', 'list-users', 'create-token', 'list-tokens', 'revoke-token']) expect(help.stdout).toContain(command);
 
     const none = await spawnCli([]);
     expect(none.status).toBe(2);
@@ -106,8 +110,8 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
         (error, stdout) => (error ? reject(error) : resolve(stdout)),
       ),
     );
-    expect(listed).toMatch(/Found 7 Pending Migration/);
-    expect(listed).toContain('20261207_007_striped_task_counts');
+    expect(listed).toMatch(new RegExp(`Found ${MIGRATIONS.length} Pending Migration`));
+    expect(listed).toContain(MIGRATIONS.at(-1)!);
     expect(listed).not.toContain('undefined');
   });
 
@@ -173,16 +177,56 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
     expect(searched.items.map((u: { username: string }) => u.username)).toEqual(['third']);
   });
 
+  it('create-token, list-tokens and revoke-token manage a user’s personal access tokens, seen by the API at once', async () => {
+    const created = await cli(['create-token', '--user', 'THIRD', '--name', 'nightly export', '--scopes', 'tasks:read,profile', '--expires-in-days', '30']);
+    expect(created.status, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^tfp_[A-Za-z0-9_-]{43}$/);
+    expect(created.stderr).toContain('shown this once');
+
+    const listed = await cli(['list-tokens', '--user', 'third', '--json']);
+    const { items } = JSON.parse(listed.stdout);
+    expect(items).toMatchObject([{ name: 'nightly export', scopes: ['tasks:read', 'profile'], last_used_at: null }]);
+    expect(listed.stdout).not.toContain(token.slice(4));
+    const table = (await cli(['list-tokens', '--user', 'third'])).stdout.trim().split('\n');
+    expect(table[0]).toMatch(/^ID\s+NAME\s+SCOPES\s+CREATED_AT\s+EXPIRES_AT\s+LAST_USED_AT$/);
+    expect(table.at(-1)).toBe('1 token(s) of third');
+
+    const app = await createApplication(testConfig({ DATABASE_URL: databaseUrl }), { logger: pino({ level: 'silent' }), argon2: FAST_ARGON2 });
+    try {
+      const me = () => app.http.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${token}` } });
+      expect(json(await me()).username).toBe('third');
+      const revoked = await cli(['revoke-token', '--user', 'third', '--id', String(items[0].id)]);
+      expect(revoked.status, revoked.stderr).toBe(0);
+      expect((await me()).statusCode).toBe(401);
+    } finally {
+      await app.http.close();
+    }
+    const again = await cli(['revoke-token', '--user', 'third', '--id', String(items[0].id)]);
+    expect(again.status).toBe(1);
+    expect(again.stderr.trim()).toBe('taskforge: No such personal access token.');
+  });
+
+  it('create-token refuses unknown scopes, unknown users and bad lifetimes, creating nothing', async () => {
+    const unknown = await cli(['create-token', '--user', 'third', '--name', 'x', '--scopes', 'tasks:read tasks:delete']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr.trim()).toMatch(/^taskforge: scopes "tasks:delete" is not a scope/);
+    expect((await cli(['create-token', '--user', 'nobody', '--name', 'x', '--scopes', 'profile'])).stderr.trim()).toBe('taskforge: no user "nobody"');
+    expect((await cli(['create-token', '--user', 'third', '--name', 'x', '--scopes', 'profile', '--expires-in-days', '366'])).status).toBe(2);
+    expect((await cli(['create-token', '--user', 'third', '--name', 'x'])).status).toBe(2);
+    expect(JSON.parse((await cli(['list-tokens', '--user', 'third', '--json'])).stdout).items).toEqual([]);
+  });
+
   const applied = async () => (await db('knex_migrations').select('name').orderBy('id')).map((row: { name: string }) => row.name);
 
   it('rollback refuses without --yes when stdin is not a terminal, and reverts nothing', async () => {
     const run = await spawnCli(['rollback']);
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe(
-      `taskforge: rollback would revert 1 migration(s) of the SQLite database ${path.join(dir, 'cli.sqlite')}: 20261207_007_striped_task_counts. ` +
+      `taskforge: rollback would revert 1 migration(s) of the SQLite database ${path.join(dir, 'cli.sqlite')}: ${MIGRATIONS.at(-1)}. ` +
         'Nothing was reverted: confirm with npm run cli -- rollback --yes',
     );
-    expect(await applied()).toHaveLength(7);
+    expect(await applied()).toHaveLength(MIGRATIONS.length);
   });
 
   it('rollback --yes reverts only the latest migration, and a server on that database stops being ready', async () => {
@@ -191,8 +235,8 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
       expect((await app.http.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
       const run = await cli(['rollback', '--yes']);
       expect(run.status, run.stderr).toBe(0);
-      expect(run.stdout.trim()).toBe('Reverted 1 migration(s): 20261207_007_striped_task_counts. `npm run migrate` applies them again.');
-      expect(await applied()).toHaveLength(6);
+      expect(run.stdout.trim()).toBe(`Reverted 1 migration(s): ${MIGRATIONS.at(-1)}. \`npm run migrate\` applies them again.`);
+      expect(await applied()).toHaveLength(MIGRATIONS.length - 1);
       expect(await db.schema.hasTable('users')).toBe(true);
 
       const ready = await app.http.inject({ method: 'GET', url: '/ready' });
@@ -207,19 +251,19 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
     const declined = await cli(['rollback'], { tty: true, stdin: 'n\n' });
     expect(declined.status).toBe(1);
     expect(declined.stderr).toContain('This reverts 1 migration(s) of the SQLite database');
-    expect(declined.stderr).toContain(': 20261206_006_task_tags_by_triggers.');
+    expect(declined.stderr).toContain(`: ${MIGRATIONS.at(-2)}.`);
     expect(declined.stderr).toContain('Revert? [y/N] ');
     expect(declined.stderr).toMatch(/taskforge: nothing was reverted\n$/);
-    expect(await applied()).toHaveLength(6);
+    expect(await applied()).toHaveLength(MIGRATIONS.length - 1);
 
     const silent = await cli(['rollback'], { tty: true, stdin: '' });
     expect(silent.status).toBe(1);
-    expect(await applied()).toHaveLength(6);
+    expect(await applied()).toHaveLength(MIGRATIONS.length - 1);
 
     const accepted = await cli(['rollback'], { tty: true, stdin: 'yes\n' });
     expect(accepted.status, accepted.stderr).toBe(0);
-    expect(accepted.stdout).toContain('Reverted 1 migration(s): 20261206_006_task_tags_by_triggers.');
-    expect(await applied()).toHaveLength(5);
+    expect(accepted.stdout).toContain(`Reverted 1 migration(s): ${MIGRATIONS.at(-2)}.`);
+    expect(await applied()).toHaveLength(MIGRATIONS.length - 2);
   });
 
   it.runIf(hasScript)('rollback asks on a real terminal (a pseudo-terminal through script(1))', async () => {
@@ -234,8 +278,8 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
     });
     expect(run.status, run.stdout).toBe(0);
     expect(run.stdout).toContain('This reverts 1 migration(s)');
-    expect(run.stdout).toContain('Reverted 1 migration(s): 20261126_005_task_tags_owner.');
-    expect(await applied()).toHaveLength(4);
+    expect(run.stdout).toContain(`Reverted 1 migration(s): ${MIGRATIONS.at(-3)}.`);
+    expect(await applied()).toHaveLength(MIGRATIONS.length - 3);
   });
 
   it('rollback --all --yes reverts every applied migration, newest first', async () => {

@@ -34,7 +34,7 @@ describe.each(engines)('every forged, stale or revoked token is 401 with WWW-Aut
   const me = (token: string) => app.inject({ method: 'GET', url: '/me', headers: bearer(token) });
 
   it('issues the claims the contract names, and a hand-made HS256 token with them is accepted (the forgeries below are meaningful)', async () => {
-    expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'].sort());
+    expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'scope', 'sid', 'sub'].sort());
     expect(claims).toMatchObject({ iss: 'taskforge', aud: 'taskforge-api', sub: String(victim.id) });
     expect(Number(claims.exp) - Number(claims.iat)).toBe(900);
     expect(JSON.parse(Buffer.from(victim.tokens.access_token.split('.')[0]!, 'base64url').toString())).toMatchObject({ alg: 'HS256' });

@@ -10,6 +10,7 @@ import { createScratchSchema, type ScratchSchema } from '../../scripts/support/s
 import { freePort, spawnServer, waitUntilHealthy, type ServerProcess } from '../../scripts/support/server-process.js';
 import { postgresUrl } from '../support/databases.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { migrations } from '../../migrations/index.js';
 import { createApplication } from '../../src/infrastructure/app.js';
 import { StartupError } from '../../src/infrastructure/startup-error.js';
 import { FAST_ARGON2, testConfig } from '../support/test-app.js';
@@ -42,7 +43,7 @@ describe('start-up in process', () => {
       const config = testConfig({ DATABASE_URL: `file:${path.join(dir, 'empty.sqlite')}` });
       const refused = createApplication(config, { logger: pino({ level: 'silent' }), migrate: false, argon2: FAST_ARGON2 });
       await expect(refused).rejects.toThrow(StartupError);
-      await expect(refused).rejects.toThrow(/7 migration\(s\) not applied .*; run `npm run migrate` first$/);
+      await expect(refused).rejects.toThrow(new RegExp(`${migrations.length} migration\\(s\\) not applied .*; run \`npm run migrate\` first$`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -106,7 +107,7 @@ describe.skipIf(!pgUrl)('start-up of the real server process against PostgreSQL'
     await admin.raw('create schema ??', [schema]);
     try {
       const { line, elapsedMs } = await failedStartup(pgUrlWith((url) => url.searchParams.set('options', `-c search_path=${schema}`)));
-      expect(line).toMatch(/^taskforge: the database schema is behind this version: 7 migration\(s\) not applied \(20261122_001_users_and_sessions, .*\); run `npm run migrate` first$/);
+      expect(line).toMatch(new RegExp(`^taskforge: the database schema is behind this version: ${migrations.length} migration\\(s\\) not applied \\(20261122_001_users_and_sessions, .*\\); run \`npm run migrate\` first$`));
       expect(elapsedMs).toBeLessThan(10_000);
       // Checking wrote nothing: not even knex's bookkeeping table.
       expect(await admin.raw('select count(*)::int as n from information_schema.tables where table_schema = ?', [schema])).toMatchObject({ rows: [{ n: 0 }] });

@@ -1,4 +1,5 @@
-import type { Clock, IdGenerator, PasswordHasher, Principal, RegisterUserCommand, TokenService } from '../../src/application/index.js';
+import { scopesAllowedFor } from '../../src/domain/index.js';
+import type { AccessTokenGrant, Clock, IdGenerator, PasswordHasher, Principal, RegisterUserCommand, TokenService } from '../../src/application/index.js';
 
 /** Time stands still until a test moves it. */
 export class FixedClock implements Clock {
@@ -44,7 +45,7 @@ export class FakePasswordHasher implements PasswordHasher {
 export class FakeTokenService implements TokenService {
   readonly refreshTokenTtlSeconds = 3600;
   private serial = 0;
-  issueAccessToken(claims: { userId: number; sessionId: string }) {
+  issueAccessToken(claims: AccessTokenGrant) {
     return { token: `access.${claims.userId}.${claims.sessionId}.${++this.serial}`, expiresIn: 900 };
   }
   verifyAccessToken(token: string) {
@@ -68,4 +69,9 @@ export function aRegistration(overrides: Partial<RegisterUserCommand> = {}): Reg
   return { username: `user_${serial}`, email: `user_${serial}@example.com`, password: `password ${serial} long`, ...overrides };
 }
 
-export const principal = (userId: number, role: Principal['role'] = 'user', sessionId = 'session-x'): Principal => ({ userId, role, sessionId });
+export const principal = (userId: number, role: Principal['role'] = 'user', sessionId: string | null = 'session-x'): Principal => ({
+  userId,
+  role,
+  sessionId,
+  scopes: scopesAllowedFor(role),
+});

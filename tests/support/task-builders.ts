@@ -32,7 +32,7 @@ export function aNewTask(userId: number, overrides: Partial<Task> = {}): Omit<Ta
 /** What a client might send to create a task. */
 export const aTaskInput = (overrides: Partial<TaskInput> = {}): TaskInput => ({ title: 'Write the report', ...overrides });
 
-export const aPrincipal = (userId = 1): Principal => ({ userId, role: 'user', sessionId: `session-${userId}` });
+export const aPrincipal = (userId = 1): Principal => ({ userId, role: 'user', sessionId: `session-${userId}`, scopes: ['tasks:read', 'tasks:write', 'profile'] });
 
 export class RecordingEventPublisher implements EventPublisher {
   readonly events: DomainEvent[] = [];

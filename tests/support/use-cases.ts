@@ -1,6 +1,9 @@
 import {
   Authenticate,
   CreateAdmin,
+  CreatePersonalAccessToken,
+  ListPersonalAccessTokens,
+  RevokePersonalAccessToken,
   DeleteUser,
   GetCurrentUser,
   GetUser,
@@ -15,6 +18,8 @@ import {
   UserUpdater,
   type RegisterUserCommand,
 } from '../../src/application/index.js';
+import { InMemoryPersonalAccessTokenRepository } from '../../src/adapters/persistence/memory/in-memory-personal-access-token-repository.js';
+import { Sha256PersonalTokenSecrets } from '../../src/adapters/security/sha256-personal-token-secrets.js';
 import { InMemorySessionRepository } from '../../src/adapters/persistence/memory/in-memory-session-repository.js';
 import { InMemoryUserRepository } from '../../src/adapters/persistence/memory/in-memory-user-repository.js';
 import { FakePasswordHasher, FakeTokenService, FixedClock, SequentialIds, aRegistration } from './fakes.js';
@@ -26,6 +31,9 @@ export function useCaseHarness() {
   const tokens = new FakeTokenService();
   const users = new InMemoryUserRepository();
   const sessions = new InMemorySessionRepository(users);
+  const personalTokens = new InMemoryPersonalAccessTokenRepository(users);
+  users.onDelete.push((userId) => personalTokens.deleteAllOf(userId));
+  const secrets = new Sha256PersonalTokenSecrets();
   const starter = new SessionStarter(sessions, tokens, new SequentialIds(), clock);
   const registerUser = new RegisterUser(users, hasher, clock);
   const updater = new UserUpdater(users, sessions, hasher, clock);
@@ -33,9 +41,12 @@ export function useCaseHarness() {
     registerUser,
     createAdmin: new CreateAdmin(users, registerUser),
     login: new Login(users, hasher, starter),
-    refreshSession: new RefreshSession(sessions, tokens, starter, clock),
+    refreshSession: new RefreshSession(sessions, users, tokens, starter, clock),
     logout: new Logout(sessions, clock),
-    authenticate: new Authenticate(tokens, sessions),
+    authenticate: new Authenticate(tokens, sessions, personalTokens, secrets, clock),
+    createPersonalAccessToken: new CreatePersonalAccessToken(personalTokens, secrets, clock),
+    listPersonalAccessTokens: new ListPersonalAccessTokens(personalTokens),
+    revokePersonalAccessToken: new RevokePersonalAccessToken(personalTokens),
     getCurrentUser: new GetCurrentUser(users),
     getUser: new GetUser(users),
     listUsers: new ListUsers(users),
@@ -53,5 +64,5 @@ export function useCaseHarness() {
     return { user, password: command.password, pair, principal };
   }
 
-  return { clock, hasher, tokens, users, sessions, ...useCases, account };
+  return { clock, hasher, tokens, users, sessions, personalTokens, ...useCases, account };
 }

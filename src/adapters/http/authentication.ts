@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fa
 import type { Authenticate, Principal } from '../../application/index.js';
 import type { FailedAuthenticationLimit } from './plugins/rate-limit.js';
 import { httpProblem, problemType, sendProblem } from './problem.js';
+import type { ProtectedAccess } from './route-access.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -11,12 +12,36 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
+/** RFC 6750 §3.1: the token is valid but was not granted what the route needs. */
+function insufficientScope(reply: FastifyReply, scope: string) {
+  reply.header('www-authenticate', `Bearer error="insufficient_scope", scope="${scope}"`);
+  return sendProblem(reply, {
+    type: problemType('insufficient-scope'),
+    title: 'Insufficient scope',
+    status: 403,
+    detail: `This request needs a token granted the "${scope}" scope.`,
+  });
+}
+
+function loginSessionRequired(reply: FastifyReply) {
+  return sendProblem(reply, {
+    type: problemType('login-session-required'),
+    title: 'Login session required',
+    status: 403,
+    detail: 'This request needs the access token of a login session; personal access tokens cannot make it.',
+  });
+}
+
 /**
- * An onRequest hook: the caller is known before a body is even read. A request that fails
- * authentication counts against its address (`failedAuthentication`); over that limit it is
- * answered 429 instead of 401, so bad tokens cannot be sent without bound.
+ * onRequest hooks, one per route access (see route-access.ts): the caller and what their token
+ * may do are known before a body is even read. A request that fails authentication counts against
+ * its address (`failedAuthentication`); over that limit it is answered 429 instead of 401, so bad
+ * tokens cannot be sent without bound. A valid token lacking the route's scope is a 403.
  */
-export function bearerAuthentication(authenticate: Authenticate, failedAuthentication: FailedAuthenticationLimit): onRequestAsyncHookHandler {
+export function bearerAuthentication(
+  authenticate: Authenticate,
+  failedAuthentication: FailedAuthenticationLimit,
+): (access: ProtectedAccess) => onRequestAsyncHookHandler {
   async function reject(request: FastifyRequest, reply: FastifyReply, detail: string, error?: 'invalid_token') {
     const { exceeded, limit, resetSeconds } = await failedAuthentication(request);
     if (exceeded) {
@@ -27,7 +52,7 @@ export function bearerAuthentication(authenticate: Authenticate, failedAuthentic
     return sendProblem(reply, { ...httpProblem(401, detail), type: problemType('invalid-token'), title: 'Invalid token' });
   }
 
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  return ({ scope, loginSession }) => async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization;
     if (!header) return reject(request, reply, 'This resource needs a bearer access token.');
     const token = BEARER.exec(header)?.[1];
@@ -40,6 +65,8 @@ export function bearerAuthentication(authenticate: Authenticate, failedAuthentic
       }
       throw error;
     }
+    if (loginSession && request.principal.sessionId === null) return loginSessionRequired(reply);
+    if (scope && !request.principal.scopes.includes(scope)) return insufficientScope(reply, scope);
   };
 }
 

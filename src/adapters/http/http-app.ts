@@ -14,17 +14,19 @@ import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerShutdownGuard } from './plugins/shutdown-guard.js';
 import { requestIdFor } from './request-id.js';
 import { lazyChildLogger } from './request-logger.js';
+import { registerRouteAccess } from './route-access.js';
 import { routeLabel } from './route-label.js';
 import { authRoutes, type AuthRoutesOptions } from './routes/auth-routes.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health-routes.js';
 import type { RouteGuards } from './routes/route-guards.js';
+import { personalTokenRoutes, type PersonalTokenRoutesOptions } from './routes/personal-token-routes.js';
 import { taskRoutes, type TaskRoutesOptions } from './routes/task-routes.js';
 import { userRoutes, type UserRoutesOptions } from './routes/user-routes.js';
 import { Problem } from './schemas/common.js';
 import { rejectNonDecimalIds, schemaCompiler } from './validation.js';
 
 /** Every use case the HTTP transport calls: what its route plugins need, plus the token check. */
-export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions, 'guards'> & {
+export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions & PersonalTokenRoutesOptions, 'guards'> & {
   authenticate: Authenticate;
 };
 
@@ -116,17 +118,19 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   });
   registerAccessLog(app, options.logger);
 
+  const { useCases } = deps;
+  const { failedAuthentication, ...rateLimits } = await registerRateLimits(app, options.rateLimit, deps.sharedRateLimitCounter);
+  // Before any route is added, so every route passes through it (and before the OpenAPI generator).
+  registerRouteAccess(app, bearerAuthentication(useCases.authenticate, failedAuthentication));
   await registerSecurityHeaders(app, options.corsOrigins);
   registerMetrics(app, { token: options.metricsToken });
   await registerOpenApi(app, options.version);
-  const { failedAuthentication, ...rateLimits } = await registerRateLimits(app, options.rateLimit, deps.sharedRateLimitCounter);
-
-  const { useCases } = deps;
-  const guards: RouteGuards = { authenticated: bearerAuthentication(useCases.authenticate, failedAuthentication), ...rateLimits };
+  const guards: RouteGuards = rateLimits;
 
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(authRoutes, { ...useCases, guards });
   await app.register(userRoutes, { ...useCases, guards });
   await app.register(taskRoutes, { ...useCases, guards });
+  await app.register(personalTokenRoutes, { ...useCases, guards });
   return app;
 }

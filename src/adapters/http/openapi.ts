@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { PUBLIC, declarePublic, oauth2Scopes } from './route-access.js';
 
 /**
  * Stable camelCase operation ids (GET /tasks/:id → getTasksById). Without them Swagger UI invents
@@ -27,27 +28,38 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         description:
           'Personal task management: sign up, log in with JWTs, manage your own tasks. ' +
           'Errors are RFC 9457 problem details (application/problem+json). ' +
-          'Use "Authorize" with your username and password to try authenticated routes.',
+          'Use "Authorize" with your username and password to try authenticated routes. ' +
+          'Each operation names the scope its token needs (tasks:read, tasks:write, profile, admin); without it the answer is 403 insufficient_scope.',
       },
       tags: [
         { name: 'auth', description: 'Sign-up, login and tokens' },
         { name: 'users', description: 'Accounts' },
         { name: 'tasks', description: 'Your tasks' },
+        { name: 'tokens', description: 'Personal access tokens, for scripts and integrations' },
         { name: 'operations', description: 'Health and monitoring' },
       ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          oauth2: { type: 'oauth2', flows: { password: { tokenUrl: '/token', scopes: {} } } },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An access token from /login or /token (a JWT), or a personal access token (tfp_…) from POST /me/tokens.',
+          },
+          oauth2: {
+            type: 'oauth2',
+            description: 'Log in with a username and password; tick the scopes the token should be granted (none ticked: every scope you may hold).',
+            flows: { password: { tokenUrl: '/token', scopes: oauth2Scopes() } },
+          },
         },
       },
     },
     transform: ({ schema, url, route }) => ({ schema: schema && { operationId: operationIdOf(route.method, url), ...schema }, url }),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
   });
+  declarePublic(app, (route) => route.url === '/docs' || route.url.startsWith('/docs/'));
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { persistAuthorization: true, displayRequestDuration: true },
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: PUBLIC }, schema: { hide: true } }, async () => app.swagger());
 }

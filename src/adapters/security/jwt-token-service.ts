@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fastifyJwt, { type FastifyJWTOptions, type JWT } from '@fastify/jwt';
 import Fastify from 'fastify';
-import type { AccessTokenClaims, IssuedAccessToken, RefreshTokenPair, TokenService } from '../../application/index.js';
+import type { AccessTokenClaims, AccessTokenGrant, IssuedAccessToken, RefreshTokenPair, TokenService } from '../../application/index.js';
 
 export interface JwtOptions {
   secret: string;
@@ -52,8 +52,9 @@ export class JwtTokenService implements TokenService {
     this.refreshTokenTtlSeconds = lifetimes.refreshTokenTtlSeconds;
   }
 
-  issueAccessToken(claims: AccessTokenClaims): IssuedAccessToken {
-    const token = this.jwt.sign({ sub: String(claims.userId), sid: claims.sessionId, jti: randomUUID() });
+  /** `scope` tells clients what the token was granted; requests are checked against the session's own record. */
+  issueAccessToken(grant: AccessTokenGrant): IssuedAccessToken {
+    const token = this.jwt.sign({ sub: String(grant.userId), sid: grant.sessionId, jti: randomUUID(), scope: grant.scopes.join(' ') });
     return { token, expiresIn: this.accessTokenTtlSeconds };
   }
 

@@ -1,4 +1,5 @@
 import type { Clock, Principal, SessionRepository } from '../ports/index.js';
+import { requireLoginSession } from './login-session.js';
 
 export class Logout {
   constructor(
@@ -7,6 +8,6 @@ export class Logout {
   ) {}
 
   async execute(actor: Principal): Promise<void> {
-    await this.sessions.revoke(actor.sessionId, this.clock.now());
+    await this.sessions.revoke(requireLoginSession(actor, 'Logging out'), this.clock.now());
   }
 }

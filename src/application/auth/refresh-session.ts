@@ -1,5 +1,5 @@
 import { DomainError } from '../../domain/index.js';
-import type { Clock, SessionRepository, TokenService } from '../ports/index.js';
+import type { Clock, SessionRepository, TokenService, UserRepository } from '../ports/index.js';
 import type { SessionStarter, TokenPair } from './token-pair.js';
 
 const invalidRefreshToken = () => new DomainError('INVALID_TOKEN', 'The refresh token is invalid, expired or revoked.');
@@ -8,6 +8,7 @@ const invalidRefreshToken = () => new DomainError('INVALID_TOKEN', 'The refresh 
 export class RefreshSession {
   constructor(
     private readonly sessions: SessionRepository,
+    private readonly users: UserRepository,
     private readonly tokens: TokenService,
     private readonly sessionStarter: SessionStarter,
     private readonly clock: Clock,
@@ -23,6 +24,9 @@ export class RefreshSession {
     );
     if (outcome.kind === 'reused') await this.sessions.revoke(outcome.sessionId, now);
     if (outcome.kind !== 'rotated') throw invalidRefreshToken();
-    return this.sessionStarter.pair(outcome.session.userId, outcome.session.id, next.token);
+    // The role as it is now decides what the kept scopes allow (see grantRequestedScope).
+    const user = await this.users.findById(outcome.session.userId);
+    if (!user) throw invalidRefreshToken();
+    return this.sessionStarter.pair(user, outcome.session.id, next.token, outcome.session.scopes);
   }
 }

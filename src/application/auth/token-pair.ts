@@ -1,3 +1,4 @@
+import { effectiveScopes, type Role, type Scope } from '../../domain/index.js';
 import type { Clock, IdGenerator, SessionRepository, TokenService } from '../ports/index.js';
 
 export interface TokenPair {
@@ -5,6 +6,13 @@ export interface TokenPair {
   tokenType: 'bearer';
   expiresIn: number;
   refreshToken: string;
+  /** What the tokens may do now: what the login was granted that the user may hold. */
+  scopes: Scope[];
+}
+
+export interface TokenHolder {
+  id: number;
+  role: Role;
 }
 
 /** Opens login sessions and mints the token pairs that login and refresh both hand out. */
@@ -16,23 +24,25 @@ export class SessionStarter {
     private readonly clock: Clock,
   ) {}
 
-  async start(userId: number): Promise<TokenPair> {
+  async start(user: TokenHolder, scopes: Scope[]): Promise<TokenPair> {
     const now = this.clock.now();
     const sessionId = this.ids.next();
     const refresh = this.tokens.newRefreshToken();
     await this.sessions.create(
-      { id: sessionId, userId, createdAt: now },
+      { id: sessionId, userId: user.id, createdAt: now, scopes },
       { digest: refresh.digest, expiresAt: this.refreshExpiry(now) },
     );
-    return this.pair(userId, sessionId, refresh.token);
+    return this.pair(user, sessionId, refresh.token, scopes);
   }
 
   refreshExpiry(now: Date): Date {
     return new Date(now.getTime() + this.tokens.refreshTokenTtlSeconds * 1000);
   }
 
-  pair(userId: number, sessionId: string, refreshToken: string): TokenPair {
-    const access = this.tokens.issueAccessToken({ userId, sessionId });
-    return { accessToken: access.token, tokenType: 'bearer', expiresIn: access.expiresIn, refreshToken };
+  /** `granted`: what the session holds; the tokens report what the user's role lets it use now. */
+  pair(user: TokenHolder, sessionId: string, refreshToken: string, granted: Scope[]): TokenPair {
+    const scopes = effectiveScopes(granted, user.role);
+    const access = this.tokens.issueAccessToken({ userId: user.id, sessionId, scopes });
+    return { accessToken: access.token, tokenType: 'bearer', expiresIn: access.expiresIn, refreshToken, scopes };
   }
 }

@@ -9,3 +9,5 @@ export * from './cursor-codec.js';
 export * from './idempotency-store.js';
 export * from './task-repository.js';
 export * from './transaction-runner.js';
+export * from './personal-access-token-repository.js';
+export * from './personal-token-secrets.js';

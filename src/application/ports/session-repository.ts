@@ -1,17 +1,22 @@
-import type { Role } from '../../domain/index.js';
+import type { Role, Scope } from '../../domain/index.js';
 
 /** One login: the family of refresh tokens that rotate from it, revoked as a whole. */
 export interface Session {
   id: string;
   userId: number;
   createdAt: Date;
+  /** Granted at login and kept by every refresh of the session. */
+  scopes: Scope[];
 }
 
 /** Who is calling, as the database says now (a role change applies at once). */
 export interface Principal {
   userId: number;
   role: Role;
-  sessionId: string;
+  /** The login session of the credential; null for a personal access token. */
+  sessionId: string | null;
+  /** What the credential may do now: what it was granted that the user may still hold. */
+  scopes: Scope[];
 }
 
 export interface StoredRefreshToken {

@@ -1,6 +1,13 @@
+import type { Scope } from '../../domain/index.js';
+
 export interface AccessTokenClaims {
   userId: number;
   sessionId: string;
+}
+
+/** What an access token is issued with: its claims and the scopes its session was granted. */
+export interface AccessTokenGrant extends AccessTokenClaims {
+  scopes: readonly Scope[];
 }
 
 export interface IssuedAccessToken {
@@ -16,7 +23,7 @@ export interface RefreshTokenPair {
 }
 
 export interface TokenService {
-  issueAccessToken(claims: AccessTokenClaims): IssuedAccessToken;
+  issueAccessToken(grant: AccessTokenGrant): IssuedAccessToken;
   /** The claims of a valid, unexpired token of ours; null for anything else. */
   verifyAccessToken(token: string): AccessTokenClaims | null;
   newRefreshToken(): RefreshTokenPair;

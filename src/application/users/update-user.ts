@@ -1,6 +1,7 @@
 import type { Role, User } from '../../domain/index.js';
-import { DomainError, ValidationError, checkPassword, parseDisplayName, parseEmail, parseFields, parseUsername } from '../../domain/index.js';
+import { DomainError, ValidationError, actsAsAdministrator, checkPassword, parseDisplayName, parseEmail, parseFields, parseUsername } from '../../domain/index.js';
 import type { Clock, PasswordHasher, Principal, SessionRepository, UserChanges, UserRepository } from '../ports/index.js';
+import { requireLoginSession } from '../auth/login-session.js';
 import { findVisibleUser, userNotFound } from './user-access.js';
 
 export interface UserPatch {
@@ -35,7 +36,7 @@ export class UserUpdater {
 
   async apply(actor: Principal, id: number, patch: UserPatch): Promise<User> {
     const target = await findVisibleUser(this.users, actor, id);
-    if (patch.role !== undefined && actor.role !== 'admin') {
+    if (patch.role !== undefined && !actsAsAdministrator(actor)) {
       throw new DomainError('FORBIDDEN', 'Only administrators may set a role.');
     }
     const fields = parseFields({
@@ -52,13 +53,15 @@ export class UserUpdater {
     if (patch.role !== undefined && patch.role !== target.role) changes.role = patch.role;
     const credentialsChange = fields.password !== undefined || changes.email !== undefined;
 
+    // Credentials change only in a login session, which then stays the one signed in.
+    const keptSession = credentialsChange ? requireLoginSession(actor, 'Changing a password or an email') : undefined;
     if (credentialsChange && actor.userId === target.id) await this.reauthenticate(target, patch.current_password);
     if (fields.password !== undefined) changes.passwordHash = await this.hasher.hash(fields.password);
     if (Object.keys(changes).length === 1) return target;
 
     const updated = await this.users.update(id, changes);
     if (!updated) throw userNotFound();
-    if (credentialsChange) await this.sessions.revokeAllOfUser(id, changes.updatedAt, actor.sessionId);
+    if (credentialsChange) await this.sessions.revokeAllOfUser(id, changes.updatedAt, keptSession);
     return updated;
   }
 

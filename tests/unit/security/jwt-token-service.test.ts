@@ -26,11 +26,11 @@ const now = () => Math.floor(Date.now() / 1000);
 const validClaims = () => ({ sub: '7', sid: 'session-7', jti: 'j-1', iss: 'taskforge', aud: 'taskforge-api', iat: now(), exp: now() + 60 });
 
 describe('JwtTokenService', () => {
-  it('issues HS256 tokens with sub, sid, jti, iat, exp, iss and aud', () => {
-    const { token, expiresIn } = service.issueAccessToken({ userId: 7, sessionId: 'session-7' });
+  it('issues HS256 tokens with sub, sid, jti, iat, exp, iss, aud and the granted scope', () => {
+    const { token, expiresIn } = service.issueAccessToken({ userId: 7, sessionId: 'session-7', scopes: ['tasks:read', 'profile'] });
     const [header, payload] = partsOf(token);
     expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' });
-    expect(payload).toMatchObject({ sub: '7', sid: 'session-7', iss: 'taskforge', aud: 'taskforge-api', jti: expect.any(String) });
+    expect(payload).toMatchObject({ sub: '7', sid: 'session-7', iss: 'taskforge', aud: 'taskforge-api', jti: expect.any(String), scope: 'tasks:read profile' });
     expect(payload.exp - payload.iat).toBe(900);
     expect(expiresIn).toBe(900);
     expect(service.verifyAccessToken(token)).toEqual({ userId: 7, sessionId: 'session-7' });
@@ -69,8 +69,8 @@ describe('JwtTokenService', () => {
   });
 
   it('gives every token its own jti', () => {
-    const a = partsOf(service.issueAccessToken({ userId: 1, sessionId: 's' }).token)[1];
-    const b = partsOf(service.issueAccessToken({ userId: 1, sessionId: 's' }).token)[1];
+    const a = partsOf(service.issueAccessToken({ userId: 1, sessionId: 's', scopes: [] }).token)[1];
+    const b = partsOf(service.issueAccessToken({ userId: 1, sessionId: 's', scopes: [] }).token)[1];
     expect(a.jti).not.toBe(b.jti);
   });
 
@@ -112,7 +112,7 @@ describe('JwtTokenService', () => {
   it('rejects tokens of a service configured with another issuer or audience', async () => {
     const other = await createJwtTokenService({ ...OPTIONS, issuer: 'other-issuer' });
     const otherAudience = await createJwtTokenService({ ...OPTIONS, audience: 'other-audience' });
-    const token = service.issueAccessToken({ userId: 1, sessionId: 's' }).token;
+    const token = service.issueAccessToken({ userId: 1, sessionId: 's', scopes: [] }).token;
     expect(other.verifyAccessToken(token)).toBeNull();
     expect(otherAudience.verifyAccessToken(token)).toBeNull();
   });

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { httpProblem, sendProblem } from '../problem.js';
 import { routeLabel } from '../route-label.js';
+import { PUBLIC } from '../route-access.js';
 import { problems } from '../schemas/common.js';
 
 export interface MetricsOptions {
@@ -67,6 +68,8 @@ export function registerMetrics(app: FastifyInstance, options: MetricsOptions): 
   app.get(
     '/metrics',
     {
+      // Its own bearer token (METRICS_TOKEN) when configured, never a user's.
+      config: { access: PUBLIC },
       schema: {
         tags: ['operations'],
         summary: 'Prometheus metrics',

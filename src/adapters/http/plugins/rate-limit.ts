@@ -28,7 +28,7 @@ class RateLimitedError extends Error {
 }
 
 /**
- * The user limiter sits in the route's onRequest hooks after `guards.authenticated` (the plugin
+ * The user limiter sits in the route's onRequest hooks after the authentication hook (route-access.ts
  * appends to the route's own hooks), so the principal is known before any body is read. Were it
  * ever reached without one, it would count per address rather than let the request through.
  */

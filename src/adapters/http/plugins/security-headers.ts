@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
 import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
+import { declarePublic } from '../route-access.js';
 
 /** Headers a browser client may read from our responses. */
 const EXPOSED_HEADERS = ['location', 'etag', 'x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'];
@@ -34,6 +35,8 @@ export async function registerSecurityHeaders(app: FastifyInstance, corsOrigins:
   await app.register(helmet, HELMET_OPTIONS);
   if (corsOrigins.length === 0) return; // same-origin only: no CORS headers at all
   const anyOrigin = corsOrigins.includes('*');
+  // The preflight carries no credentials by definition.
+  declarePublic(app, (route) => route.method === 'OPTIONS' && route.url === '*');
   await app.register(cors, {
     origin: anyOrigin ? '*' : [...corsOrigins],
     // Browsers refuse credentials with a wildcard origin; we never offer that combination.

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/ty
 import type { Login, Logout, RefreshSession, RegisterUser, TokenPair } from '../../../application/index.js';
 import { principalOf } from '../authentication.js';
 import { toUserDto } from '../mappers.js';
-import { bearerSecurity, problems } from '../schemas/common.js';
+import { PUBLIC, needs } from '../route-access.js';
+import { problems } from '../schemas/common.js';
 import { LoginBody, RefreshBody, TokenForm, TokenPairDto } from '../schemas/auth-schemas.js';
 import { RegisterBody, UserDto } from '../schemas/user-schemas.js';
 import type { RouteGuards } from './route-guards.js';
@@ -21,6 +22,7 @@ const toTokenPairDto = (pair: TokenPair) => ({
   token_type: pair.tokenType,
   expires_in: pair.expiresIn,
   refresh_token: pair.refreshToken,
+  scope: pair.scopes.join(' '),
 });
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { registerUser, login, refreshSession, logout, guards }) => {
@@ -31,7 +33,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       body: RegisterBody,
       response: { 201: UserDto, ...problems(400, 409, 413, 415, 422, 429) },
     },
-    config: guards.authRateLimit,
+    config: { ...guards.authRateLimit, access: PUBLIC },
   } as const;
 
   for (const url of ['/register', '/users']) {
@@ -47,12 +49,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       schema: {
         tags: ['auth'],
         summary: 'Log in with a username or email',
+        description: 'scope (optional, space-separated) limits what the tokens may do; without it they get every scope you may hold. An unknown scope, or admin for a non-administrator: 400.',
         body: LoginBody,
         response: { 200: TokenPairDto, ...problems(400, 401, 415, 422, 429) },
       },
-      config: guards.authRateLimit,
+      config: { ...guards.authRateLimit, access: PUBLIC },
     },
-    async (request) => toTokenPairDto(await login.execute({ login: request.body.username, password: request.body.password })),
+    async (request) => toTokenPairDto(await login.execute({ login: request.body.username, password: request.body.password, scope: request.body.scope })),
   );
 
   // The OAuth2 password flow wants a form body; only this route accepts one.
@@ -68,9 +71,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
           body: TokenForm,
           response: { 200: TokenPairDto, ...problems(400, 401, 415, 422, 429) },
         },
-        config: guards.authRateLimit,
+        config: { ...guards.authRateLimit, access: PUBLIC },
       },
-      async (request) => toTokenPairDto(await login.execute({ login: request.body.username, password: request.body.password })),
+      async (request) => toTokenPairDto(await login.execute({ login: request.body.username, password: request.body.password, scope: request.body.scope })),
     );
   });
 
@@ -80,11 +83,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       schema: {
         tags: ['auth'],
         summary: 'Exchange a refresh token for a new token pair',
-        description: 'Refresh tokens are single use: presenting a used one revokes the whole login session.',
+        description: 'Refresh tokens are single use: presenting a used one revokes the whole login session. The new tokens keep the scopes of the login.',
         body: RefreshBody,
         response: { 200: TokenPairDto, ...problems(400, 401, 415, 422, 429) },
       },
-      config: guards.authRateLimit,
+      config: { ...guards.authRateLimit, access: PUBLIC },
     },
     async (request) => toTokenPairDto(await refreshSession.execute(request.body.refresh_token)),
   );
@@ -95,11 +98,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       schema: {
         tags: ['auth'],
         summary: 'End this login session',
-        security: bearerSecurity,
         response: { 204: { type: 'null', description: 'Logged out.' }, ...problems(401, 429) },
       },
-      onRequest: guards.authenticated,
-      config: guards.userRateLimit,
+      // Any login session may end itself, whatever it was granted.
+      config: { ...guards.userRateLimit, access: needs(null, { loginSession: true }) },
     },
     async (request, reply) => {
       await logout.execute(principalOf(request));

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { httpProblem, sendProblem } from '../problem.js';
+import { PUBLIC } from '../route-access.js';
 import { problems } from '../schemas/common.js';
 
 /** Each dependency the service needs to answer requests, checked on demand. */
@@ -31,13 +32,14 @@ async function runChecks(checks: ReadinessChecks): Promise<Record<string, 'ok' |
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { readiness }) => {
   app.get(
     '/health',
-    { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    { config: { access: PUBLIC }, schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   );
 
   app.get(
     '/ready',
     {
+      config: { access: PUBLIC },
       schema: {
         tags: ['operations'],
         summary: 'Readiness: the database (and Redis, when configured) answer, its schema is current, and the service is not shutting down',

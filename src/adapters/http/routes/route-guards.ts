@@ -1,9 +1,8 @@
-import type { onRequestAsyncHookHandler } from 'fastify';
-
-/** What protects a route, decided once when the app is built and shared by every route plugin. */
+/**
+ * Route config shared by every route plugin, decided once when the app is built. Who may call a
+ * route is declared beside it with `access` (see route-access.ts).
+ */
 export interface RouteGuards {
-  /** Resolves the bearer token to `request.principal`, or answers 401. */
-  authenticated: onRequestAsyncHookHandler;
   /** Route config for endpoints limited per client address (sign-up, login, token, refresh). */
   authRateLimit: Record<string, unknown>;
   /** Route config for endpoints limited per authenticated user. */

@@ -4,7 +4,8 @@ import type { CreateTask, DeleteTask, GetTask, ListTasks, PatchTask, ReplaceTask
 import type { Task } from '../../../domain/index.js';
 import { principalOf } from '../authentication.js';
 import { etagOf, expectedVersions, noneMatchHits } from '../etag.js';
-import { IdParams, bearerSecurity, problems } from '../schemas/common.js';
+import { needs } from '../route-access.js';
+import { IdParams, problems } from '../schemas/common.js';
 import {
   ConditionalReadHeaders,
   ConditionalWriteHeaders,
@@ -42,20 +43,19 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
   const taskJson = new TaskJson();
   /** Every task response names its version, so a client can make its next write conditional. */
   const sendTask = (reply: FastifyReply, task: Task) => sendJson(reply.header('etag', etagOf(task.version)), taskJson.of(task));
-  const protectedRoute = { onRequest: guards.authenticated, config: guards.userRateLimit } as const;
+  const perUser = guards.userRateLimit;
   const tags = ['tasks'];
 
   app.post(
     '/tasks',
     {
-      ...protectedRoute,
+      config: { ...perUser, access: needs('tasks:write') },
       schema: {
         tags,
         summary: 'Create a task',
         description:
           'With an Idempotency-Key, a retry within 24 hours returns the first response (status, Location, ETag, body) and creates nothing; ' +
           'the same key with another body is a 422, and while the first request runs a 409. A request that fails with a 4xx does not use up its key.',
-        security: bearerSecurity,
         headers: CreateTaskHeaders,
         body: CreateTaskBody,
         response: { 201: TaskDto, ...problems(400, 401, 409, 413, 415, 422, 429) },
@@ -71,14 +71,13 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
   app.get(
     '/tasks',
     {
-      ...protectedRoute,
+      config: { ...perUser, access: needs('tasks:read') },
       schema: {
         tags,
         summary: 'List your tasks',
         description:
           'Offset (limit/offset) or keyset (cursor) pagination; next_cursor is given for both and is null on the last page. ' +
           'A cursor carries its sort and filters: repeating them is allowed, changing them is a 422.',
-        security: bearerSecurity,
         querystring: TaskListQuery,
         response: { 200: TaskPage, ...problems(401, 422, 429) },
       },
@@ -93,12 +92,11 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
   app.get(
     '/tasks/:id',
     {
-      ...protectedRoute,
+      config: { ...perUser, access: needs('tasks:read') },
       schema: {
         tags,
         summary: 'One of your tasks',
         description: 'With If-None-Match naming the current ETag, 304 and no body.',
-        security: bearerSecurity,
         params: IdParams,
         headers: ConditionalReadHeaders,
         response: { 200: TaskDto, 304: { type: 'null', description: 'Not modified.' }, ...problems(401, 404, 422, 429) },
@@ -114,12 +112,11 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
   app.put(
     '/tasks/:id',
     {
-      ...protectedRoute,
+      config: { ...perUser, access: needs('tasks:write') },
       schema: {
         tags,
         summary: 'Replace a task',
         description: 'Every writable field; omitted optional fields return to their defaults. If-Match with a stale ETag: 412, nothing written.',
-        security: bearerSecurity,
         params: IdParams,
         headers: ConditionalWriteHeaders,
         body: ReplaceTaskBody,
@@ -135,14 +132,13 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
   app.patch(
     '/tasks/:id',
     {
-      ...protectedRoute,
+      config: { ...perUser, access: needs('tasks:write') },
       schema: {
         tags,
         summary: 'Change some fields of a task',
         description:
           'application/json or application/merge-patch+json. null clears due_date; null elsewhere is a 422. ' +
           'A patch that changes nothing (even {}) answers 200 and keeps the version. If-Match with a stale ETag: 412, nothing written.',
-        security: bearerSecurity,
         consumes: ['application/merge-patch+json', 'application/json'],
         params: IdParams,
         headers: ConditionalWriteHeaders,
@@ -159,12 +155,11 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
   app.delete(
     '/tasks/:id',
     {
-      ...protectedRoute,
+      config: { ...perUser, access: needs('tasks:write') },
       schema: {
         tags,
         summary: 'Delete a task',
         description: 'If-Match with a stale ETag: 412, nothing deleted.',
-        security: bearerSecurity,
         params: IdParams,
         headers: ConditionalWriteHeaders,
         response: { 204: { type: 'null', description: 'Deleted.' }, ...problems(401, 404, 412, 422, 429) },

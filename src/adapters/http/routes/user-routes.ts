@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { DeleteUser, GetCurrentUser, GetUser, ListUsers, PatchUser, ReplaceUser } from '../../../application/index.js';
 import { principalOf } from '../authentication.js';
 import { toUserDto } from '../mappers.js';
-import { IdParams, bearerSecurity, problems } from '../schemas/common.js';
+import { needs } from '../route-access.js';
+import { IdParams, problems } from '../schemas/common.js';
 import { PatchUserBody, ReplaceUserBody, UserDto, UserListQuery, UserPage } from '../schemas/user-schemas.js';
 import type { RouteGuards } from './route-guards.js';
 
@@ -18,23 +19,22 @@ export interface UserRoutesOptions {
 
 export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, options) => {
   const { guards } = options;
-  const protectedRoute = { onRequest: guards.authenticated, config: guards.userRateLimit } as const;
+  const perUser = guards.userRateLimit;
   const tags = ['users'];
 
   app.get(
     '/me',
-    { ...protectedRoute, schema: { tags, summary: 'The current user', security: bearerSecurity, response: { 200: UserDto, ...problems(401, 429) } } },
+    { config: { ...perUser, access: needs('profile') }, schema: { tags, summary: 'The current user', response: { 200: UserDto, ...problems(401, 429) } } },
     async (request) => toUserDto(await options.getCurrentUser.execute(principalOf(request))),
   );
 
   app.get(
     '/users',
     {
-      ...protectedRoute,
+      config: { ...perUser, access: needs('admin') },
       schema: {
         tags,
         summary: 'List users (administrators only)',
-        security: bearerSecurity,
         querystring: UserListQuery,
         response: { 200: UserPage, ...problems(401, 403, 422, 429) },
       },
@@ -49,8 +49,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   app.get(
     '/users/:id',
     {
-      ...protectedRoute,
-      schema: { tags, summary: 'A user (yourself, or anyone for administrators)', security: bearerSecurity, params: IdParams, response: { 200: UserDto, ...problems(401, 404, 422, 429) } },
+      config: { ...perUser, access: needs('profile') },
+      schema: { tags, summary: 'A user (yourself, or anyone for administrators with the admin scope)', params: IdParams, response: { 200: UserDto, ...problems(401, 404, 422, 429) } },
     },
     async (request) => toUserDto(await options.getUser.execute(principalOf(request), request.params.id)),
   );
@@ -58,12 +58,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   app.put(
     '/users/:id',
     {
-      ...protectedRoute,
+      config: { ...perUser, access: needs('profile') },
       schema: {
         tags,
         summary: 'Replace a user',
-        description: 'An omitted name is cleared. Changing your own password or email needs current_password; it signs out your other sessions.',
-        security: bearerSecurity,
+        description:
+          'An omitted name is cleared. Changing your own password or email needs current_password; it signs out your other sessions. ' +
+          'Password and email changes need a login session (a personal access token gets 403); acting on another account needs the admin scope.',
         params: IdParams,
         body: ReplaceUserBody,
         response: { 200: UserDto, ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
@@ -75,12 +76,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   app.patch(
     '/users/:id',
     {
-      ...protectedRoute,
+      config: { ...perUser, access: needs('profile') },
       schema: {
         tags,
         summary: 'Change some fields of a user',
-        description: 'Changing your own password or email needs current_password; it signs out your other sessions.',
-        security: bearerSecurity,
+        description:
+          'Changing your own password or email needs current_password; it signs out your other sessions. ' +
+          'Password and email changes need a login session (a personal access token gets 403); acting on another account needs the admin scope.',
         params: IdParams,
         body: PatchUserBody,
         response: { 200: UserDto, ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
@@ -92,11 +94,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   app.delete(
     '/users/:id',
     {
-      ...protectedRoute,
+      config: { ...perUser, access: needs('profile') },
       schema: {
         tags,
         summary: 'Delete a user and all their tasks',
-        security: bearerSecurity,
         params: IdParams,
         response: { 204: { type: 'null', description: 'Deleted.' }, ...problems(401, 404, 422, 429) },
       },

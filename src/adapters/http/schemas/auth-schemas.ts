@@ -1,11 +1,20 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SCOPES } from '../../../domain/index.js';
 
 const Secret = Type.String({ minLength: 1, maxLength: 1024 });
+
+/** OAuth2 `scope` (RFC 6749 §3.3): checked by the login itself, so a bad one is a 400, not a 422. */
+const ScopeParameter = Type.String({
+  maxLength: 1024,
+  description: `Space-separated scopes to grant (${SCOPES.join(', ')}); omitted or blank: every scope you may hold.`,
+  examples: ['tasks:read tasks:write'],
+});
 
 export const LoginBody = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: 254, description: 'The username or the email address.', examples: ['ada_l'] }),
     password: Type.String({ ...Secret, examples: ['correct horse battery staple'] }),
+    scope: Type.Optional(ScopeParameter),
   },
   { additionalProperties: false, examples: [{ username: 'ada_l', password: 'correct horse battery staple' }] },
 );
@@ -17,7 +26,7 @@ export const TokenForm = Type.Object(
     username: LoginBody.properties.username,
     password: LoginBody.properties.password,
     grant_type: Type.Optional(Type.Literal('password')),
-    scope: Type.Optional(Type.String({ maxLength: 1024 })),
+    scope: LoginBody.properties.scope,
     client_id: Type.Optional(Type.String({ maxLength: 1024 })),
     client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
   },
@@ -37,6 +46,7 @@ export const TokenPairDto = Type.Object(
     token_type: Type.Literal('bearer'),
     expires_in: Type.Integer({ description: 'Seconds until the access token expires.', examples: [900] }),
     refresh_token: Type.String({ description: 'Single use; exchange it at POST /refresh.' }),
+    scope: Type.String({ description: 'The scopes granted, space-separated.', examples: ['tasks:read tasks:write profile'] }),
   },
   { additionalProperties: false },
 );

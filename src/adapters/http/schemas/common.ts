@@ -42,5 +42,3 @@ export const OffsetPageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size.' }),
   offset: Type.Integer({ minimum: 0, default: 0, description: 'Items to skip.' }),
 };
-
-export const bearerSecurity: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { oauth2: [] }];

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken } from '../../../application/index.js';
-import type { Role } from '../../../domain/index.js';
+import { effectiveScopes, type Role } from '../../../domain/index.js';
 import { fixedStatement, runFixed } from './fixed-statements.js';
+import { fromScopeColumn, toScopeColumn } from './scope-column.js';
 import { fromDbTime, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
 
@@ -11,12 +12,13 @@ interface RefreshTokenState {
   created_at: string | Date;
   revoked_at: string | Date | null;
   expires_at: string | Date;
+  scopes: string;
 }
 
 /** Run by every authenticated request: a fixed statement (see fixed-statements.ts). */
 const PRINCIPAL_OF_LIVE_SESSION = fixedStatement(
   'principal_of_live_session',
-  'select u.role from sessions s join users u on u.id = s.user_id where s.id = ? and s.user_id = ? and s.revoked_at is null',
+  'select u.role, s.scopes from sessions s join users u on u.id = s.user_id where s.id = ? and s.user_id = ? and s.revoked_at is null',
 );
 
 /** Thrown inside the rotation to roll its claim back. */
@@ -31,7 +33,7 @@ export class KnexSessionRepository implements SessionRepository {
 
   async create(session: Session, refreshToken: StoredRefreshToken): Promise<void> {
     await this.db.transaction(async (trx) => {
-      await trx('sessions').insert({ id: session.id, user_id: session.userId, created_at: toDbTime(session.createdAt) });
+      await trx('sessions').insert({ id: session.id, user_id: session.userId, created_at: toDbTime(session.createdAt), scopes: toScopeColumn(session.scopes) });
       await this.insertRefreshToken(trx, session.id, refreshToken);
     });
   }
@@ -39,8 +41,8 @@ export class KnexSessionRepository implements SessionRepository {
   async findPrincipal(sessionId: string, userId: number): Promise<Principal | null> {
     if (!isStorableId(userId)) return null;
     // Every authenticated request runs this, so a revocation or a role change anywhere applies at once.
-    const [row] = await runFixed<{ role: Role }>(this.reads, PRINCIPAL_OF_LIVE_SESSION, [sessionId, userId]);
-    return row ? { userId, role: row.role, sessionId } : null;
+    const [row] = await runFixed<{ role: Role; scopes: string }>(this.reads, PRINCIPAL_OF_LIVE_SESSION, [sessionId, userId]);
+    return row ? { userId, role: row.role, sessionId, scopes: effectiveScopes(fromScopeColumn(row.scopes), row.role) } : null;
   }
 
   rotateRefreshToken(digest: string, next: StoredRefreshToken, now: Date): Promise<RefreshOutcome> {
@@ -53,7 +55,7 @@ export class KnexSessionRepository implements SessionRepository {
         const state = await trx('refresh_tokens as r')
           .join('sessions as s', 's.id', 'r.session_id')
           .where('r.digest', digest)
-          .first<RefreshTokenState | undefined>('r.session_id', 's.user_id', 's.created_at', 's.revoked_at', 'r.expires_at');
+          .first<RefreshTokenState | undefined>('r.session_id', 's.user_id', 's.created_at', 's.revoked_at', 'r.expires_at', 's.scopes');
         if (!state) return { kind: 'invalid' };
         if (claimed === 0) return state.revoked_at === null ? { kind: 'reused', sessionId: state.session_id } : { kind: 'invalid' };
         // A dead session's or an expired token is refused, and stays unused: the claim rolls back.
@@ -61,7 +63,7 @@ export class KnexSessionRepository implements SessionRepository {
         await this.insertRefreshToken(trx, state.session_id, next);
         return {
           kind: 'rotated',
-          session: { id: state.session_id, userId: Number(state.user_id), createdAt: fromDbTime(state.created_at) },
+          session: { id: state.session_id, userId: Number(state.user_id), createdAt: fromDbTime(state.created_at), scopes: fromScopeColumn(state.scopes) },
         };
       })
       .catch((error: unknown) => {

@@ -1,3 +1,4 @@
+import { effectiveScopes } from '../../../domain/index.js';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken, UserRepository } from '../../../application/index.js';
 
 interface SessionState extends Session {
@@ -16,7 +17,7 @@ export class InMemorySessionRepository implements SessionRepository {
   constructor(private readonly users: UserRepository) {}
 
   async create(session: Session, refreshToken: StoredRefreshToken): Promise<void> {
-    this.sessions.set(session.id, { ...session, revokedAt: null });
+    this.sessions.set(session.id, { ...session, scopes: [...session.scopes], revokedAt: null });
     this.refreshTokens.set(refreshToken.digest, { ...refreshToken, sessionId: session.id, usedAt: null });
   }
 
@@ -24,7 +25,7 @@ export class InMemorySessionRepository implements SessionRepository {
     const session = this.sessions.get(sessionId);
     if (!session || session.userId !== userId || session.revokedAt) return null;
     const user = await this.users.findById(userId);
-    return user ? { userId, role: user.role, sessionId } : null;
+    return user ? { userId, role: user.role, sessionId, scopes: effectiveScopes(session.scopes, user.role) } : null;
   }
 
   async rotateRefreshToken(digest: string, next: StoredRefreshToken, now: Date): Promise<RefreshOutcome> {
@@ -35,7 +36,7 @@ export class InMemorySessionRepository implements SessionRepository {
     if (token.expiresAt <= now) return { kind: 'invalid' };
     token.usedAt = now;
     this.refreshTokens.set(next.digest, { ...next, sessionId: session.id, usedAt: null });
-    return { kind: 'rotated', session: { id: session.id, userId: session.userId, createdAt: session.createdAt } };
+    return { kind: 'rotated', session: { id: session.id, userId: session.userId, createdAt: session.createdAt, scopes: [...session.scopes] } };
   }
 
   async revoke(sessionId: string, now: Date): Promise<void> {

@@ -1,0 +1,1 @@
+export * from './personal-access-tokens.js';
