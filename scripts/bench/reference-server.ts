@@ -7,7 +7,7 @@
  *
  *   node dist/scripts/bench/reference-server.js   (PORT, JWT_SECRET, ACCESS_TOKEN_TTL from env)
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
@@ -54,6 +54,9 @@ const byLogin = new Map<string, MemoryUser>();
 /** Live sessions, so a token is checked against revocation state just as the service does. */
 const sessions = new Map<string, { userId: number; refreshDigest: string }>();
 let nextUserId = 1;
+/** Personal access tokens by their SHA-256, as the service stores them. */
+const personalTokens = new Map<string, { userId: number; sessionId: string }>();
+const digestOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
 const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true } }).withTypeProvider<TypeBoxTypeProvider>();
 app.setValidatorCompiler(schemaCompiler);
@@ -68,7 +71,7 @@ const unauthorized = (reply: FastifyReply) =>
 
 export async function authenticated(request: FastifyRequest, reply: FastifyReply) {
   const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
-  const claims = token ? tokens.verifyAccessToken(token) : null;
+  const claims = token?.startsWith('tfp_') ? (personalTokens.get(digestOf(token)) ?? null) : token ? tokens.verifyAccessToken(token) : null;
   const session = claims && sessions.get(claims.sessionId);
   if (!claims || !session || session.userId !== claims.userId || !users.has(claims.userId)) return unauthorized(reply);
   request.caller = { userId: claims.userId, sessionId: claims.sessionId };
@@ -115,6 +118,12 @@ app.post('/login', { schema: { body: LoginBody, response: { 200: TokenPairDto } 
   sessions.set(sessionId, { userId: user.id, refreshDigest: refresh.digest });
   const access = tokens.issueAccessToken({ userId: user.id, sessionId, scopes: ['tasks:read', 'tasks:write', 'profile'] });
   return { access_token: access.token, token_type: 'bearer' as const, expires_in: access.expiresIn, refresh_token: refresh.token, scope: 'tasks:read tasks:write profile' };
+});
+
+app.post('/me/tokens', { onRequest: authenticated }, async (request, reply) => {
+  const token = `tfp_${randomBytes(32).toString('base64url')}`;
+  personalTokens.set(digestOf(token), { userId: request.caller!.userId, sessionId: request.caller!.sessionId });
+  return reply.code(201).send({ token });
 });
 
 app.get('/me', { onRequest: authenticated, schema: { response: { 200: UserDto } } }, async (request) => toUserDto(users.get(request.caller!.userId)!));

@@ -117,6 +117,8 @@ const RATIO_TARGETS: Record<Engine, Record<string, number>> = {
   postgres: { list: 0.25, get: 0.4, create: 0.32, update: 0.3 },
 };
 const FLOOD_P99_FACTOR = 3;
+/** A request with a personal access token may cost at most this much more than one with a JWT. */
+const PAT_OVER_JWT = 1.1;
 /** RSS counts as flat when it grew by no more than this over the run (share of the start, or MiB). */
 const RSS_FLAT = { share: 0.15, mib: 32 };
 
@@ -128,7 +130,7 @@ const PASSWORD = 'bench password 12345';
 const listOf = (text: string | undefined) => text?.split(',').map((s) => s.trim()).filter(Boolean);
 const engines = (listOf(args.db) ?? (PG_PROFILE ? ['postgres'] : [...ENGINES])) as Engine[];
 for (const engine of engines) if (!ENGINES.includes(engine)) throw new Error(`unknown database "${engine}"; known: ${ENGINES.join(', ')}`);
-const wanted = listOf(args.scenarios) ?? (PG_PROFILE ? ['create', 'update'] : ['list', 'get', 'create', 'update']);
+const wanted = listOf(args.scenarios) ?? (PG_PROFILE ? ['create', 'update'] : ['list', 'get', 'get-pat', 'create', 'update']);
 const known = new Set([...SCENARIOS.map((s) => s.name), 'list+login']);
 for (const name of wanted) if (!known.has(name)) throw new Error(`unknown scenario "${name}"; known: ${[...known].join(', ')}`);
 if (args.profile && !SCENARIOS.some((s) => s.name === args.profile)) throw new Error(`--profile takes one of ${SCENARIOS.map((s) => s.name).join(', ')}`);
@@ -163,7 +165,8 @@ async function seed(server: ServerProcess): Promise<SeededUser[]> {
     const username = `${name}_bench`;
     await requestJson(server.url, 'POST', '/register', { username, email: `${username}@example.com`, password: PASSWORD, name });
     const pair = await requestJson<{ access_token: string }>(server.url, 'POST', '/login', { username, password: PASSWORD });
-    users.push({ username, password: PASSWORD, token: pair.access_token, taskIds: [] });
+    const personal = await requestJson<{ token: string }>(server.url, 'POST', '/me/tokens', { name: 'bench', scopes: ['tasks:read'], expires_in_days: null }, pair.access_token, [201]);
+    users.push({ username, password: PASSWORD, token: pair.access_token, personalToken: personal.token, taskIds: [] });
   }
   if (needsTasks) {
     for (const user of users) {
@@ -479,6 +482,12 @@ function checksOf(engine: Engine, measurements: Measurement[], flood: EngineResu
     if (goal !== undefined && ratio !== undefined && !RATE && !args.baseline) checks.push({ engine, what: `${scenario.name} ratio`, value: round(ratio), target: `≥ ${goal}`, ok: round(ratio) >= goal });
     checks.push({ engine, what: `${scenario.name} errors`, value: own.errors, target: '= 0', ok: own.errors === 0 });
     if (ref) checks.push({ engine, what: `${scenario.name} errors (${args.baseline ? 'baseline' : 'reference'})`, value: ref.errors, target: '= 0', ok: ref.errors === 0 });
+  }
+  const jwtGet = measurements.find((m) => m.scenario === 'get' && m.target === 'service');
+  const patGet = measurements.find((m) => m.scenario === 'get-pat' && m.target === 'service');
+  if (jwtGet && patGet) {
+    const cost = jwtGet.requestsPerSecond / Math.max(patGet.requestsPerSecond, 1);
+    checks.push({ engine, what: 'get: a personal access token\'s cost over a JWT\'s (service)', value: round(cost), target: `≤ ${PAT_OVER_JWT}`, ok: round(cost) <= PAT_OVER_JWT });
   }
   if (flood) {
     const factor = flood.flooded.latencyMs.p99 / Math.max(flood.idle.latencyMs.p99, 1);

@@ -5,6 +5,8 @@ export interface SeededUser {
   username: string;
   password: string;
   token: string;
+  /** A personal access token (tfp_…) of the same user, read-only. */
+  personalToken: string;
   taskIds: number[];
 }
 
@@ -31,19 +33,24 @@ export function taskBody(n: number, prefix = 'Task'): Record<string, unknown> {
   };
 }
 
-const auth = (user: SeededUser) => `Bearer ${user.token}`;
+type Credential = 'token' | 'personalToken';
 
 /** Alternates between the users (and through their tasks) request by request. */
-function rotating(users: SeededUser[], build: (user: SeededUser, n: number, request: RawRequest) => RawRequest): RequestSpec {
+function rotating(users: SeededUser[], build: (user: SeededUser, n: number, request: RawRequest) => RawRequest, credential: Credential = 'token'): RequestSpec {
   let n = 0;
   return {
     setupRequest: (request) => {
       const i = n++;
       const user = users[i % users.length]!;
-      return build(user, Math.floor(i / users.length), { ...request, headers: { ...request.headers, authorization: auth(user) } });
+      return build(user, Math.floor(i / users.length), { ...request, headers: { ...request.headers, authorization: `Bearer ${user[credential]}` } });
     },
   };
 }
+
+/** One task by id, spread over the user's tasks. */
+const getTask = (users: SeededUser[], credential?: Credential): RequestSpec[] => [
+  { method: 'GET', ...rotating(users, (user, n, r) => ({ ...r, path: `/tasks/${user.taskIds[(n * 7919) % user.taskIds.length]}` }), credential) },
+];
 
 const json = { 'content-type': 'application/json' };
 
@@ -67,12 +74,13 @@ export const SCENARIOS: Scenario[] = [
     name: 'get',
     description: 'GET /tasks/{id} — one task by id',
     needsTasks: true,
-    requests: (users) => [
-      {
-        method: 'GET',
-        ...rotating(users, (user, n, r) => ({ ...r, path: `/tasks/${user.taskIds[(n * 7919) % user.taskIds.length]}` })),
-      },
-    ],
+    requests: (users) => getTask(users),
+  },
+  {
+    name: 'get-pat',
+    description: 'GET /tasks/{id} with a personal access token instead of a JWT',
+    needsTasks: true,
+    requests: (users) => getTask(users, 'personalToken'),
   },
   {
     name: 'create',
