@@ -13,17 +13,28 @@ const portIsFree = (port: number) =>
   });
 
 /**
+ * Ports this process has handed out: a port is free when checked, but whoever it was given to
+ * may not listen on it yet (a proxy started later), so the next call must not hand it out again.
+ */
+const handedOut = new Set<number>();
+
+/**
  * A free TCP port in [from, to] (default: the tests' range, see test-ports.ts) on 127.0.0.1
- * (checked, then released for the server to take), starting at a random place; ports in `taken`
- * are skipped and the one returned is added to it.
+ * (checked, then released for the server to take), starting at a random place; ports in `taken`,
+ * and those this process handed out before, are skipped, and the one returned is added to both.
+ * Once every port of the range has been handed out, the hand-outs are forgotten.
  */
 export async function freePort(from = testPortRange().from, to = testPortRange().to, taken = new Set<number>()): Promise<number> {
-  const offset = Math.floor(Math.random() * (to - from + 1));
-  for (let i = 0; i <= to - from; i++) {
-    const port = from + ((offset + i) % (to - from + 1));
-    if (taken.has(port) || !(await portIsFree(port))) continue;
-    taken.add(port);
-    return port;
+  for (const avoidHandedOut of [true, false]) {
+    const offset = Math.floor(Math.random() * (to - from + 1));
+    for (let i = 0; i <= to - from; i++) {
+      const port = from + ((offset + i) % (to - from + 1));
+      if (taken.has(port) || (avoidHandedOut && handedOut.has(port)) || !(await portIsFree(port))) continue;
+      taken.add(port);
+      handedOut.add(port);
+      return port;
+    }
+    handedOut.clear();
   }
   throw new Error(`no free port in ${from}-${to}`);
 }
