@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../../scripts/support/server-process.js';
+import { refusesConnections } from '../support/connections.js';
 import { aSignUp } from '../support/http.js';
 
 interface Answer {
@@ -43,15 +43,7 @@ function send(server: ServerProcess, agent: http.Agent | false, path: string, op
 const oneConnectionAgent = () => new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 /** True when a fresh TCP connection to the server is refused (nothing listens any more). */
-const refusesNewConnections = (server: ServerProcess) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect(server.port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
-  });
+const refusesNewConnections = (server: ServerProcess) => refusesConnections(server.port);
 
 const SECRET = 'shutdown-test-secret-0123456789abcdef';
 

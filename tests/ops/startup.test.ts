@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import knex from 'knex';
@@ -9,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchSchema, type ScratchSchema } from '../../scripts/support/scratch-schema.js';
 import { freePort, spawnServer, waitUntilHealthy, type ServerProcess } from '../../scripts/support/server-process.js';
 import { postgresUrl } from '../support/databases.js';
+import { refusesConnections } from '../support/connections.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { migrations } from '../../migrations/index.js';
 import { createApplication } from '../../src/infrastructure/app.js';
@@ -25,16 +25,6 @@ function pgUrlWith(change: (url: URL) => void): string {
   change(url);
   return url.href;
 }
-
-const neverAccepted = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
 
 describe('start-up in process', () => {
   it('refuses a database whose schema is behind the code when told not to migrate it', async () => {
@@ -76,7 +66,7 @@ describe.skipIf(!pgUrl)('start-up of the real server process against PostgreSQL'
     const lines = server.errorOutput().trim().split('\n');
     expect(lines, server.output()).toHaveLength(1);
     expect(server.output()).not.toMatch(/listening|docs at/i);
-    expect(await neverAccepted(server.port)).toBe(true);
+    expect(await refusesConnections(server.port)).toBe(true);
     return { line: lines[0]!, elapsedMs };
   }
 

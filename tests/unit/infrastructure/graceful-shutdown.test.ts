@@ -4,6 +4,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../scripts/support/server-process.js';
 import { drainAndClose } from '../../../src/infrastructure/graceful-shutdown.js';
+import { refusesConnections } from '../../support/connections.js';
 import { buildTestApp, type TestApp } from '../../support/test-app.js';
 
 /**
@@ -40,15 +41,7 @@ describe('drainAndClose', () => {
     });
   }
 
-  const refused = () =>
-    new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(false);
-      });
-      socket.once('error', () => resolve(true));
-    });
+  const refused = () => refusesConnections(port);
 
   it('stops accepting at once without a delay, answers on open connections with Connection: close, then closes', async () => {
     await listening();
