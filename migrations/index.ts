@@ -7,6 +7,7 @@ import * as taskTagsOwner from './20261126_005_task_tags_owner.js';
 import * as taskTagsByTriggers from './20261206_006_task_tags_by_triggers.js';
 import * as stripedTaskCounts from './20261207_007_striped_task_counts.js';
 import * as personalAccessTokens from './20261207_008_personal_access_tokens.js';
+import * as changeLog from './20261208_009_change_log.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -29,6 +30,7 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261206_006_task_tags_by_triggers', migration: taskTagsByTriggers },
   { file: '20261207_007_striped_task_counts', migration: stripedTaskCounts },
   { file: '20261207_008_personal_access_tokens', migration: personalAccessTokens },
+  { file: '20261208_009_change_log', migration: changeLog },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

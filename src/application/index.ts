@@ -3,3 +3,4 @@ export * from './ports/index.js';
 export * from './users/index.js';
 export * from './tasks/index.js';
 export * from './tokens/index.js';
+export * from './events/index.js';

@@ -15,7 +15,9 @@ export type DomainErrorCode =
   | 'VERSION_MISMATCH'
   | 'INVALID_CURSOR'
   | 'IDEMPOTENCY_KEY_REUSED'
-  | 'IDEMPOTENCY_KEY_IN_FLIGHT';
+  | 'IDEMPOTENCY_KEY_IN_FLIGHT'
+  | 'HISTORY_GONE'
+  | 'TOO_MANY_STREAMS';
 
 export interface FieldError {
   field: string;

@@ -4,3 +4,4 @@ export * from './user.js';
 export * from './task.js';
 export * from './scope.js';
 export * from './personal-access-token.js';
+export * from './event-ticket.js';

@@ -9,7 +9,13 @@ import {
   CreateTask,
   DeleteTask,
   DeleteUser,
-  EVENT_PUBLISHER,
+  CHANGE_LOG,
+  CHANGE_NOTIFIER,
+  EVENT_TICKET_SECRETS,
+  EVENT_TICKET_STORE,
+  IssueEventTicket,
+  LiveEvents,
+  RedeemEventTicket,
   GetCurrentUser,
   GetTask,
   GetUser,
@@ -41,7 +47,10 @@ import {
   UserUpdater,
   type Clock,
   type CursorCodec,
-  type EventPublisher,
+  type ChangeLog,
+  type ChangeNotifier,
+  type EventTicketStore,
+  type LiveEventsOptions,
   type IdGenerator,
   type IdempotencyStore,
   type PasswordHasher,
@@ -69,9 +78,14 @@ import { InMemoryUserRepository } from '../adapters/persistence/memory/in-memory
 import { Argon2PasswordHasher, type Argon2Options } from '../adapters/security/argon2-password-hasher.js';
 import { Sha256PersonalTokenSecrets } from '../adapters/security/sha256-personal-token-secrets.js';
 import { HmacCursorCodec } from '../adapters/security/hmac-cursor-codec.js';
-import { NoOpEventPublisher } from '../adapters/system/no-op-event-publisher.js';
+import { InProcessChangeNotifier } from '../adapters/events/in-process-change-notifier.js';
+import { KnexChangeLog } from '../adapters/persistence/knex/knex-change-log.js';
+import { KnexEventTicketStore } from '../adapters/persistence/knex/knex-event-ticket-store.js';
+import { InMemoryChangeLog } from '../adapters/persistence/memory/in-memory-change-log.js';
+import { InMemoryEventTicketStore } from '../adapters/persistence/memory/in-memory-event-ticket-store.js';
 import { SystemClock } from '../adapters/system/system-clock.js';
 import { UuidGenerator } from '../adapters/system/uuid-generator.js';
+import { EVENT_TICKET_PREFIX } from '../domain/index.js';
 import type { Config } from './config.js';
 
 /** One instance per container, built on first use by an explicit factory (no decorator metadata). */
@@ -90,6 +104,9 @@ export interface ContainerOptions {
   argon2?: Argon2Options;
   /** Built ahead (it is asynchronous: see createJwtTokenService); processes that issue no tokens omit it. */
   tokenService?: TokenService;
+  /** How commits reach the streams of other instances (Redis, PostgreSQL); this process alone when omitted. */
+  notifier?: ChangeNotifier;
+  liveEvents?: LiveEventsOptions;
 }
 
 /** In-memory stores drop a deleted user's data, as ON DELETE CASCADE does in SQL. */
@@ -99,12 +116,13 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 }
 
 /** The one place that chooses adapters. */
-export function createContainer({ config, db, reads, argon2, tokenService }: ContainerOptions): DependencyContainer {
+export function createContainer({ config, db, reads, argon2, tokenService, notifier, liveEvents }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
 
   single<Clock>(c, CLOCK, () => new SystemClock());
   single<IdGenerator>(c, ID_GENERATOR, () => new UuidGenerator());
-  single<EventPublisher>(c, EVENT_PUBLISHER, () => new NoOpEventPublisher());
+  single<ChangeNotifier>(c, CHANGE_NOTIFIER, () => notifier ?? new InProcessChangeNotifier());
+  single<PersonalTokenSecrets>(c, EVENT_TICKET_SECRETS, () => new Sha256PersonalTokenSecrets(EVENT_TICKET_PREFIX));
   single<PasswordHasher>(c, PASSWORD_HASHER, () => new Argon2PasswordHasher(argon2));
   if (tokenService) c.register<TokenService>(TOKEN_SERVICE, { useValue: tokenService });
   single<PersonalTokenSecrets>(c, PERSONAL_TOKEN_SECRETS, () => new Sha256PersonalTokenSecrets());
@@ -113,6 +131,9 @@ export function createContainer({ config, db, reads, argon2, tokenService }: Con
   if (db) registerSqlStores(c, db, reads ?? db);
   else registerInMemoryStores(c);
   registerUseCases(c);
+  single(c, LiveEvents, (c) =>
+    new LiveEvents(r(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK), liveEvents),
+  );
   return c;
 }
 
@@ -126,7 +147,9 @@ function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void 
   single<PersonalAccessTokenRepository>(c, PERSONAL_ACCESS_TOKEN_REPOSITORY, () => new KnexPersonalAccessTokenRepository(db, reads));
   single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db, reads));
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
-  single<TransactionRunner>(c, TRANSACTION_RUNNER, () => new KnexTransactionRunner(db));
+  single<ChangeLog>(c, CHANGE_LOG, () => new KnexChangeLog(db, reads));
+  single<EventTicketStore>(c, EVENT_TICKET_STORE, () => new KnexEventTicketStore(db));
+  single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new KnexTransactionRunner(db, r(c, CHANGE_NOTIFIER)));
 }
 
 function registerInMemoryStores(c: DependencyContainer): void {
@@ -137,7 +160,11 @@ function registerInMemoryStores(c: DependencyContainer): void {
   );
   single<TaskRepository>(c, TASK_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryTaskRepository()));
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, (c) => cascadeFromUsers(c, new InMemoryIdempotencyStore()));
-  single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new InMemoryTransactionRunner(r<InMemoryTaskRepository>(c, TASK_REPOSITORY), r<InMemoryIdempotencyStore>(c, IDEMPOTENCY_STORE)));
+  single<ChangeLog>(c, CHANGE_LOG, (c) => cascadeFromUsers(c, new InMemoryChangeLog()));
+  single<EventTicketStore>(c, EVENT_TICKET_STORE, (c) => cascadeFromUsers(c, new InMemoryEventTicketStore()));
+  single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) =>
+    new InMemoryTransactionRunner(r<InMemoryTaskRepository>(c, TASK_REPOSITORY), r<InMemoryIdempotencyStore>(c, IDEMPOTENCY_STORE), r<InMemoryChangeLog>(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER)),
+  );
 }
 
 function registerUseCases(c: DependencyContainer): void {
@@ -160,13 +187,17 @@ function registerUseCases(c: DependencyContainer): void {
   single(c, ReplaceUser, (c) => new ReplaceUser(r(c, UserUpdater)));
   single(c, PatchUser, (c) => new PatchUser(r(c, UserUpdater)));
   single(c, DeleteUser, (c) => new DeleteUser(r(c, USER_REPOSITORY)));
-  single(c, CreateTask, (c) => new CreateTask(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
+  single(c, CreateTask, (c) => new CreateTask(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE), r(c, TRANSACTION_RUNNER), r(c, CLOCK)));
+  single(c, IssueEventTicket, (c) => new IssueEventTicket(r(c, EVENT_TICKET_STORE), r(c, EVENT_TICKET_SECRETS), r(c, CLOCK)));
+  single(c, RedeemEventTicket, (c) =>
+    new RedeemEventTicket(r(c, EVENT_TICKET_STORE), r(c, EVENT_TICKET_SECRETS), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK)),
+  );
   single(c, GetTask, (c) => new GetTask(r(c, TASK_REPOSITORY)));
   single(c, ListTasks, (c) => new ListTasks(r(c, TASK_REPOSITORY), r(c, CURSOR_CODEC)));
-  single(c, TaskUpdater, (c) => new TaskUpdater(r(c, TASK_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
+  single(c, TaskUpdater, (c) => new TaskUpdater(r(c, TASK_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, CLOCK)));
   single(c, ReplaceTask, (c) => new ReplaceTask(r(c, TaskUpdater)));
   single(c, PatchTask, (c) => new PatchTask(r(c, TaskUpdater)));
-  single(c, DeleteTask, (c) => new DeleteTask(r(c, TASK_REPOSITORY), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
+  single(c, DeleteTask, (c) => new DeleteTask(r(c, TASK_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, CLOCK)));
 }
 
 export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {

@@ -10,11 +10,12 @@ import {
 import type { Task } from '../../src/domain/index.js';
 import { createDatabase } from '../../src/adapters/persistence/knex/database.js';
 import { KnexTransactionRunner } from '../../src/adapters/persistence/knex/knex-transaction-runner.js';
+import { KnexChangeLog } from '../../src/adapters/persistence/knex/knex-change-log.js';
 import { repositoryEngines } from '../support/databases.js';
 import { heldForUpdateOrder } from '../support/held-for-update.js';
 import { openTaskStores, type TaskStores } from '../support/task-stores.js';
 import { FixedClock } from '../support/fakes.js';
-import { aNewTask, aPrincipal, aTaskInput, RecordingEventPublisher } from '../support/task-builders.js';
+import { aNewTask, aPrincipal, aTaskInput, LoggedEvents } from '../support/task-builders.js';
 
 const engines = await repositoryEngines();
 
@@ -190,38 +191,38 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       const user = await stores.newUser();
       const actor = aPrincipal(user);
       const clock = new FixedClock();
-      const events = new RecordingEventPublisher();
+      const events = new LoggedEvents(new KnexChangeLog(stores.database!.db), [user]);
       // A killed process releases nothing either: its claim stays in flight.
       const dead = new AlteredIdempotencyStore(stores.idempotency, { release: async () => {} });
-      const dying = new CreateTask(stores.tasks, dead, dyingBeforeComplete(runner), events, clock);
+      const dying = new CreateTask(stores.tasks, dead, dyingBeforeComplete(runner), clock);
       await expect(dying.execute(actor, aTaskInput(), 'crash')).rejects.toThrow('process killed');
       expect(await stores.tasks.count(user, {})).toBe(0);
-      expect(events.events).toEqual([]);
+      expect((await events.all())).toEqual([]);
 
-      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, events, clock);
+      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, clock);
       await expect(healthy.execute(actor, aTaskInput(), 'crash')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
       clock.advanceMs(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
       const retried = await healthy.execute(actor, aTaskInput(), 'crash');
       expect(retried.replayed).toBe(false);
       expect(await healthy.execute(actor, aTaskInput(), 'crash')).toEqual({ task: retried.task, replayed: true });
       expect(await stores.tasks.count(user, {})).toBe(1);
-      expect(events.events.filter((e) => e.type === 'task.created')).toHaveLength(1);
+      expect((await events.all()).filter((e) => e.type === 'task.created')).toHaveLength(1);
     });
 
     it('when the failure is reported instead, frees the key with no task left, so an immediate retry creates the one task', async () => {
       const user = await stores.newUser();
       const actor = aPrincipal(user);
       const clock = new FixedClock();
-      const events = new RecordingEventPublisher();
-      const failing = new CreateTask(stores.tasks, stores.idempotency, dyingBeforeComplete(runner), events, clock);
+      const events = new LoggedEvents(new KnexChangeLog(stores.database!.db), [user]);
+      const failing = new CreateTask(stores.tasks, stores.idempotency, dyingBeforeComplete(runner), clock);
       await expect(failing.execute(actor, aTaskInput(), 'fails')).rejects.toThrow('process killed');
       expect(await stores.tasks.count(user, {})).toBe(0);
 
-      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, events, clock);
+      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, clock);
       const retried = await healthy.execute(actor, aTaskInput(), 'fails');
       expect(retried.replayed).toBe(false);
       expect(await stores.tasks.count(user, {})).toBe(1);
-      expect(events.events.map((e) => e.type)).toEqual(['task.created']);
+      expect((await events.all()).map((e) => e.type)).toEqual(['task.created']);
     });
   });
 
@@ -230,12 +231,12 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       const user = await stores.newUser();
       const actor = aPrincipal(user);
       const clock = new FixedClock();
-      const events = new RecordingEventPublisher();
+      const events = new LoggedEvents(new KnexChangeLog(stores.database!.db), [user]);
       // A is held after claiming the key and before its transaction (on SQLite a transaction held
       // open would keep the pool's one connection from B).
       const a = held(runner);
-      const slow = new CreateTask(stores.tasks, stores.idempotency, a.runner, events, clock);
-      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, events, clock);
+      const slow = new CreateTask(stores.tasks, stores.idempotency, a.runner, clock);
+      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, clock);
 
       const aResult = settled(slow.execute(actor, aTaskInput(), 'slow'));
       await a.parked;
@@ -249,26 +250,25 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       expect(await stores.tasks.findById(user, b.task.id)).toEqual(b.task);
       expect(await stores.database!.db('idempotency_keys').where({ user_id: user })).toHaveLength(1);
       expect(await healthy.execute(actor, aTaskInput(), 'slow')).toEqual({ task: b.task, replayed: true });
-      expect(events.events.filter((e) => e.type === 'task.created')).toEqual([expect.objectContaining({ payload: { task: b.task } })]);
+      expect((await events.all()).filter((e) => e.type === 'task.created')).toEqual([expect.objectContaining({ payload: { task: b.task } })]);
     });
 
     it('does not free the key under the retry when the slow request fails', async () => {
       const user = await stores.newUser();
       const actor = aPrincipal(user);
       const clock = new FixedClock();
-      const events = new RecordingEventPublisher();
       const a = held(dyingBeforeComplete(runner));
       const b = held(runner);
-      const aResult = settled(new CreateTask(stores.tasks, stores.idempotency, a.runner, events, clock).execute(actor, aTaskInput(), 'held'));
+      const aResult = settled(new CreateTask(stores.tasks, stores.idempotency, a.runner, clock).execute(actor, aTaskInput(), 'held'));
       await a.parked;
       clock.advanceMs(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
-      const bResult = new CreateTask(stores.tasks, stores.idempotency, b.runner, events, clock).execute(actor, aTaskInput(), 'held');
+      const bResult = new CreateTask(stores.tasks, stores.idempotency, b.runner, clock).execute(actor, aTaskInput(), 'held');
       await b.parked;
 
       a.open();
       expect(await aResult).toMatchObject({ message: 'process killed' });
       // A's release after its rollback left B's claim alone: a third request waits, it does not create.
-      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, events, clock);
+      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, clock);
       await expect(healthy.execute(actor, aTaskInput(), 'held')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
       b.open();
       const done = await bResult;

@@ -1,4 +1,4 @@
-import type { DomainEvent, EventPublisher, Principal } from '../../src/application/index.js';
+import type { DomainEvent, ChangeLog, Principal } from '../../src/application/index.js';
 import type { Task, TaskInput } from '../../src/domain/index.js';
 
 let nextId = 1;
@@ -34,10 +34,16 @@ export const aTaskInput = (overrides: Partial<TaskInput> = {}): TaskInput => ({ 
 
 export const aPrincipal = (userId = 1): Principal => ({ userId, role: 'user', sessionId: `session-${userId}`, scopes: ['tasks:read', 'tasks:write', 'profile'] });
 
-export class RecordingEventPublisher implements EventPublisher {
-  readonly events: DomainEvent[] = [];
+/** What the use cases appended to a change log for these users, oldest first, as they published it. */
+export class LoggedEvents {
+  constructor(
+    private readonly log: ChangeLog,
+    private readonly userIds: readonly number[] = [1, 2, 3],
+  ) {}
 
-  async publish(event: DomainEvent): Promise<void> {
-    this.events.push(event);
+  async all(): Promise<DomainEvent[]> {
+    const logged = (await Promise.all(this.userIds.map((userId) => this.log.readAfter(userId, 0, 10_000)))).flat();
+    logged.sort((a, b) => Number(a.id) - Number(b.id));
+    return logged.map(({ type, userId, occurredAt, payload }) => ({ type, userId, occurredAt, payload }));
   }
 }

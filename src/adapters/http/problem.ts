@@ -31,6 +31,8 @@ export const DOMAIN_ERROR_STATUS: Record<DomainErrorCode, { status: number; type
   INVALID_CURSOR: { status: 422, type: 'validation-failed', title: 'Validation failed' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, type: 'idempotency-key-reused', title: 'Idempotency key reused' },
   IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, type: 'idempotency-key-in-flight', title: 'Request with this key in progress' },
+  HISTORY_GONE: { status: 410, type: 'history-gone', title: 'Changes no longer available' },
+  TOO_MANY_STREAMS: { status: 429, type: 'too-many-streams', title: 'Too many event streams' },
 };
 
 export const problemType = (slug: string): string => `${PROBLEM_BASE}${slug}`;

@@ -2,8 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { PersonalTokenSecret, PersonalTokenSecrets } from '../../application/index.js';
 import { PERSONAL_TOKEN_PREFIX } from '../../domain/index.js';
 
-/** 32 random bytes in base64url after the prefix. */
-const FORM = new RegExp(`^${PERSONAL_TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`);
 
 /**
  * The secret carries 256 random bits, so a plain SHA-256 of it cannot be reversed or guessed
@@ -12,13 +10,21 @@ const FORM = new RegExp(`^${PERSONAL_TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`);
  * secret leaves personal access tokens working.
  */
 export class Sha256PersonalTokenSecrets implements PersonalTokenSecrets {
+  /** 32 random bytes in base64url after the prefix. */
+  private readonly form: RegExp;
+
+  /** The prefix tells the kinds of secret apart: personal access tokens by default, event tickets with theirs. */
+  constructor(private readonly prefix: string = PERSONAL_TOKEN_PREFIX) {
+    this.form = new RegExp(`^${prefix}[A-Za-z0-9_-]{43}$`);
+  }
+
   generate(): PersonalTokenSecret {
-    const token = PERSONAL_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const token = this.prefix + randomBytes(32).toString('base64url');
     return { token, digest: this.hash(token) };
   }
 
   digest(token: string): string | null {
-    return FORM.test(token) ? this.hash(token) : null;
+    return this.form.test(token) ? this.hash(token) : null;
   }
 
   private hash(token: string): string {

@@ -33,6 +33,6 @@ export class Authenticate {
     const { token, role } = match;
     const minute = startOfMinute(now);
     if (token.lastUsedAt === null || token.lastUsedAt < minute) await this.personalTokens.recordUse(token.id, minute);
-    return { userId: token.userId, role, sessionId: null, scopes: effectiveScopes(token.scopes, role) };
+    return { userId: token.userId, role, sessionId: null, personalTokenId: token.id, scopes: effectiveScopes(token.scopes, role) };
   }
 }

@@ -6,7 +6,10 @@ export interface DomainEvent<TType extends string = string, TPayload = unknown> 
   payload: TPayload;
 }
 
-/** Where use cases announce what changed: live updates, sync feeds and jobs subscribe here. */
+/**
+ * Where use cases announce what changed. Given by a unit of work (TransactionScope.events), it
+ * appends to the change log in the same transaction as the change.
+ */
 export interface EventPublisher {
   publish(event: DomainEvent): Promise<void>;
 }

@@ -11,3 +11,5 @@ export * from './task-repository.js';
 export * from './transaction-runner.js';
 export * from './personal-access-token-repository.js';
 export * from './personal-token-secrets.js';
+export * from './change-log.js';
+export * from './event-ticket-store.js';

@@ -19,6 +19,10 @@ export interface PersonalAccessTokenRepository {
   delete(userId: number, id: number): Promise<boolean>;
   /** One indexed lookup: the token whose secret has this digest, if its user still exists. */
   findByDigest(digest: string): Promise<PersonalAccessTokenMatch | null>;
+  /** The token with this id, if it and its user still exist. */
+  findById(id: number): Promise<PersonalAccessTokenMatch | null>;
+  /** Of these tokens, the ones that still exist and have not expired at `now`. */
+  liveOf(ids: readonly number[], now: Date): Promise<Set<number>>;
   /** Sets last_used_at to `minute` unless it already is that late, so parallel writers agree. */
   recordUse(id: number, minute: Date): Promise<void>;
 }

@@ -12,3 +12,6 @@ export interface PersonalTokenSecrets {
 }
 
 export const PERSONAL_TOKEN_SECRETS = Symbol('PersonalTokenSecrets');
+
+/** The same kind of secret, for the single-use tickets of `GET /events`. */
+export const EVENT_TICKET_SECRETS = Symbol('EventTicketSecrets');

@@ -15,6 +15,8 @@ export interface Principal {
   role: Role;
   /** The login session of the credential; null for a personal access token. */
   sessionId: string | null;
+  /** The personal access token of the credential, when it is one. */
+  personalTokenId?: number;
   /** What the credential may do now: what it was granted that the user may still hold. */
   scopes: Scope[];
 }
@@ -39,6 +41,8 @@ export interface SessionRepository {
    * one token at most one rotates; the others see it as reused.
    */
   rotateRefreshToken(digest: string, next: StoredRefreshToken, now: Date): Promise<RefreshOutcome>;
+  /** Of these sessions, the ones still live (not revoked, their user still there). */
+  liveOf(sessionIds: readonly string[]): Promise<Set<string>>;
   revoke(sessionId: string, now: Date): Promise<void>;
   revokeAllOfUser(userId: number, now: Date, exceptSessionId?: string): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import type { EventPublisher } from './event-publisher.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { TaskRepository } from './task-repository.js';
 
@@ -5,12 +6,14 @@ import type { TaskRepository } from './task-repository.js';
 export interface TransactionScope {
   tasks: TaskRepository;
   idempotency: IdempotencyStore;
+  /** Appends to the change log: the events of a unit of work commit with its writes, or not at all. */
+  events: EventPublisher;
 }
 
 /**
  * Runs a unit of work in one transaction: it commits when `work` resolves and rolls back when it
  * rejects (the rejection is passed on). Only writes made through the scope's stores belong to it;
- * side effects (events, calls to other systems) belong after `run` has resolved.
+ * calls to other systems belong after `run` has resolved.
  */
 export interface TransactionRunner {
   run<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T>;

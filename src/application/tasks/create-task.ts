@@ -36,7 +36,6 @@ export class CreateTask {
     private readonly tasks: TaskRepository,
     private readonly idempotency: IdempotencyStore,
     private readonly transactions: TransactionRunner,
-    private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
@@ -47,8 +46,11 @@ export class CreateTask {
     const now = this.clock.now();
     const state = newTaskState(actor.userId, fields, now);
     if (key === undefined) {
-      const task = await this.tasks.create(state);
-      await this.announce(task, now);
+      const task = await this.transactions.run(async (scope) => {
+        const created = await scope.tasks.create(state);
+        await announce(scope.events, created, now);
+        return created;
+      });
       return { task, replayed: false };
     }
 
@@ -81,18 +83,17 @@ export class CreateTask {
       task = await this.transactions.run(async (scope) => {
         const created = await scope.tasks.create(state);
         await scope.idempotency.complete(actor.userId, key, token, created);
+        await announce(scope.events, created, now);
         return created;
       });
     } catch (error) {
       await this.idempotency.release(actor.userId, key, token);
       throw error;
     }
-    await this.announce(task, now);
     return { task, replayed: false };
   }
-
-  /** Only once the task is stored for good: never for a write that was rolled back. */
-  private announce(task: Task, now: Date): Promise<void> {
-    return publishTaskEvent(this.events, { type: 'task.created', userId: task.userId, occurredAt: now, payload: { task } });
-  }
 }
+
+/** In the task's own transaction: the event commits with the task, or neither does. */
+const announce = (events: EventPublisher, task: Task, now: Date): Promise<void> =>
+  publishTaskEvent(events, { type: 'task.created', userId: task.userId, occurredAt: now, payload: { task } });

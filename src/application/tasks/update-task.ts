@@ -1,57 +1,60 @@
 import type { Task, TaskFields, TaskInput, TaskPatch } from '../../domain/index.js';
 import { applyTaskPatch, parseTaskInput, reviseTask } from '../../domain/index.js';
-import type { Clock, EventPublisher, Principal, TaskRepository, TransactionRunner } from '../ports/index.js';
+import type { Clock, Principal, TaskRepository, TransactionRunner, TransactionScope } from '../ports/index.js';
 import { checkVersion, goneOrChanged, taskNotFound, type ExpectedVersions } from './task-access.js';
 import { publishTaskEvent } from './task-events.js';
 
 type Change = (current: Task) => TaskFields;
 
-/** What one attempt did: wrote `task`, found nothing to change in `task`, or lost a race. */
-type Attempt = { written: boolean; task: Task } | 'lost';
-
 /**
- * Every change to a task: read, check the precondition, compute the next state, then write it
- * only if the version read is still the stored one. Most writes meet no competitor and cost a
- * read and a conditional write. A lost race with If-Match is a 412, as the client asked; without,
- * the change is made again on the task held for update, so concurrent writers queue rather than
- * fail, and no change is ever lost or refused.
+ * Every change to a task: read, check the precondition, compute the next state, then write it,
+ * with its event, only if the version read is still the stored one. Most writes meet no
+ * competitor and cost a read and a conditional write. A lost race with If-Match is a 412, as the
+ * client asked; without, the change is made again on the task held for update, so concurrent
+ * writers queue rather than fail, and no change is ever lost or refused.
  */
 export class TaskUpdater {
   constructor(
     private readonly tasks: TaskRepository,
     private readonly transactions: TransactionRunner,
-    private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
   async apply(actor: Principal, id: number, change: Change, expected: ExpectedVersions): Promise<Task> {
-    let attempt = await this.attempt(this.tasks, this.tasks.findById(actor.userId, id), actor, id, change, expected);
-    if (attempt === 'lost') {
-      if (expected !== undefined) return goneOrChanged(this.tasks, actor.userId, id);
-      attempt = await this.applyHeld(actor, id, change);
-    }
-    if (attempt.written) await publishTaskEvent(this.events, { type: 'task.updated', userId: actor.userId, occurredAt: attempt.task.updatedAt, payload: { task: attempt.task } });
-    return attempt.task;
+    const current = await this.tasks.findById(actor.userId, id);
+    const next = this.revise(current, change, expected);
+    if (!next) return current!;
+    const written = await this.transactions.run((scope) => this.write(scope, actor, current!, next));
+    if (written) return written;
+    if (expected !== undefined) return goneOrChanged(this.tasks, actor.userId, id);
+    return this.applyHeld(actor, id, change);
   }
 
   /** The change made on the task held for update; only a store without row locks can still lose. */
-  private async applyHeld(actor: Principal, id: number, change: Change): Promise<{ written: boolean; task: Task }> {
+  private async applyHeld(actor: Principal, id: number, change: Change): Promise<Task> {
     for (;;) {
-      const attempt = await this.transactions.run((scope) =>
-        this.attempt(scope.tasks, scope.tasks.findForUpdate(actor.userId, id), actor, id, change, undefined),
-      );
-      if (attempt !== 'lost') return attempt;
+      const outcome = await this.transactions.run(async (scope): Promise<Task | 'lost'> => {
+        const current = await scope.tasks.findForUpdate(actor.userId, id);
+        const next = this.revise(current, change, undefined);
+        if (!next) return current!;
+        return (await this.write(scope, actor, current!, next)) ?? 'lost';
+      });
+      if (outcome !== 'lost') return outcome;
     }
   }
 
-  private async attempt(tasks: TaskRepository, read: Promise<Task | null>, actor: Principal, id: number, change: Change, expected: ExpectedVersions): Promise<Attempt> {
-    const current = await read;
+  /** The task's next state; null when the change changes nothing. */
+  private revise(current: Task | null, change: Change, expected: ExpectedVersions): Task | null {
     if (!current) throw taskNotFound();
     checkVersion(expected, current.version);
-    const next = reviseTask(current, change(current), this.clock.now());
-    if (!next) return { written: false, task: current };
-    const updated = await tasks.update(actor.userId, id, current.version, next);
-    return updated ? { written: true, task: updated } : 'lost';
+    return reviseTask(current, change(current), this.clock.now());
+  }
+
+  /** Writes `next` and its event if `current` is still the stored version; null when another writer got there first. */
+  private async write(scope: TransactionScope, actor: Principal, current: Task, next: Task): Promise<Task | null> {
+    const updated = await scope.tasks.update(actor.userId, current.id, current.version, next);
+    if (updated) await publishTaskEvent(scope.events, { type: 'task.updated', userId: actor.userId, occurredAt: updated.updatedAt, payload: { task: updated } });
+    return updated;
   }
 }
 

@@ -16,9 +16,10 @@ import type { DomainErrorCode, Task } from '../../../src/domain/index.js';
 import { InMemoryIdempotencyStore } from '../../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
 import { InMemoryTaskRepository } from '../../../src/adapters/persistence/memory/in-memory-task-repository.js';
 import { InMemoryTransactionRunner } from '../../../src/adapters/persistence/memory/in-memory-transaction-runner.js';
+import { InMemoryChangeLog } from '../../../src/adapters/persistence/memory/in-memory-change-log.js';
 import { HmacCursorCodec } from '../../../src/adapters/security/hmac-cursor-codec.js';
 import { FixedClock } from '../../support/fakes.js';
-import { RecordingEventPublisher, aPrincipal, aTaskInput } from '../../support/task-builders.js';
+import { LoggedEvents, aPrincipal, aTaskInput } from '../../support/task-builders.js';
 
 async function failsWith(promise: Promise<unknown>, code: DomainErrorCode, field?: string): Promise<void> {
   await expect(promise).rejects.toMatchObject({ code });
@@ -70,7 +71,8 @@ describe('task use cases', () => {
   const bob = aPrincipal(2);
   let tasks: GatedTaskRepository;
   let idempotency: InMemoryIdempotencyStore;
-  let events: RecordingEventPublisher;
+  let events: LoggedEvents;
+  let changes: InMemoryChangeLog;
   let clock: FixedClock;
   let createTask: CreateTask;
   let getTask: GetTask;
@@ -82,16 +84,17 @@ describe('task use cases', () => {
   beforeEach(() => {
     tasks = new GatedTaskRepository();
     idempotency = new InMemoryIdempotencyStore();
-    events = new RecordingEventPublisher();
+    changes = new InMemoryChangeLog();
+    events = new LoggedEvents(changes);
     clock = new FixedClock();
     const repo: TaskRepository = tasks;
-    const transactions = new InMemoryTransactionRunner(tasks, idempotency);
-    createTask = new CreateTask(repo, idempotency, transactions, events, clock);
+    const transactions = new InMemoryTransactionRunner(tasks, idempotency, changes);
+    createTask = new CreateTask(repo, idempotency, transactions, clock);
     getTask = new GetTask(repo);
-    const updater = new TaskUpdater(repo, transactions, events, clock);
+    const updater = new TaskUpdater(repo, transactions, clock);
     patchTask = new PatchTask(updater);
     replaceTask = new ReplaceTask(updater);
-    deleteTask = new DeleteTask(repo, events, clock);
+    deleteTask = new DeleteTask(repo, transactions, clock);
     listTasks = new ListTasks(repo, HmacCursorCodec.fromSecret('unit-test-secret'));
   });
 
@@ -100,13 +103,13 @@ describe('task use cases', () => {
       const { task, replayed } = await createTask.execute(ada, aTaskInput({ tags: ['a', 'a'] }));
       expect(replayed).toBe(false);
       expect(task).toMatchObject({ userId: 1, version: 1, tags: ['a'], createdAt: clock.now() });
-      expect(events.events).toEqual([{ type: 'task.created', userId: 1, occurredAt: clock.now(), payload: { task } }]);
+      expect((await events.all())).toEqual([{ type: 'task.created', userId: 1, occurredAt: clock.now(), payload: { task } }]);
     });
 
     it('validates before anything is stored or announced', async () => {
       await failsWith(createTask.execute(ada, aTaskInput({ title: ' ' })), 'VALIDATION_FAILED', 'title');
       expect(await tasks.count(1, {})).toBe(0);
-      expect(events.events).toEqual([]);
+      expect((await events.all())).toEqual([]);
     });
 
     it('replays the first result for the same key and body, without creating or announcing again', async () => {
@@ -115,7 +118,7 @@ describe('task use cases', () => {
       const again = await createTask.execute(ada, { priority: 'high', title: 'Write the report' }, 'k1');
       expect(again).toEqual({ task: first.task, replayed: true });
       expect(await tasks.count(1, {})).toBe(1);
-      expect(events.events.filter((e) => e.type === 'task.created')).toHaveLength(1);
+      expect((await events.all()).filter((e) => e.type === 'task.created')).toHaveLength(1);
     });
 
     it('refuses the same key with another body, and answers a key still in flight with 409', async () => {
@@ -167,7 +170,7 @@ describe('task use cases', () => {
       // use case's answer is what counts: A fails, announces nothing, and the key stays B's.
       expect(await a).toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
       expect(await createTask.execute(ada, aTaskInput(), 'stuck')).toEqual({ task: b.task, replayed: true });
-      expect(events.events.filter((e) => e.type === 'task.created')).toEqual([expect.objectContaining({ payload: { task: b.task } })]);
+      expect((await events.all()).filter((e) => e.type === 'task.created')).toEqual([expect.objectContaining({ payload: { task: b.task } })]);
     });
 
     it('never lets an overtaken request that fails free the key under the retry that took it over', async () => {
@@ -197,13 +200,13 @@ describe('task use cases', () => {
     it('announces task.created only after the task and the key\'s outcome are written, and frees the key when they are not', async () => {
       const keys = new FlakyIdempotencyStore();
       keys.failNextComplete = true;
-      const create = new CreateTask(tasks, keys, new InMemoryTransactionRunner(tasks, keys), events, clock);
+      const create = new CreateTask(tasks, keys, new InMemoryTransactionRunner(tasks, keys, changes), clock);
       await expect(create.execute(ada, aTaskInput(), 'k')).rejects.toThrow('lost');
-      expect(events.events).toEqual([]);
+      expect((await events.all())).toEqual([]);
       expect(await tasks.count(ada.userId, {})).toBe(0); // rolled back with the key's outcome
       expect((await create.execute(ada, aTaskInput(), 'k')).replayed).toBe(false);
       expect(await tasks.count(ada.userId, {})).toBe(1);
-      expect(events.events.map((e) => e.type)).toEqual(['task.created']);
+      expect((await events.all()).map((e) => e.type)).toEqual(['task.created']);
     });
 
     it.each(['', 'has space', 'ünïcode', 'x'.repeat(256), 'tab\there'])('refuses the key %j', async (key) => {
@@ -226,7 +229,7 @@ describe('task use cases', () => {
     it('a patch that changes nothing keeps the version and announces nothing', async () => {
       const { task } = await createTask.execute(ada, aTaskInput({ tags: ['a'] }));
       expect(await patchTask.execute(ada, task.id, { tags: ['a', 'a'], title: 'Write the report' })).toEqual(task);
-      expect(events.events.map((e) => e.type)).toEqual(['task.created']);
+      expect((await events.all()).map((e) => e.type)).toEqual(['task.created']);
     });
 
     it('a change grows the version by one and announces task.updated', async () => {
@@ -234,7 +237,7 @@ describe('task use cases', () => {
       clock.advanceMs(1000);
       const updated = await replaceTask.execute(ada, task.id, { title: 'New', completed: true });
       expect(updated).toMatchObject({ version: 2, status: 'done', completedAt: clock.now(), updatedAt: clock.now(), createdAt: task.createdAt });
-      expect(events.events.at(-1)).toEqual({ type: 'task.updated', userId: 1, occurredAt: clock.now(), payload: { task: updated } });
+      expect((await events.all()).at(-1)).toEqual({ type: 'task.updated', userId: 1, occurredAt: clock.now(), payload: { task: updated } });
     });
 
     it('refuses a stale If-Match before writing', async () => {
@@ -266,7 +269,7 @@ describe('task use cases', () => {
     it('deletes once and announces task.deleted', async () => {
       const { task } = await createTask.execute(ada, aTaskInput());
       await deleteTask.execute(ada, task.id, [1]);
-      expect(events.events.at(-1)).toMatchObject({ type: 'task.deleted', userId: 1, payload: { taskId: task.id } });
+      expect((await events.all()).at(-1)).toMatchObject({ type: 'task.deleted', userId: 1, payload: { taskId: task.id } });
       await failsWith(deleteTask.execute(ada, task.id), 'TASK_NOT_FOUND');
     });
   });

@@ -37,6 +37,9 @@ const toRow = (token: NewPersonalAccessToken) => ({
   expires_at: token.expiresAt && toDbTime(token.expiresAt),
 });
 
+/** Ids per statement of a batch lookup: within every engine's limit on bound parameters. */
+const LOOKUP_CHUNK = 500;
+
 /** Run by every request that brings a personal access token (see fixed-statements.ts). */
 const TOKEN_BY_DIGEST = fixedStatement(
   'personal_access_token_by_digest',
@@ -70,6 +73,28 @@ export class KnexPersonalAccessTokenRepository implements PersonalAccessTokenRep
     // The unique index on digest, and the user's primary key: one lookup, and no row once the user is gone.
     const [row] = await runFixed<TokenRow & { role: Role }>(this.reads, TOKEN_BY_DIGEST, [digest]);
     return row ? { token: toEntity(row), role: row.role } : null;
+  }
+
+  async findById(id: number): Promise<PersonalAccessTokenMatch | null> {
+    if (!isStorableId(id)) return null;
+    const row = await this.reads('personal_access_tokens as p')
+      .join('users as u', 'u.id', 'p.user_id')
+      .where('p.id', id)
+      .first<(TokenRow & { role: Role }) | undefined>([...COLUMNS.map((column) => `p.${column}`), 'u.role']);
+    return row ? { token: toEntity(row), role: row.role } : null;
+  }
+
+  async liveOf(ids: readonly number[], now: Date): Promise<Set<number>> {
+    const storable = ids.filter(isStorableId);
+    const live = new Set<number>();
+    for (let start = 0; start < storable.length; start += LOOKUP_CHUNK) {
+      const rows = await this.reads('personal_access_tokens')
+        .whereIn('id', storable.slice(start, start + LOOKUP_CHUNK))
+        .andWhere((q) => void q.whereNull('expires_at').orWhere('expires_at', '>', toDbTime(now)))
+        .select<{ id: number }[]>('id');
+      for (const row of rows) live.add(Number(row.id));
+    }
+    return live;
   }
 
   async recordUse(id: number, minute: Date): Promise<void> {

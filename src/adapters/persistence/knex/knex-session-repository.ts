@@ -21,6 +21,9 @@ const PRINCIPAL_OF_LIVE_SESSION = fixedStatement(
   'select u.role, s.scopes from sessions s join users u on u.id = s.user_id where s.id = ? and s.user_id = ? and s.revoked_at is null',
 );
 
+/** Ids per statement of a batch lookup: within every engine's limit on bound parameters. */
+const LOOKUP_CHUNK = 500;
+
 /** Thrown inside the rotation to roll its claim back. */
 class RefusedRefresh extends Error {}
 
@@ -43,6 +46,16 @@ export class KnexSessionRepository implements SessionRepository {
     // Every authenticated request runs this, so a revocation or a role change anywhere applies at once.
     const [row] = await runFixed<{ role: Role; scopes: string }>(this.reads, PRINCIPAL_OF_LIVE_SESSION, [sessionId, userId]);
     return row ? { userId, role: row.role, sessionId, scopes: effectiveScopes(fromScopeColumn(row.scopes), row.role) } : null;
+  }
+
+  async liveOf(sessionIds: readonly string[]): Promise<Set<string>> {
+    const live = new Set<string>();
+    // A session goes with its user (cascade): a row that is not revoked is a live session of an existing user.
+    for (let start = 0; start < sessionIds.length; start += LOOKUP_CHUNK) {
+      const rows = await this.reads('sessions').whereIn('id', sessionIds.slice(start, start + LOOKUP_CHUNK)).whereNull('revoked_at').select<{ id: string }[]>('id');
+      for (const row of rows) live.add(row.id);
+    }
+    return live;
   }
 
   rotateRefreshToken(digest: string, next: StoredRefreshToken, now: Date): Promise<RefreshOutcome> {

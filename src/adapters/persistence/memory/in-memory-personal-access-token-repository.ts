@@ -1,5 +1,5 @@
 import type { NewPersonalAccessToken, PersonalAccessTokenMatch, PersonalAccessTokenRepository, UserRepository } from '../../../application/index.js';
-import type { PersonalAccessToken } from '../../../domain/index.js';
+import { isExpired, type PersonalAccessToken } from '../../../domain/index.js';
 
 interface StoredToken extends PersonalAccessToken {
   digest: string;
@@ -34,6 +34,21 @@ export class InMemoryPersonalAccessTokenRepository implements PersonalAccessToke
     const token = [...this.tokens.values()].find((candidate) => candidate.digest === digest);
     const user = token && (await this.users.findById(token.userId));
     return token && user ? { token: copy(token), role: user.role } : null;
+  }
+
+  async findById(id: number): Promise<PersonalAccessTokenMatch | null> {
+    const token = this.tokens.get(id);
+    const user = token && (await this.users.findById(token.userId));
+    return token && user ? { token: copy(token), role: user.role } : null;
+  }
+
+  async liveOf(ids: readonly number[], now: Date): Promise<Set<number>> {
+    const live = new Set<number>();
+    for (const id of ids) {
+      const match = await this.findById(id);
+      if (match && !isExpired(match.token, now)) live.add(id);
+    }
+    return live;
   }
 
   async recordUse(id: number, minute: Date): Promise<void> {

@@ -28,6 +28,15 @@ export class InMemorySessionRepository implements SessionRepository {
     return user ? { userId, role: user.role, sessionId, scopes: effectiveScopes(session.scopes, user.role) } : null;
   }
 
+  async liveOf(sessionIds: readonly string[]): Promise<Set<string>> {
+    const live = new Set<string>();
+    for (const id of sessionIds) {
+      const session = this.sessions.get(id);
+      if (session && !session.revokedAt && (await this.users.findById(session.userId))) live.add(id);
+    }
+    return live;
+  }
+
   async rotateRefreshToken(digest: string, next: StoredRefreshToken, now: Date): Promise<RefreshOutcome> {
     const token = this.refreshTokens.get(digest);
     const session = token && this.sessions.get(token.sessionId);

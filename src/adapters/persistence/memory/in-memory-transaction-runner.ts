@@ -1,5 +1,8 @@
 import type {
+  ChangeNotifier,
   ClaimOutcome,
+  DomainEvent,
+  EventPublisher,
   IdempotencyClaim,
   IdempotencyStore,
   NewTask,
@@ -10,6 +13,7 @@ import type {
   TransactionScope,
 } from '../../../application/index.js';
 import type { Task } from '../../../domain/index.js';
+import { InMemoryChangeLog } from './in-memory-change-log.js';
 import type { InMemoryIdempotencyStore } from './in-memory-idempotency-store.js';
 import type { InMemoryTaskRepository } from './in-memory-task-repository.js';
 
@@ -105,6 +109,22 @@ class JournaledKeys implements IdempotencyStore {
   }
 }
 
+/** The change log as a unit of work sees it: what it appends is taken back if the unit fails. */
+class JournaledEvents implements EventPublisher {
+  readonly users = new Set<number>();
+
+  constructor(
+    private readonly log: InMemoryChangeLog,
+    private readonly undo: Undo,
+  ) {}
+
+  async publish(event: DomainEvent): Promise<void> {
+    const logged = this.log.append(event);
+    this.undo.push(() => this.log.takeBack(logged));
+    this.users.add(event.userId);
+  }
+}
+
 /**
  * A unit of work on the in-memory stores: what it wrote is undone, newest first, when it
  * throws, as a rolled-back SQL transaction leaves nothing behind, and a task it read for update
@@ -118,13 +138,18 @@ export class InMemoryTransactionRunner implements TransactionRunner {
   constructor(
     private readonly tasks: InMemoryTaskRepository,
     private readonly idempotency: InMemoryIdempotencyStore,
+    private readonly changes: InMemoryChangeLog = new InMemoryChangeLog(),
+    private readonly notifier?: ChangeNotifier,
   ) {}
 
   async run<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> {
     const undo: Undo = [];
     const releases: Array<() => void> = [];
+    const events = new JournaledEvents(this.changes, undo);
     try {
-      return await work({ tasks: new JournaledTasks(this.tasks, undo, this.locks, releases), idempotency: new JournaledKeys(this.idempotency, undo) });
+      const result = await work({ tasks: new JournaledTasks(this.tasks, undo, this.locks, releases), idempotency: new JournaledKeys(this.idempotency, undo), events });
+      if (events.users.size > 0) this.notifier?.notify([...events.users]);
+      return result;
     } catch (error) {
       for (const step of undo.reverse()) step();
       throw error;

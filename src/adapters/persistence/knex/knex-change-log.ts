@@ -1,0 +1,110 @@
+import type { Knex } from 'knex';
+import type { ChangeLog, DomainEvent, EventPublisher, LoggedEvent } from '../../../application/index.js';
+import { isPostgres } from './dialect.js';
+import { fromEventData, toEventData } from './event-data.js';
+import { fixedStatement, runFixed } from './fixed-statements.js';
+import { isStorableId } from './sql-ids.js';
+import { fromDbTime, toDbTime } from './sql-values.js';
+
+interface EventRow {
+  id: number | string;
+  user_id: number;
+  position: number | string;
+  type: string;
+  occurred_at: string | Date;
+  data: string;
+}
+
+const toLogged = (row: EventRow): LoggedEvent => ({
+  id: String(row.id),
+  userId: Number(row.user_id),
+  position: Number(row.position),
+  type: row.type,
+  occurredAt: fromDbTime(row.occurred_at),
+  payload: fromEventData(row.data),
+});
+
+const EVENT_ID = /^[1-9][0-9]{0,17}$/;
+const COLUMNS = 'id, user_id, position, type, occurred_at, data';
+
+/**
+ * Taking the next position locks the user's head row until the transaction ends, so one user's
+ * writers append one after the other in commit order. On PostgreSQL the head and the event are
+ * one statement (one round trip); SQLite, which has one writer at a time anyway, takes two.
+ */
+const STATEMENTS = {
+  appendPostgres: fixedStatement(
+    'append_event',
+    `with head as (
+       insert into event_heads (user_id, position) values (?, 1)
+       on conflict (user_id) do update set position = event_heads.position + 1
+       returning position)
+     insert into events (user_id, position, type, occurred_at, data) select ?, position, ?, ?, ? from head
+     returning id`,
+  ),
+  advanceHead: fixedStatement(
+    'advance_event_head',
+    `insert into event_heads (user_id, position) values (?, 1)
+     on conflict (user_id) do update set position = event_heads.position + 1
+     returning position`,
+  ),
+  insertEvent: fixedStatement('insert_event', 'insert into events (user_id, position, type, occurred_at, data) values (?, ?, ?, ?, ?) returning id'),
+  readAfter: fixedStatement('events_after', `select ${COLUMNS} from events where user_id = ? and position > ? order by position limit ?`),
+  latest: fixedStatement('latest_event', `select ${COLUMNS} from events where user_id = ? order by position desc limit 1`),
+  head: fixedStatement('event_head', 'select position from event_heads where user_id = ?'),
+  positionOf: fixedStatement('event_position', 'select position from events where id = ? and user_id = ?'),
+};
+
+/** Appends through a transaction (TransactionScope.events); remembers whose logs it wrote to. */
+export class KnexEventAppender implements EventPublisher {
+  readonly users = new Set<number>();
+
+  constructor(private readonly trx: Knex.Transaction) {}
+
+  async publish(event: DomainEvent): Promise<void> {
+    const occurredAt = toDbTime(event.occurredAt);
+    const data = toEventData(event.payload);
+    if (isPostgres(this.trx)) {
+      await runFixed(this.trx, STATEMENTS.appendPostgres, [event.userId, event.userId, event.type, occurredAt, data]);
+    } else {
+      const [head] = await runFixed<{ position: number }>(this.trx, STATEMENTS.advanceHead, [event.userId]);
+      await runFixed(this.trx, STATEMENTS.insertEvent, [event.userId, head!.position, event.type, occurredAt, data]);
+    }
+    this.users.add(event.userId);
+  }
+}
+
+/** Reads go to `reads` (openReadPool); the purge to `db`. */
+export class KnexChangeLog implements ChangeLog {
+  constructor(
+    private readonly db: Knex,
+    private readonly reads: Knex = db,
+  ) {}
+
+  async positionOf(userId: number, eventId: string): Promise<number | null> {
+    if (!EVENT_ID.test(eventId) || !isStorableId(userId)) return null;
+    const [row] = await runFixed<{ position: number | string }>(this.reads, STATEMENTS.positionOf, [eventId, userId]);
+    return row ? Number(row.position) : null;
+  }
+
+  async readAfter(userId: number, position: number, limit: number): Promise<LoggedEvent[]> {
+    if (!isStorableId(userId)) return [];
+    return (await runFixed<EventRow>(this.reads, STATEMENTS.readAfter, [userId, position, limit])).map(toLogged);
+  }
+
+  async latest(userId: number): Promise<LoggedEvent | null> {
+    if (!isStorableId(userId)) return null;
+    const [row] = await runFixed<EventRow>(this.reads, STATEMENTS.latest, [userId]);
+    return row ? toLogged(row) : null;
+  }
+
+  async head(userId: number): Promise<number> {
+    if (!isStorableId(userId)) return 0;
+    const [row] = await runFixed<{ position: number | string }>(this.reads, STATEMENTS.head, [userId]);
+    return row ? Number(row.position) : 0;
+  }
+
+  async purgeBefore(cutoff: Date): Promise<number> {
+    return this.db('events').where('occurred_at', '<', toDbTime(cutoff)).delete();
+  }
+}

@@ -1,0 +1,62 @@
+import type { ChangeLog, DomainEvent, LoggedEvent } from '../../../application/index.js';
+
+/**
+ * The change log in memory (tests, demos). Appends come through a unit of work
+ * (InMemoryTransactionRunner), which takes them back when the unit fails.
+ */
+export class InMemoryChangeLog implements ChangeLog {
+  private readonly logs = new Map<number, LoggedEvent[]>();
+  private readonly heads = new Map<number, number>();
+  private lastId = 0;
+
+  append(event: DomainEvent): LoggedEvent {
+    const position = (this.heads.get(event.userId) ?? 0) + 1;
+    const logged: LoggedEvent = { ...structuredClone(event), id: String(++this.lastId), position };
+    this.heads.set(event.userId, position);
+    const log = this.logs.get(event.userId) ?? [];
+    log.push(logged);
+    this.logs.set(event.userId, log);
+    return logged;
+  }
+
+  /** Takes back the user's newest event (a rolled-back unit of work's); its id is not reused. */
+  takeBack(logged: LoggedEvent): void {
+    const log = this.logs.get(logged.userId);
+    if (log?.at(-1) !== logged) return;
+    log.pop();
+    this.heads.set(logged.userId, logged.position - 1);
+  }
+
+  async positionOf(userId: number, eventId: string): Promise<number | null> {
+    return this.logs.get(userId)?.find((event) => event.id === eventId)?.position ?? null;
+  }
+
+  async readAfter(userId: number, position: number, limit: number): Promise<LoggedEvent[]> {
+    const log = this.logs.get(userId) ?? [];
+    return log.filter((event) => event.position > position).slice(0, limit).map((event) => structuredClone(event));
+  }
+
+  async latest(userId: number): Promise<LoggedEvent | null> {
+    const newest = this.logs.get(userId)?.at(-1);
+    return newest ? structuredClone(newest) : null;
+  }
+
+  async head(userId: number): Promise<number> {
+    return this.heads.get(userId) ?? 0;
+  }
+
+  async purgeBefore(cutoff: Date): Promise<number> {
+    let purged = 0;
+    for (const [userId, log] of this.logs) {
+      const kept = log.filter((event) => event.occurredAt >= cutoff);
+      purged += log.length - kept.length;
+      this.logs.set(userId, kept);
+    }
+    return purged;
+  }
+
+  deleteAllOf(userId: number): void {
+    this.logs.delete(userId);
+    this.heads.delete(userId);
+  }
+}

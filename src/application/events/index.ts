@@ -1,0 +1,2 @@
+export * from './event-tickets.js';
+export * from './live-events.js';
