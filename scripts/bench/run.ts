@@ -12,6 +12,10 @@
  * The service is a black box reached over HTTP with DATABASE_URL set: a fresh SQLite file, or a
  * fresh PostgreSQL database (taskforge_bench_test_*) migrated with the service's own CLI and
  * dropped afterwards. When PostgreSQL cannot be reached the run says so and measures SQLite only.
+ *
+ * With --floor, the PostgreSQL run also measures the floor server (floor-server.ts): a bare route
+ * doing 0, 1, 2 or 3 sequential round trips to the same database, so that the service's ratios
+ * can be read against what a round trip alone costs on the host.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -29,6 +33,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const DIST_MAIN = 'dist/src/infrastructure/main.js';
 const DIST_CLI = 'dist/src/infrastructure/cli.js';
 const DIST_REFERENCE = path.join(ROOT, 'dist/scripts/bench/reference-server.js');
+const DIST_FLOOR = path.join(ROOT, 'dist/scripts/bench/floor-server.js');
 const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 type Engine = 'sqlite' | 'postgres';
@@ -48,6 +53,10 @@ const HELP = `npm run bench -- [options]
                            otherwise; after each scenario's rounds one more run of the service
                            while pg_stat_statements (or, without it, samples of pg_stat_activity
                            and pg_locks every 100 ms) records where the database's time goes
+  --floor                  PostgreSQL only: also measure the floor server, a bare Fastify route
+                           doing 0, 1, 2 or 3 sequential round trips (a named select $1::int) through
+                           a pg Pool of 10, and report each route's req/s over the route with none:
+                           a request needing k round trips in sequence cannot beat /floor/k's ratio
   --connections <n>        concurrent connections (default 10)
   --rate <req/s>           send at this fixed rate instead of as fast as the server answers; then
                            compare the CPU µs/req column (the server's CPU, all threads, per request);
@@ -75,6 +84,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     smoke: { type: 'boolean', default: false },
     'pg-profile': { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
     connections: { type: 'string', default: '10' },
     rate: { type: 'string' },
     'flood-connections': { type: 'string', default: '8' },
@@ -96,6 +106,7 @@ if (args.help) {
 
 const SMOKE = args.smoke || process.env.BENCH_SMOKE === '1';
 const PG_PROFILE = args['pg-profile'];
+const FLOOR = args.floor;
 
 const positive = (name: string, text: string | undefined): number => {
   const value = Number(text);
@@ -181,7 +192,7 @@ async function seed(server: ServerProcess): Promise<SeededUser[]> {
 
 // --- measuring -----------------------------------------------------------------------------
 
-type Target = 'service' | 'reference';
+type Target = 'service' | 'reference' | 'floor';
 
 interface Measurement {
   scenario: string;
@@ -281,6 +292,54 @@ function median(rounds: Measurement[]): Measurement {
   };
 }
 
+// --- the floor -----------------------------------------------------------------------------
+
+/** The routes floor-server.ts answers: /floor/k makes k sequential round trips. */
+const FLOOR_ROUND_TRIPS = [0, 1, 2, 3] as const;
+
+/** One route of the floor server and its share of /floor/0's throughput. */
+interface FloorRoute {
+  roundTrips: number;
+  /** req/s over /floor/0's; at a fixed --rate, /floor/0's CPU per request over this route's. */
+  ratio: number;
+  measurement: Measurement;
+}
+
+const floorScenario = (roundTrips: number): Scenario => ({
+  name: `/floor/${roundTrips}`,
+  description: `a bare route and ${roundTrips} sequential round trips to PostgreSQL`,
+  needsTasks: false,
+  requests: () => [{ method: 'GET', path: `/floor/${roundTrips}` }],
+});
+
+/**
+ * What sequential round trips to this PostgreSQL cost a bare route: the floor server on the
+ * service's database, each route measured as a scenario is. Rounds alternate the routes' order,
+ * as they alternate the servers', so that a slow spell of the host falls on all of them.
+ */
+async function measureFloor(databaseUrl: string, runDir: string, ports: Set<number>): Promise<FloorRoute[]> {
+  const port = await freePort(ports);
+  const server = await startServer({
+    name: 'floor',
+    port,
+    nodeArgs: [DIST_FLOOR],
+    env: { NODE_ENV: 'production', PORT: String(port), DATABASE_URL: databaseUrl },
+    logFile: path.join(runDir, `postgres-floor-${port}.log`),
+  });
+  try {
+    const routes = FLOOR_ROUND_TRIPS.map(floorScenario);
+    const rounds = routes.map((): Measurement[] => []);
+    const indices = routes.map((_, i) => i);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const i of r % 2 === 0 ? indices : [...indices].reverse()) rounds[i]!.push(await measure(server, 'floor', routes[i]!, []));
+    }
+    const medians = rounds.map(median);
+    return medians.map((m, i) => ({ roundTrips: FLOOR_ROUND_TRIPS[i]!, ratio: round(ratioOf(m, medians[0])!), measurement: m }));
+  } finally {
+    await server.stop();
+  }
+}
+
 // --- one database --------------------------------------------------------------------------
 
 interface Check {
@@ -306,6 +365,8 @@ interface EngineResult {
   serverVersion?: string;
   measurements: Measurement[];
   flood?: { idle: Measurement; flooded: Measurement; login: Measurement };
+  /** With --floor, on PostgreSQL: /floor/0 … /floor/3. */
+  floor?: FloorRoute[];
   rss: RssVerdict;
   checks: Check[];
   pgProfiles: WriteProfile[];
@@ -429,6 +490,7 @@ async function runEngine(engine: Engine, runDir: string, ports: Set<number>, ser
         pgProfiles.push(await profiler.stop(scenario.name));
       }
     }
+    const floor = FLOOR && engine === 'postgres' ? await measureFloor(serviceUrl, runDir, ports) : undefined;
     const flood = runFlood ? await measureFlood(service, seeded.get(service)!) : undefined;
     if (flood) rssSeries.push(...flood.flooded.rssAfterMiB);
 
@@ -443,7 +505,7 @@ async function runEngine(engine: Engine, runDir: string, ports: Set<number>, ser
       peakMiB: Math.max(0, ...measurements.filter((m) => m.target === 'service').map((m) => m.peakRssMiB)),
       flat: last - first <= Math.max(first * RSS_FLAT.share, RSS_FLAT.mib),
     };
-    return { engine, database: databaseLabel, serverVersion, measurements, flood, rss, checks: checksOf(engine, measurements, flood, rss, wrote), pgProfiles, cpuProfile };
+    return { engine, database: databaseLabel, serverVersion, measurements, flood, floor, rss, checks: checksOf(engine, measurements, flood, rss, wrote), pgProfiles, cpuProfile };
   } finally {
     await profiler?.close();
     for (const server of started.reverse()) await server.stop();
@@ -553,6 +615,17 @@ function resultRows(result: EngineResult): string[][] {
   return rows;
 }
 
+const FLOOR_HEADING = 'floor: a bare Fastify route and k sequential round trips (named select $1::int, pg Pool of 10) — no targets';
+
+/** Per floor route: its throughput, its share of /floor/0's, and what the floor server spent. */
+function floorRows(floor: FloorRoute[]): string[][] {
+  const rows = [['route', 'round trips', 'req/s', 'ratio to /floor/0', 'p99 ms', 'errors', 'CPU µs/req', 'rounds']];
+  for (const { roundTrips, ratio, measurement: m } of floor) {
+    rows.push([m.scenario, String(roundTrips), String(m.requestsPerSecond), ratio.toFixed(2), String(m.latencyMs.p99), String(m.errors), String(m.cpuMicrosPerRequest), (m.rounds ?? []).join(' ')]);
+  }
+  return rows;
+}
+
 function textTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
@@ -581,6 +654,7 @@ function markdownReport(info: ReturnType<typeof machine>, settings: Record<strin
   for (const r of results) {
     lines.push('', `## ${heading(r)}`, '', markdownTable(resultRows(r)), '', rssLine(r), '');
     for (const c of r.checks) lines.push(`- ${mark(c.ok)} ${c.what}: ${c.value} (target ${c.target})`);
+    if (r.floor) lines.push('', `### ${FLOOR_HEADING}`, '', markdownTable(floorRows(r.floor)));
     for (const p of r.pgProfiles) lines.push('', '```', formatProfile(p), '```');
   }
   return `${lines.join('\n')}\n`;
@@ -589,7 +663,7 @@ function markdownReport(info: ReturnType<typeof machine>, settings: Record<strin
 // --- main ----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  for (const file of [path.join(ROOT, DIST_MAIN), path.join(ROOT, DIST_CLI), DIST_REFERENCE]) {
+  for (const file of [path.join(ROOT, DIST_MAIN), path.join(ROOT, DIST_CLI), DIST_REFERENCE, DIST_FLOOR]) {
     try {
       statSync(file);
     } catch {
@@ -615,6 +689,11 @@ async function main(): Promise<void> {
     }
   }
   const toRun = engines.filter((e) => e !== 'postgres' || pgVersion);
+  if (FLOOR && !toRun.includes('postgres')) {
+    const note = '--floor measures round trips to PostgreSQL, which this run does not measure: ignored';
+    console.log(`  ${note}`);
+    skipped.push(note);
+  }
   if (toRun.length === 0) {
     process.exitCode = 1;
     return;
@@ -634,6 +713,7 @@ async function main(): Promise<void> {
     for (const r of results) {
       console.log(`${heading(r)}\n${textTable(resultRows(r))}\n  ${rssLine(r)}`);
       for (const c of r.checks) console.log(`  ${mark(c.ok)} ${c.what}: ${c.value} (target ${c.target})`);
+      if (r.floor) console.log(`\n${FLOOR_HEADING}\n${textTable(floorRows(r.floor))}`);
       for (const p of r.pgProfiles) console.log(`\n${formatProfile(p)}`);
       if (r.cpuProfile) console.log(`\nCPU profile of "${args.profile}" on ${r.engine} (${path.relative(ROOT, r.cpuProfile.file)}):\n${r.cpuProfile.summary}`);
       console.log('');
@@ -657,6 +737,7 @@ async function main(): Promise<void> {
       tasksPerUser: TASKS_PER_USER,
       logLevel: args['log-level'],
       baseline: args.baseline,
+      floor: FLOOR && toRun.includes('postgres'),
       targets: RATIO_TARGETS,
     };
     writeFileSync(`${base}.json`, JSON.stringify({ machine: info, settings, skipped, results }, null, 2));
