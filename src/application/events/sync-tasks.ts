@@ -38,6 +38,8 @@ export interface SyncTasksOptions {
 /** A full sync's order: created_at never changes, so a task changed during the scan keeps its place. */
 const SCAN_ORDER: TaskSort = { key: 'created_at', descending: false };
 const READ_BATCH = 500;
+/** Events one page reads at most: many changes to a few tasks must not make one request read the whole log. */
+const MAX_EVENTS_PER_PAGE = 20 * READ_BATCH;
 
 /** What one event says about one task: changed (read its current state) or deleted at a time. */
 interface TaskChange {
@@ -185,6 +187,10 @@ export class SyncTasks {
         position = event.position;
       }
       if (events.length < READ_BATCH) break;
+      if (position - from >= MAX_EVENTS_PER_PAGE) {
+        hasMore = true;
+        break;
+      }
     }
     if (!hasMore && position < head) throw gone();
 

@@ -136,6 +136,15 @@ describe('SyncTasks', () => {
     expect(page).toMatchObject({ tasks: [kept], deleted: [], hasMore: false, fullSync: true });
   });
 
+  it('reads a bounded number of events per page, however few tasks they name', async () => {
+    const { syncToken } = await sync(ada, undefined);
+    const task = await create();
+    for (let i = 0; i < 12_000; i += 1) h.log.append({ type: 'task.updated', userId: ada.userId, occurredAt: h.clock.now(), payload: { task } });
+    const first = await sync(ada, syncToken);
+    expect(first).toMatchObject({ tasks: [task], deleted: [], hasMore: true });
+    expect(await sync(ada, first.syncToken)).toMatchObject({ tasks: [task], deleted: [], hasMore: false });
+  });
+
   it('skips events that are not about tasks, and moves past them', async () => {
     const { syncToken } = await sync(ada, undefined);
     h.log.append({ type: 'export.completed', userId: ada.userId, occurredAt: h.clock.now(), payload: { export: { id: 'e1' } } });
