@@ -17,7 +17,9 @@ export function startEventPurgeTimer(purge: () => Promise<PurgedEvents>, logger:
   let running: Promise<void> | null = null;
   const run = () => {
     if (running) return;
-    running = purge()
+    // Through a promise from the start, so even a purge that throws at once is logged, never thrown out of a timer.
+    running = Promise.resolve()
+      .then(purge)
       .then((purged) => {
         if (purged.events > 0 || purged.tickets > 0) logger.info(purged, 'purged expired events and event tickets');
       })

@@ -23,6 +23,7 @@ describe('the event purge timer', () => {
     const purge = vi.fn<() => Promise<PurgedEvents>>().mockResolvedValueOnce({ events: 3, tickets: 1 }).mockResolvedValue(NOTHING);
     const { logger, info } = aLogger();
     const timer = startEventPurgeTimer(purge, logger);
+    await vi.advanceTimersByTimeAsync(0);
     expect(purge).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(EVENT_PURGE_INTERVAL_MS - 1);
     expect(purge).toHaveBeenCalledTimes(1);
@@ -43,6 +44,18 @@ describe('the event purge timer', () => {
     expect(error).toHaveBeenCalledWith({ err: expect.objectContaining({ message: 'database away' }) }, expect.any(String));
     await vi.advanceTimersByTimeAsync(1_000);
     expect(purge).toHaveBeenCalledTimes(2);
+    await timer.stop();
+  });
+
+  it('logs a purge that throws at once instead of throwing out of the timer', async () => {
+    const { logger, error } = aLogger();
+    const purge = vi.fn<() => Promise<PurgedEvents>>(() => {
+      throw new Error('not wired');
+    });
+    const timer = startEventPurgeTimer(purge, logger, 1_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(purge).toHaveBeenCalledTimes(2);
+    expect(error).toHaveBeenCalledTimes(2);
     await timer.stop();
   });
 
