@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
-import { CreateAdmin } from '../application/index.js';
+import { CreateAdmin, PurgeExpiredEvents } from '../application/index.js';
 import { buildHttpApp } from '../adapters/http/http-app.js';
 import { closeReadPool, createDatabase, migrateToLatest, openReadPool, type DatabaseOptions } from '../adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
@@ -13,6 +13,7 @@ import type { Argon2Options } from '../adapters/security/argon2-password-hasher.
 import { createJwtTokenService } from '../adapters/security/jwt-token-service.js';
 import type { Config } from './config.js';
 import { createContainer, resolveHttpUseCases } from './container.js';
+import { startEventPurgeTimer } from './event-purge-timer.js';
 import { createLogger } from './logger.js';
 import { createRedisClient, redisAnswers } from './redis.js';
 import { StartupError } from './startup-error.js';
@@ -132,7 +133,10 @@ export async function createApplication(config: Config, options: ApplicationOpti
       metricsToken: config.metricsToken,
     },
   );
+  // Until the job queue runs it (the jobs issue), the change log's retention is kept on a timer here.
+  const eventPurge = startEventPurgeTimer(() => container.resolve(PurgeExpiredEvents).execute(), logger);
   http.addHook('onClose', async () => {
+    await eventPurge.stop();
     redis?.disconnect();
     if (db && reads) await closeReadPool(reads, db);
     if (ownsDatabase) await db?.destroy();

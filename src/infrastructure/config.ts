@@ -33,6 +33,11 @@ export interface Config {
   /** Which proxies' X-Forwarded-For to believe: none, every hop, a number of hops, or these addresses. */
   trustProxy: TrustProxy;
   metricsToken: string | null;
+  /** The change log, which live events and delta sync read. */
+  events: {
+    /** EVENT_RETENTION: how long events are kept; a sync token or resume point older than that is answered 410. */
+    retentionSeconds: number;
+  };
   /** SHUTDOWN_DELAY_MS: after SIGTERM, how long new connections are still accepted (a load balancer's deregistration delay). */
   shutdownDelayMs: number;
   /** SHUTDOWN_TIMEOUT_MS: once no longer accepting, how long in-flight requests may take before the process gives up on them. */
@@ -216,6 +221,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     bodyLimit: reader.bytes('BODY_LIMIT', '1mb'),
     trustProxy: trustProxyOf(reader, warnings),
     metricsToken: reader.optional('METRICS_TOKEN'),
+    events: {
+      // Retention (delta sync, GET /events resume points).
+      retentionSeconds: reader.duration('EVENT_RETENTION', '7d'),
+    },
     shutdownDelayMs: reader.integer('SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     warnings,

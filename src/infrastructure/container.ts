@@ -33,12 +33,14 @@ import {
   RevokePersonalAccessToken,
   PatchTask,
   PatchUser,
+  PurgeExpiredEvents,
   RefreshSession,
   RegisterUser,
   ReplaceTask,
   ReplaceUser,
   SESSION_REPOSITORY,
   SessionStarter,
+  SyncTasks,
   TASK_REPOSITORY,
   TOKEN_SERVICE,
   TRANSACTION_RUNNER,
@@ -131,6 +133,7 @@ export function createContainer({ config, db, reads, argon2, tokenService, notif
   if (db) registerSqlStores(c, db, reads ?? db);
   else registerInMemoryStores(c);
   registerUseCases(c);
+  registerEventUseCases(c, config);
   single(c, LiveEvents, (c) =>
     new LiveEvents(r(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK), liveEvents),
   );
@@ -200,6 +203,13 @@ function registerUseCases(c: DependencyContainer): void {
   single(c, DeleteTask, (c) => new DeleteTask(r(c, TASK_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, CLOCK)));
 }
 
+/** The change log's readers and keeper: delta sync and the retention purge. */
+function registerEventUseCases(c: DependencyContainer, config: Config): void {
+  const retentionMs = config.events.retentionSeconds * 1000;
+  single(c, SyncTasks, (c) => new SyncTasks(r(c, TASK_REPOSITORY), r(c, CHANGE_LOG), r(c, CURSOR_CODEC), r(c, CLOCK), { retentionMs }));
+  single(c, PurgeExpiredEvents, (c) => new PurgeExpiredEvents(r(c, CHANGE_LOG), r(c, EVENT_TICKET_STORE), r(c, CLOCK), retentionMs));
+}
+
 export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
   return {
     registerUser: r(c, RegisterUser),
@@ -222,5 +232,6 @@ export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
     replaceTask: r(c, ReplaceTask),
     patchTask: r(c, PatchTask),
     deleteTask: r(c, DeleteTask),
+    syncTasks: r(c, SyncTasks),
   };
 }

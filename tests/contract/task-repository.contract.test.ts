@@ -46,6 +46,25 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
     expect(await stores.tasks.findById(owner, task.id)).toEqual(task);
   });
 
+  it('finds several of the owner\'s tasks by id, leaving out absent ids and other users\' tasks', async () => {
+    const [first, second] = await Promise.all([stores.tasks.create(aNewTask(owner, { tags: ['a'] })), stores.tasks.create(aNewTask(owner))]);
+    const foreign = await stores.tasks.create(aNewTask(stranger));
+    const gone = await stores.tasks.create(aNewTask(owner));
+    await stores.tasks.delete(owner, gone.id);
+    const found = await stores.tasks.findByIds(owner, [second!.id, foreign.id, gone.id, first!.id, second!.id, 0, -5, 2 ** 31]);
+    expect(found.sort((a, b) => a.id - b.id)).toEqual([first, second].sort((a, b) => a!.id - b!.id));
+    expect(await stores.tasks.findByIds(owner, [])).toEqual([]);
+    expect(await stores.tasks.findByIds(stranger, [first!.id])).toEqual([]);
+  });
+
+  it('finds more tasks by id than one statement may bind', async () => {
+    const many = await stores.newUser();
+    const created = [];
+    for (let i = 0; i < 1_200; i += 1) created.push(await stores.tasks.create(aNewTask(many)));
+    const found = await stores.tasks.findByIds(many, created.map((task) => task.id));
+    expect(found.map((task) => task.id).sort((a, b) => a - b)).toEqual(created.map((task) => task.id));
+  });
+
   it('answers "absent" for ids no table can hold', async () => {
     for (const id of [0, -1, 2 ** 31, Number.MAX_SAFE_INTEGER]) {
       expect(await stores.tasks.findById(owner, id)).toBeNull();

@@ -20,13 +20,14 @@ import { authRoutes, type AuthRoutesOptions } from './routes/auth-routes.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health-routes.js';
 import type { RouteGuards } from './routes/route-guards.js';
 import { personalTokenRoutes, type PersonalTokenRoutesOptions } from './routes/personal-token-routes.js';
+import { syncRoutes, type SyncRoutesOptions } from './routes/sync-routes.js';
 import { taskRoutes, type TaskRoutesOptions } from './routes/task-routes.js';
 import { userRoutes, type UserRoutesOptions } from './routes/user-routes.js';
 import { Problem } from './schemas/common.js';
 import { rejectNonDecimalIds, schemaCompiler } from './validation.js';
 
 /** Every use case the HTTP transport calls: what its route plugins need, plus the token check. */
-export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions & PersonalTokenRoutesOptions, 'guards'> & {
+export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions & PersonalTokenRoutesOptions & SyncRoutesOptions, 'guards'> & {
   authenticate: Authenticate;
 };
 
@@ -132,5 +133,6 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   await app.register(userRoutes, { ...useCases, guards });
   await app.register(taskRoutes, { ...useCases, guards });
   await app.register(personalTokenRoutes, { ...useCases, guards });
+  await app.register(syncRoutes, { ...useCases, guards });
   return app;
 }

@@ -36,6 +36,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'users', description: 'Accounts' },
         { name: 'tasks', description: 'Your tasks' },
         { name: 'tokens', description: 'Personal access tokens, for scripts and integrations' },
+        { name: 'sync', description: 'Delta sync for offline-capable clients' },
         { name: 'operations', description: 'Health and monitoring' },
       ],
       components: {

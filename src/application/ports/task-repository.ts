@@ -51,6 +51,8 @@ export type NewTask = Omit<Task, 'id'>;
 export interface TaskRepository {
   create(task: NewTask): Promise<Task>;
   findById(userId: number, id: number): Promise<Task | null>;
+  /** The user's tasks among `ids`, in no particular order: absent ids, and other users' tasks, are left out. */
+  findByIds(userId: number, ids: readonly number[]): Promise<Task[]>;
   /**
    * As findById; inside a unit of work (TransactionRunner) the task is also held against every
    * other writer, in this process or another, until the unit ends.

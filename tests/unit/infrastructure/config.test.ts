@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       bodyLimit: 1024 * 1024,
       trustProxy: false,
       metricsToken: null,
+      events: { retentionSeconds: 7 * 86_400 },
     });
   });
 
@@ -79,6 +80,7 @@ describe('loadConfig', () => {
       BODY_LIMIT: '512kb',
       TRUST_PROXY: 'true',
       METRICS_TOKEN: 'm-token',
+      EVENT_RETENTION: '36h',
     });
     expect(config).toMatchObject({
       nodeEnv: 'production',
@@ -93,6 +95,7 @@ describe('loadConfig', () => {
       bodyLimit: 512 * 1024,
       trustProxy: true,
       metricsToken: 'm-token',
+      events: { retentionSeconds: 36 * 3600 },
     });
   });
 
@@ -123,6 +126,8 @@ describe('loadConfig', () => {
     ['SHUTDOWN_DELAY_MS', { SHUTDOWN_DELAY_MS: '-1' }],
     ['DATABASE_CONNECT_TIMEOUT_MS', { DATABASE_CONNECT_TIMEOUT_MS: 'forever' }],
     ['DATABASE_CONNECT_TIMEOUT_MS', { DATABASE_CONNECT_TIMEOUT_MS: '600001' }],
+    ['EVENT_RETENTION', { EVENT_RETENTION: 'a week' }],
+    ['EVENT_RETENTION', { EVENT_RETENTION: '0' }],
   ])('rejects a bad %s with a one-line message naming it', (variable, env) => {
     const message = configError(env);
     expect(message).toContain(variable);

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { NewPersonalAccessToken, PersonalAccessTokenMatch, PersonalAccessTokenRepository } from '../../../application/index.js';
 import type { PersonalAccessToken, Role } from '../../../domain/index.js';
 import { fixedStatement, runFixed } from './fixed-statements.js';
+import { lookupChunks } from './lookup-chunks.js';
 import { fromScopeColumn, toScopeColumn } from './scope-column.js';
 import { isStorableId } from './sql-ids.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-values.js';
@@ -36,9 +37,6 @@ const toRow = (token: NewPersonalAccessToken) => ({
   created_at: toDbTime(token.createdAt),
   expires_at: token.expiresAt && toDbTime(token.expiresAt),
 });
-
-/** Ids per statement of a batch lookup: within every engine's limit on bound parameters. */
-const LOOKUP_CHUNK = 500;
 
 /** Run by every request that brings a personal access token (see fixed-statements.ts). */
 const TOKEN_BY_DIGEST = fixedStatement(
@@ -85,11 +83,10 @@ export class KnexPersonalAccessTokenRepository implements PersonalAccessTokenRep
   }
 
   async liveOf(ids: readonly number[], now: Date): Promise<Set<number>> {
-    const storable = ids.filter(isStorableId);
     const live = new Set<number>();
-    for (let start = 0; start < storable.length; start += LOOKUP_CHUNK) {
+    for (const chunk of lookupChunks(ids.filter(isStorableId))) {
       const rows = await this.reads('personal_access_tokens')
-        .whereIn('id', storable.slice(start, start + LOOKUP_CHUNK))
+        .whereIn('id', chunk)
         .andWhere((q) => void q.whereNull('expires_at').orWhere('expires_at', '>', toDbTime(now)))
         .select<{ id: number }[]>('id');
       for (const row of rows) live.add(Number(row.id));

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Principal, RefreshOutcome, Session, SessionRepository, StoredRefreshToken } from '../../../application/index.js';
 import { effectiveScopes, type Role } from '../../../domain/index.js';
 import { fixedStatement, runFixed } from './fixed-statements.js';
+import { lookupChunks } from './lookup-chunks.js';
 import { fromScopeColumn, toScopeColumn } from './scope-column.js';
 import { fromDbTime, toDbTime } from './sql-values.js';
 import { isStorableId } from './sql-ids.js';
@@ -20,9 +21,6 @@ const PRINCIPAL_OF_LIVE_SESSION = fixedStatement(
   'principal_of_live_session',
   'select u.role, s.scopes from sessions s join users u on u.id = s.user_id where s.id = ? and s.user_id = ? and s.revoked_at is null',
 );
-
-/** Ids per statement of a batch lookup: within every engine's limit on bound parameters. */
-const LOOKUP_CHUNK = 500;
 
 /** Thrown inside the rotation to roll its claim back. */
 class RefusedRefresh extends Error {}
@@ -51,8 +49,8 @@ export class KnexSessionRepository implements SessionRepository {
   async liveOf(sessionIds: readonly string[]): Promise<Set<string>> {
     const live = new Set<string>();
     // A session goes with its user (cascade): a row that is not revoked is a live session of an existing user.
-    for (let start = 0; start < sessionIds.length; start += LOOKUP_CHUNK) {
-      const rows = await this.reads('sessions').whereIn('id', sessionIds.slice(start, start + LOOKUP_CHUNK)).whereNull('revoked_at').select<{ id: string }[]>('id');
+    for (const chunk of lookupChunks(sessionIds)) {
+      const rows = await this.reads('sessions').whereIn('id', chunk).whereNull('revoked_at').select<{ id: string }[]>('id');
       for (const row of rows) live.add(row.id);
     }
     return live;

@@ -4,6 +4,7 @@ import { priorityRank, titleKey, type Task, type TaskPriority, type TaskStatus }
 import { isPostgres } from './dialect.js';
 import { escapeLike, fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-values.js';
 import { fixedStatement, runFixed } from './fixed-statements.js';
+import { lookupChunks } from './lookup-chunks.js';
 import { isStorableId } from './sql-ids.js';
 
 interface TaskRow {
@@ -133,6 +134,15 @@ export class KnexTaskRepository implements TaskRepository {
   async findById(userId: number, id: number): Promise<Task | null> {
     if (!isStorableId(id)) return null;
     return this.toTaskOrNull((await runFixed<TaskRow>(this.reads, STATEMENTS.findById, [id, userId]))[0]);
+  }
+
+  async findByIds(userId: number, ids: readonly number[]): Promise<Task[]> {
+    const found: Task[] = [];
+    for (const chunk of lookupChunks([...new Set(ids)].filter(isStorableId))) {
+      const rows = await this.reads<TaskRow>('tasks').where('user_id', userId).whereIn('id', chunk).select<TaskRow[]>(TASK_COLUMNS);
+      found.push(...rows.map(toEntity));
+    }
+    return found;
   }
 
   async findForUpdate(userId: number, id: number): Promise<Task | null> {

@@ -64,6 +64,15 @@ export class InMemoryTaskRepository implements TaskRepository {
     return task && task.userId === userId ? copy(task) : null;
   }
 
+  async findByIds(userId: number, ids: readonly number[]): Promise<Task[]> {
+    const found: Task[] = [];
+    for (const id of new Set(ids)) {
+      const task = this.tasks.get(id);
+      if (task && task.userId === userId) found.push(copy(task));
+    }
+    return found;
+  }
+
   findForUpdate(userId: number, id: number): Promise<Task | null> {
     return this.findById(userId, id);
   }

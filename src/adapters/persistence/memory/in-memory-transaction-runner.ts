@@ -67,6 +67,10 @@ class JournaledTasks implements TaskRepository {
     return this.store.findById(userId, id);
   }
 
+  findByIds(userId: number, ids: readonly number[]): Promise<Task[]> {
+    return this.store.findByIds(userId, ids);
+  }
+
   async findForUpdate(userId: number, id: number): Promise<Task | null> {
     await this.locks.hold(id, this.releases);
     return this.store.findById(userId, id);
