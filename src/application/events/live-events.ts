@@ -79,10 +79,13 @@ export class LiveEvents {
 
   start(): void {
     if (this.stopListening) return;
-    this.stopListening = this.notifier.listen((userId) => this.read(userId));
+    this.stopListening = this.notifier.listen(
+      (userId) => this.read(userId),
+      () => this.sweep(),
+    );
     this.timers.push(
       setInterval(() => void this.checkCredentials(), this.options.credentialCheckMs).unref(),
-      setInterval(() => { for (const userId of this.feeds.keys()) this.read(userId); }, this.options.sweepMs).unref(),
+      setInterval(() => this.sweep(), this.options.sweepMs).unref(),
     );
   }
 
@@ -144,6 +147,11 @@ export class LiveEvents {
     const feed = this.feeds.get(userId);
     if (!feed?.streams.delete(stream)) return;
     if (feed.streams.size === 0 && !feed.reading) this.feeds.delete(userId);
+  }
+
+  /** Every open stream reads its log: what a lost notice would have made it do. */
+  private sweep(): void {
+    for (const userId of this.feeds.keys()) this.read(userId);
   }
 
   /** One read loop per user at a time; a notice during it makes it go round once more. */
