@@ -41,9 +41,15 @@ export class PostgresChangeNotifier implements ChangeNotifier {
   private sending = false;
   private sendFailing = false;
   private closed = false;
+  /**
+   * Settles once the first attempt to listen has succeeded or failed: start-up waits for it, so
+   * that an instance that can hear the others is ready from its first request.
+   */
+  readonly firstAttempt: Promise<void>;
 
   constructor(private readonly options: PostgresChangeNotifierOptions) {
     this.connect();
+    this.firstAttempt = this.connecting!;
   }
 
   /** Whether notices from other instances can arrive now (readiness). */

@@ -20,6 +20,12 @@ export class RedisChangeNotifier implements ChangeNotifier {
   private everSubscribed = false;
   private publishFailing = false;
   private closed = false;
+  /**
+   * Settles once the first attempt to subscribe has succeeded or failed: start-up waits for it,
+   * so that an instance that can hear the others is ready from its first request.
+   */
+  readonly firstAttempt: Promise<void>;
+  private firstAttemptEnded!: () => void;
 
   constructor(
     private readonly publisher: Redis,
@@ -29,11 +35,12 @@ export class RedisChangeNotifier implements ChangeNotifier {
     // A connection in subscriber mode can run no other command, so notices arrive on one of
     // their own. It subscribes itself on every connection (rather than letting ioredis
     // resubscribe), so that it knows when the subscription is in place again after an outage.
+    this.firstAttempt = new Promise<void>((resolve) => (this.firstAttemptEnded = resolve));
     this.subscriber = publisher.duplicate({ autoResubscribe: false });
     this.subscriber.on('ready', () => void this.subscribe());
     this.subscriber.on('close', () => this.lost());
-    // Failed reconnection attempts; the loss itself is reported once, on 'close'.
-    this.subscriber.on('error', () => {});
+    // Failed (re)connection attempts; the loss itself is reported once, on 'close'.
+    this.subscriber.on('error', () => this.firstAttemptEnded());
     this.subscriber.on('message', (channel: string, message: string) => {
       const userId = channel === this.channel ? userIdOfNotice(message) : null;
       if (userId !== null) this.listeners.changed(userId);
@@ -69,12 +76,14 @@ export class RedisChangeNotifier implements ChangeNotifier {
     try {
       await this.subscriber.subscribe(this.channel);
     } catch (error) {
+      this.firstAttemptEnded();
       if (this.closed) return;
       this.log.warn(`could not subscribe to change notices in Redis (${briefly(error)}); reconnecting`);
       this.subscriber.disconnect(true);
       return;
     }
     this.subscribed = true;
+    this.firstAttemptEnded();
     if (this.everSubscribed) {
       this.log.info('subscribed to change notices in Redis again; every open stream reads its log for the notices it may have missed');
       this.listeners.missed();
