@@ -36,7 +36,7 @@ describe('personal access tokens', () => {
     expect(created.secret).toMatch(/^tfp_[A-Za-z0-9_-]{43}$/);
     expect(created.token).toMatchObject({ name: 'ci', scopes: ['tasks:read'], lastUsedAt: null, expiresAt: new Date(h.clock.now().getTime() + 30 * 86_400_000) });
     expect(JSON.stringify(await h.listPersonalAccessTokens.execute(principal))).not.toContain(created.secret.slice(4));
-    expect(await h.authenticate.execute(created.secret)).toEqual({ userId: principal.userId, role: 'user', sessionId: null, scopes: ['tasks:read'] });
+    expect(await h.authenticate.execute(created.secret)).toEqual({ userId: principal.userId, role: 'user', sessionId: null, personalTokenId: created.token.id, scopes: ['tasks:read'] });
   });
 
   it('writes last use at most once a minute, to the minute', async () => {
