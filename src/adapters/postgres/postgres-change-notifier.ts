@@ -5,6 +5,13 @@ import { briefly, ChangeListeners, userIdOfNotice, type NotifierLog } from '../e
 /** One channel per database: instances that share a database share its change log, and its notices. */
 export const CHANGE_CHANNEL = 'taskforge_events';
 
+
+/** The listening connection, and how to give it up (once) when it fails. */
+interface Listening {
+  client: pg.Client;
+  drop(error?: unknown): void;
+}
+
 export interface PostgresChangeNotifierOptions {
   connectionString: string;
   log: NotifierLog;
@@ -15,6 +22,13 @@ export interface PostgresChangeNotifierOptions {
   /** The wait before the first reconnection attempt; it doubles on each failure, up to `maxReconnectDelayMs`. */
   reconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
+  /**
+   * A connection that went silent (a failover without a reset, a NAT that forgot it) looks open
+   * until a query on it fails: the listening connection is asked something this often, and a
+   * connection or query that gets no answer within `queryTimeoutMs` counts as lost.
+   */
+  heartbeatMs?: number;
+  queryTimeoutMs?: number;
 }
 
 /**
@@ -31,7 +45,8 @@ export interface PostgresChangeNotifierOptions {
  */
 export class PostgresChangeNotifier implements ChangeNotifier {
   private readonly listeners = new ChangeListeners();
-  private client: pg.Client | null = null;
+  private listening: Listening | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
   private connecting: Promise<void> | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private failures = 0;
@@ -54,7 +69,7 @@ export class PostgresChangeNotifier implements ChangeNotifier {
 
   /** Whether notices from other instances can arrive now (readiness). */
   get connected(): boolean {
-    return this.client !== null;
+    return this.listening !== null;
   }
 
   notify(userIds: readonly number[]): void {
@@ -72,8 +87,8 @@ export class PostgresChangeNotifier implements ChangeNotifier {
     this.listeners.clear();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     await this.connecting;
-    const client = this.client;
-    this.client = null;
+    const client = this.listening?.client;
+    this.stopListening();
     await client?.end().catch(() => {});
   }
 
@@ -86,18 +101,18 @@ export class PostgresChangeNotifier implements ChangeNotifier {
     const client = new pg.Client({
       connectionString: this.options.connectionString,
       application_name: this.options.applicationName ?? 'taskforge-notices',
-      // A connection that went silent (a dead peer, a dropped route) is found out by the kernel.
       keepAlive: true,
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: this.options.queryTimeoutMs ?? 5_000,
+      query_timeout: this.options.queryTimeoutMs ?? 5_000,
     });
     let lost = false;
-    const onLost = (error?: unknown) => {
+    const drop = (error?: unknown) => {
       if (lost) return;
       lost = true;
       this.lose(client, error);
     };
-    client.on('error', onLost);
-    client.on('end', () => onLost());
+    client.on('error', drop);
+    client.on('end', () => drop());
     client.on('notification', ({ channel, payload }) => {
       const userId = channel === CHANGE_CHANNEL && payload ? userIdOfNotice(payload) : null;
       if (userId !== null) this.listeners.changed(userId);
@@ -106,14 +121,16 @@ export class PostgresChangeNotifier implements ChangeNotifier {
       await client.connect();
       await client.query(`listen ${CHANGE_CHANNEL}`);
     } catch (error) {
-      onLost(error);
+      drop(error);
       return;
     }
     if (this.closed || lost) {
       await client.end().catch(() => {});
       return;
     }
-    this.client = client;
+    const listening: Listening = { client, drop };
+    this.listening = listening;
+    this.heartbeat = setInterval(() => void this.ask(listening, 'select 1'), this.options.heartbeatMs ?? 30_000).unref();
     this.failures = 0;
     if (this.everListened) {
       this.options.log.info('listening for change notices in PostgreSQL again; every open stream reads its log for the notices it may have missed');
@@ -124,7 +141,7 @@ export class PostgresChangeNotifier implements ChangeNotifier {
   }
 
   private lose(client: pg.Client, error: unknown): void {
-    if (this.client === client) this.client = null;
+    if (this.listening?.client === client) this.stopListening();
     void client.end().catch(() => {});
     if (this.closed) return;
     if (!this.outageReported) {
@@ -159,15 +176,30 @@ export class PostgresChangeNotifier implements ChangeNotifier {
   }
 
   private async sendNow(userIds: number[]): Promise<void> {
-    try {
-      if (!this.client) throw new Error('not connected');
-      await this.client.query('select pg_notify($1, user_id::text) from unnest($2::bigint[]) as user_id', [CHANGE_CHANNEL, userIds]);
+    const sent = this.listening && (await this.ask(this.listening, 'select pg_notify($1, user_id::text) from unnest($2::bigint[]) as user_id', [CHANGE_CHANNEL, userIds]));
+    if (sent) {
       this.sendFailing = false;
-    } catch (error) {
-      if (this.sendFailing || this.closed) return;
+    } else if (!this.sendFailing && !this.closed) {
       this.sendFailing = true;
-      this.options.log.warn(`could not send a change notice through PostgreSQL (${briefly(error)}); other instances' streams get the events at their next sweep`);
+      this.options.log.warn('could not send a change notice through PostgreSQL; other instances\' streams get the events at their next sweep');
     }
+  }
+
+  /** Runs a statement on the listening connection; one that fails or gets no answer gives the connection up. */
+  private async ask(listening: Listening, sql: string, values?: unknown[]): Promise<boolean> {
+    try {
+      await listening.client.query(sql, values);
+      return true;
+    } catch (error) {
+      listening.drop(error);
+      return false;
+    }
+  }
+
+  private stopListening(): void {
+    this.listening = null;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
   }
 
   private describe(error: unknown): string {
