@@ -2,9 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { NotifierLog } from '../../src/adapters/events/change-listeners.js';
-import { PostgresChangeNotifier } from '../../src/adapters/postgres/postgres-change-notifier.js';
-import { postgresUrl } from '../support/databases.js';
-import { notifierFamily, notifierKinds, until, type NotifierFamily, type NotifierInstance } from '../support/change-notifiers.js';
+import { notifierFamily, notifierKinds, type NotifierFamily, type NotifierInstance } from '../support/change-notifiers.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const kinds = await notifierKinds();
@@ -133,6 +131,30 @@ describe.each(kinds)('ChangeNotifier: %s', (kind) => {
       }
     });
 
+    it('finds a connection that went silent by its heartbeat, reconnects once the network answers, and says notices may have been missed', async () => {
+      const proxy = await new TcpProxy(family.server!).start();
+      try {
+        const a = await open();
+        const b = await open({ via: { host: '127.0.0.1', port: proxy.port }, quickHeartbeat: true });
+        const onB = recorder();
+        b.notifier.listen(onB.listener, onB.onMissed);
+
+        // Packets vanish and nothing is reset: only a command that gets no answer tells.
+        proxy.stall();
+        await vi.waitFor(() => expect(b.connected()).toBe(false), DELIVERY);
+        expect(onB.missed).toBe(0);
+
+        await proxy.restore();
+        await vi.waitFor(() => expect(b.connected()).toBe(true), { timeout: 10_000, interval: 20 });
+        expect(onB.missed).toBe(1);
+        const user = aUserId();
+        a.notifier.notify([user]);
+        await vi.waitFor(() => expect(onB.heard).toContain(user), DELIVERY);
+      } finally {
+        await proxy.close();
+      }
+    });
+
     it('drops a notice it cannot send, at once and with one warning, and still hands it to its own listeners', async () => {
       const proxy = await new TcpProxy(family.server!).start();
       try {
@@ -182,40 +204,3 @@ describe.each(kinds)('ChangeNotifier: %s', (kind) => {
   }, 20_000);
 });
 
-describe.runIf(kinds.includes('postgres'))('PostgresChangeNotifier on a connection that goes silent', () => {
-  it('finds out by its heartbeat, reconnects once the network answers again, and says notices may have been missed', async () => {
-    const family = await notifierFamily('postgres');
-    const proxy = await new TcpProxy(family.server!).start();
-    const url = new URL((await postgresUrl())!);
-    const other = await family.instance();
-    const notifier = new PostgresChangeNotifier({
-      connectionString: Object.assign(url, { hostname: '127.0.0.1', port: String(proxy.port) }).href,
-      log: { info: () => {}, warn: () => {} },
-      heartbeatMs: 50,
-      queryTimeoutMs: 300,
-      reconnectDelayMs: 20,
-      maxReconnectDelayMs: 100,
-    });
-    try {
-      await until(() => notifier.connected, 10_000, 'a LISTEN connection');
-      const heard = recorder();
-      notifier.listen(heard.listener, heard.onMissed);
-
-      // Packets vanish, nothing is reset: only a query that gets no answer tells.
-      proxy.stall();
-      await vi.waitFor(() => expect(notifier.connected).toBe(false), DELIVERY);
-      expect(heard.missed).toBe(0);
-
-      await proxy.restore();
-      await vi.waitFor(() => expect(notifier.connected).toBe(true), { timeout: 10_000, interval: 20 });
-      expect(heard.missed).toBe(1);
-      const user = aUserId();
-      other.notifier.notify([user]);
-      await vi.waitFor(() => expect(heard.heard).toContain(user), DELIVERY);
-    } finally {
-      await notifier.close();
-      await other.close();
-      await proxy.close();
-    }
-  });
-});

@@ -25,6 +25,8 @@ export interface InstanceOptions {
   /** Reach the server through this address instead (a TcpProxy in front of it). */
   via?: { host: string; port: number };
   log?: NotifierLog;
+  /** Check the connection often and give up on an unanswered one soon (a silent-network test). */
+  quickHeartbeat?: boolean;
 }
 
 /** The instances of one deployment: every notifier it opens talks to the others. */
@@ -94,9 +96,9 @@ function redisFamily(url: string): NotifierFamily {
     kind: 'redis',
     crossesInstances: true,
     server: address(url),
-    instance: async ({ via, log = quiet } = {}) => {
+    instance: async ({ via, log = quiet, quickHeartbeat } = {}) => {
       const publisher = createRedisClient(redirected(url, via), silent);
-      const notifier = new RedisChangeNotifier(publisher, channel, log);
+      const notifier = new RedisChangeNotifier(publisher, channel, log, quickHeartbeat ? { heartbeatMs: 50 } : {});
       await until(() => notifier.connected, 10_000, 'a Redis subscription');
       return {
         notifier,
@@ -124,13 +126,14 @@ function postgresFamily(url: string): NotifierFamily {
     kind: 'postgres',
     crossesInstances: true,
     server: address(url),
-    instance: async ({ via, log = quiet } = {}) => {
+    instance: async ({ via, log = quiet, quickHeartbeat } = {}) => {
       const notifier = new PostgresChangeNotifier({
         connectionString: redirected(url, via),
         log,
         applicationName: `taskforge-test-${randomBytes(4).toString('hex')}`,
         reconnectDelayMs: 20,
         maxReconnectDelayMs: 200,
+        ...(quickHeartbeat ? { heartbeatMs: 50, queryTimeoutMs: 300 } : {}),
       });
       await until(() => notifier.connected, 10_000, 'a LISTEN connection');
       return { notifier, connected: () => notifier.connected, close: () => notifier.close() };

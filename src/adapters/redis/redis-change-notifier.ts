@@ -16,6 +16,7 @@ import { briefly, ChangeListeners, userIdOfNotice, type NotifierLog } from '../e
 export class RedisChangeNotifier implements ChangeNotifier {
   private readonly listeners = new ChangeListeners();
   private readonly subscriber: Redis;
+  private readonly heartbeat: NodeJS.Timeout;
   private subscribed = false;
   private everSubscribed = false;
   private publishFailing = false;
@@ -31,6 +32,7 @@ export class RedisChangeNotifier implements ChangeNotifier {
     private readonly publisher: Redis,
     private readonly channel: string,
     private readonly log: NotifierLog,
+    options: { heartbeatMs?: number } = {},
   ) {
     // A connection in subscriber mode can run no other command, so notices arrive on one of
     // their own. It subscribes itself on every connection (rather than letting ioredis
@@ -45,6 +47,12 @@ export class RedisChangeNotifier implements ChangeNotifier {
       const userId = channel === this.channel ? userIdOfNotice(message) : null;
       if (userId !== null) this.listeners.changed(userId);
     });
+    // A connection that went silent (no reset ever came) looks subscribed until a command on it
+    // goes unanswered: PING, the one command besides (un)subscribing that a subscribed connection
+    // may send, fails after the client's command timeout, and the connection is made anew.
+    this.heartbeat = setInterval(() => {
+      if (this.subscribed) this.subscriber.ping().catch(() => this.subscriber.disconnect(true));
+    }, options.heartbeatMs ?? 30_000).unref();
   }
 
   /** Whether notices from other instances can arrive now (readiness). */
@@ -69,6 +77,7 @@ export class RedisChangeNotifier implements ChangeNotifier {
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
+    clearInterval(this.heartbeat);
     this.subscriber.disconnect();
   }
 
