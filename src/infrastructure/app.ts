@@ -12,6 +12,7 @@ import { RedisWindowCounter } from '../adapters/redis/redis-window-counter.js';
 import type { Argon2Options } from '../adapters/security/argon2-password-hasher.js';
 import { createJwtTokenService } from '../adapters/security/jwt-token-service.js';
 import type { Config } from './config.js';
+import { createChangeNotifier } from './change-notifier.js';
 import { createContainer, resolveHttpUseCases } from './container.js';
 import { startEventPurgeTimer } from './event-purge-timer.js';
 import { createLogger } from './logger.js';
@@ -100,7 +101,9 @@ export async function createApplication(config: Config, options: ApplicationOpti
   const db = options.persistence === 'memory' ? null : (options.db ?? (await openServiceDatabase(config, options.migrate, logger)));
   const reads = db && openReadPool(db, databaseOptions(config, logger));
   const tokenService = await createJwtTokenService(config.jwt);
-  const container = createContainer({ config, db: db ?? undefined, reads: reads ?? undefined, argon2: options.argon2, tokenService });
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
+  const { notifier, connected: notifierConnected, started: notifierStarted } = createChangeNotifier(config, { redis, sharedStores: db !== null, logger });
+  const container = createContainer({ config, db: db ?? undefined, reads: reads ?? undefined, argon2: options.argon2, tokenService, notifier });
 
   if (config.admin) {
     const admin = await container.resolve(CreateAdmin).execute(config.admin, { onlyIfNoAdmin: true });
@@ -113,8 +116,9 @@ export async function createApplication(config: Config, options: ApplicationOpti
     // A rollback while the service runs leaves it serving code the schema no longer matches.
     readiness.schema = async () => (await schemaStatus(db)).pending.length === 0;
   }
-  const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
   if (redis) readiness.redis = () => redisAnswers(redis);
+  // Without it, this instance's streams get other instances' events only at the sweep.
+  if (notifierConnected) readiness.fan_out = async () => notifierConnected();
 
   const http = await buildHttpApp(
     {
@@ -133,10 +137,12 @@ export async function createApplication(config: Config, options: ApplicationOpti
       metricsToken: config.metricsToken,
     },
   );
+  await notifierStarted;
   // Until the job queue runs it (the jobs issue), the change log's retention is kept on a timer here.
   const eventPurge = startEventPurgeTimer(() => container.resolve(PurgeExpiredEvents).execute(), logger);
   http.addHook('onClose', async () => {
     await eventPurge.stop();
+    await notifier.close();
     redis?.disconnect();
     if (db && reads) await closeReadPool(reads, db);
     if (ownsDatabase) await db?.destroy();

@@ -2,7 +2,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/infrastructure/config.js';
 import { createApplication, type Application } from '../../src/infrastructure/app.js';
-import { openTestDatabase, type SqlEngine, type TestDatabase } from './databases.js';
+import { openTestDatabase, postgresUrl, type SqlEngine, type TestDatabase } from './databases.js';
 
 /** Cheap argon2id so suites stay fast; production parameters are tested on the hasher itself. */
 export const FAST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
@@ -33,11 +33,28 @@ export async function buildTestApp(
   env: Record<string, string> = {},
   options: { logger?: Logger } = {},
 ): Promise<TestApp> {
-  const config = testConfig(env);
   const database = engine === 'memory' ? null : await openTestDatabase(engine);
+  const app = await buildTestAppOn(database, env, options);
+  return {
+    ...app,
+    close: async () => {
+      await app.close();
+      await database?.destroy();
+    },
+  };
+}
+
+/**
+ * One instance of the service on `database`, which the caller opened and closes: build several
+ * on one database to have several instances. On PostgreSQL, DATABASE_URL names the test
+ * database, as a deployment's does, so instances hear each other's change notices through it.
+ */
+export async function buildTestAppOn(database: TestDatabase | null, env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestApp> {
+  const postgres: Record<string, string> = database?.engine === 'postgres' ? { DATABASE_URL: (await postgresUrl())! } : {};
+  const config = testConfig({ ...postgres, ...env });
   const application = await createApplication(config, {
     logger: options.logger ?? pino({ level: 'silent' }),
-    persistence: engine === 'memory' ? 'memory' : 'sql',
+    persistence: database ? 'sql' : 'memory',
     db: database?.db,
     argon2: FAST_ARGON2,
   });
@@ -46,10 +63,7 @@ export async function buildTestApp(
     ...application,
     database,
     inject: application.http.inject.bind(application.http),
-    close: async () => {
-      await application.http.close();
-      await database?.destroy();
-    },
+    close: () => application.http.close(),
   };
 }
 

@@ -67,6 +67,7 @@ export class LiveEvents {
   private readonly feeds = new Map<number, UserFeed>();
   private readonly timers: NodeJS.Timeout[] = [];
   private stopListening: (() => void) | null = null;
+  private checking = false;
 
   constructor(
     private readonly log: ChangeLog,
@@ -79,10 +80,13 @@ export class LiveEvents {
 
   start(): void {
     if (this.stopListening) return;
-    this.stopListening = this.notifier.listen((userId) => this.read(userId));
+    this.stopListening = this.notifier.listen(
+      (userId) => this.read(userId),
+      () => this.sweep(),
+    );
     this.timers.push(
       setInterval(() => void this.checkCredentials(), this.options.credentialCheckMs).unref(),
-      setInterval(() => { for (const userId of this.feeds.keys()) this.read(userId); }, this.options.sweepMs).unref(),
+      setInterval(() => this.sweep(), this.options.sweepMs).unref(),
     );
   }
 
@@ -91,7 +95,12 @@ export class LiveEvents {
     this.stopListening?.();
     this.stopListening = null;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
-    for (const feed of this.feeds.values()) for (const stream of feed.streams) stream.sink.close('shutdown');
+    // Emptied as well as closed: a read or a credential check still under way finds no stream
+    // to give an event to or to close a second time.
+    for (const feed of this.feeds.values()) {
+      for (const stream of feed.streams) stream.sink.close('shutdown');
+      feed.streams.clear();
+    }
     this.feeds.clear();
   }
 
@@ -140,10 +149,17 @@ export class LiveEvents {
     return feed;
   }
 
-  private forget(userId: number, stream: Stream): void {
+  /** False when the stream was already gone (its client left, or the service stopped). */
+  private forget(userId: number, stream: Stream): boolean {
     const feed = this.feeds.get(userId);
-    if (!feed?.streams.delete(stream)) return;
+    if (!feed?.streams.delete(stream)) return false;
     if (feed.streams.size === 0 && !feed.reading) this.feeds.delete(userId);
+    return true;
+  }
+
+  /** Every open stream reads its log: what a lost notice would have made it do. */
+  private sweep(): void {
+    for (const userId of this.feeds.keys()) this.read(userId);
   }
 
   /** One read loop per user at a time; a notice during it makes it go round once more. */
@@ -188,15 +204,29 @@ export class LiveEvents {
       if (event.position <= stream.position) continue;
       if (stream.sink.deliver(event)) {
         stream.position = event.position;
-      } else {
-        this.forget(userId, stream);
+      } else if (this.forget(userId, stream)) {
         stream.sink.close('overflow');
       }
     }
   }
 
-  /** Ends the streams whose login session or personal access token is no longer live. */
+  /**
+   * Ends the streams whose login session or personal access token is no longer live. One check
+   * at a time: with a slow database, ticks would otherwise pile up queries. A stream that ended
+   * while the check waited for the database (its client left, the service stopped) is not
+   * closed a second time.
+   */
   private async checkCredentials(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      await this.closeRevoked();
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async closeRevoked(): Promise<void> {
     const streams = [...this.feeds.values()].flatMap((feed) => [...feed.streams]);
     if (streams.length === 0) return;
     const sessionIds = new Set<string>();
@@ -218,9 +248,7 @@ export class LiveEvents {
     for (const stream of streams) {
       const { principal } = stream;
       const live = principal.sessionId !== null ? liveSessions.has(principal.sessionId) : liveTokens.has(principal.personalTokenId ?? -1);
-      if (live) continue;
-      this.forget(principal.userId, stream);
-      stream.sink.close('revoked');
+      if (!live && this.forget(principal.userId, stream)) stream.sink.close('revoked');
     }
   }
 }

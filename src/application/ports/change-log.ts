@@ -35,8 +35,12 @@ export const CHANGE_LOG = Symbol('ChangeLog');
 export interface ChangeNotifier {
   /** After a commit that appended events for these users. */
   notify(userIds: readonly number[]): void;
-  /** Calls `listener` for every notice, from this instance or another; returns the unsubscribe. */
-  listen(listener: (userId: number) => void): () => void;
+  /**
+   * Calls `listener` for every notice, from this instance or another, and `onMissed` when notices
+   * from other instances may have been lost (the connection that carries them was down): any
+   * user may then have new events. Returns the unsubscribe.
+   */
+  listen(listener: (userId: number) => void, onMissed?: () => void): () => void;
   close(): Promise<void>;
 }
 

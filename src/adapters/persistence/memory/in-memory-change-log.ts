@@ -2,7 +2,7 @@ import type { ChangeLog, DomainEvent, LoggedEvent } from '../../../application/i
 
 /**
  * The change log in memory (tests, demos). Appends come through a unit of work
- * (InMemoryTransactionRunner), which takes them back when the unit fails.
+ * (InMemoryTransactionRunner), which makes them only when the unit commits.
  */
 export class InMemoryChangeLog implements ChangeLog {
   private readonly logs = new Map<number, LoggedEvent[]>();
@@ -17,14 +17,6 @@ export class InMemoryChangeLog implements ChangeLog {
     log.push(logged);
     this.logs.set(event.userId, log);
     return logged;
-  }
-
-  /** Takes back the user's newest event (a rolled-back unit of work's); its id is not reused. */
-  takeBack(logged: LoggedEvent): void {
-    const log = this.logs.get(logged.userId);
-    if (log?.at(-1) !== logged) return;
-    log.pop();
-    this.heads.set(logged.userId, logged.position - 1);
   }
 
   async positionOf(userId: number, eventId: string): Promise<number | null> {

@@ -113,19 +113,24 @@ class JournaledKeys implements IdempotencyStore {
   }
 }
 
-/** The change log as a unit of work sees it: what it appends is taken back if the unit fails. */
-class JournaledEvents implements EventPublisher {
-  readonly users = new Set<number>();
-
-  constructor(
-    private readonly log: InMemoryChangeLog,
-    private readonly undo: Undo,
-  ) {}
+/**
+ * The change log as a unit of work sees it: what it publishes is held back and appended when the
+ * unit commits. Appended at once, an event would be read by a live stream before its unit
+ * rolled back, and taking it back afterwards would hand its position to the next event — which
+ * that stream, already past it, would then never get.
+ */
+class PendingEvents implements EventPublisher {
+  private readonly pending: DomainEvent[] = [];
 
   async publish(event: DomainEvent): Promise<void> {
-    const logged = this.log.append(event);
-    this.undo.push(() => this.log.takeBack(logged));
-    this.users.add(event.userId);
+    this.pending.push(structuredClone(event));
+  }
+
+  /** Appends them, in publication order; returns whose logs grew. */
+  commitTo(log: InMemoryChangeLog): number[] {
+    const users = new Set<number>();
+    for (const event of this.pending.splice(0)) users.add(log.append(event).userId);
+    return [...users];
   }
 }
 
@@ -149,10 +154,11 @@ export class InMemoryTransactionRunner implements TransactionRunner {
   async run<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> {
     const undo: Undo = [];
     const releases: Array<() => void> = [];
-    const events = new JournaledEvents(this.changes, undo);
+    const events = new PendingEvents();
     try {
       const result = await work({ tasks: new JournaledTasks(this.tasks, undo, this.locks, releases), idempotency: new JournaledKeys(this.idempotency, undo), events });
-      if (events.users.size > 0) this.notifier?.notify([...events.users]);
+      const users = events.commitTo(this.changes);
+      if (users.length > 0) this.notifier?.notify(users);
       return result;
     } catch (error) {
       for (const step of undo.reverse()) step();

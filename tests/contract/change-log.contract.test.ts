@@ -1,0 +1,338 @@
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PatchTask, TaskUpdater, type ChangeLog, type DomainEvent, type LoggedEvent, type TaskRepository, type TransactionRunner } from '../../src/application/index.js';
+import { closeReadPool, openReadPool } from '../../src/adapters/persistence/knex/database.js';
+import { KnexChangeLog, KnexEventAppender } from '../../src/adapters/persistence/knex/knex-change-log.js';
+import { KnexTransactionRunner } from '../../src/adapters/persistence/knex/knex-transaction-runner.js';
+import { InMemoryChangeLog } from '../../src/adapters/persistence/memory/in-memory-change-log.js';
+import { InMemoryIdempotencyStore } from '../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
+import { InMemoryTaskRepository } from '../../src/adapters/persistence/memory/in-memory-task-repository.js';
+import { InMemoryTransactionRunner } from '../../src/adapters/persistence/memory/in-memory-transaction-runner.js';
+import { availableEngines, type SqlEngine } from '../support/databases.js';
+import { FixedClock } from '../support/fakes.js';
+import { aNewTask, aPrincipal, aTask } from '../support/task-builders.js';
+import { openTaskStores } from '../support/task-stores.js';
+
+type LogKind = 'memory' | SqlEngine;
+const kinds: LogKind[] = ['memory', ...(await availableEngines())];
+
+/** A change log with the unit of work that appends to it, as the service wires them. */
+interface LogUnderTest {
+  log: ChangeLog;
+  runner: TransactionRunner;
+  tasks: TaskRepository;
+  /** The SQL connection (null in memory). */
+  db: Knex | null;
+  newUser(): Promise<number>;
+  close(): Promise<void>;
+}
+
+let memoryUsers = 0;
+
+async function openLog(kind: LogKind): Promise<LogUnderTest> {
+  if (kind === 'memory') {
+    const tasks = new InMemoryTaskRepository();
+    const log = new InMemoryChangeLog();
+    return { log, runner: new InMemoryTransactionRunner(tasks, new InMemoryIdempotencyStore(), log), tasks, db: null, newUser: async () => ++memoryUsers, close: async () => {} };
+  }
+  const stores = await openTaskStores(kind);
+  const db = stores.database!.db;
+  // Reads on their own connections, as the service reads: on an SQLite file, a pool beside the
+  // one writing connection, so a read while a unit of work is open does not wait for it.
+  const reads = openReadPool(db);
+  return {
+    log: new KnexChangeLog(db, reads),
+    runner: new KnexTransactionRunner(db),
+    tasks: stores.tasks,
+    db,
+    newUser: () => stores.newUser(),
+    close: async () => {
+      await closeReadPool(reads, db);
+      await stores.close();
+    },
+  };
+}
+
+const now = new Date('2026-12-08T10:00:00.000Z');
+let taskIds = 0;
+
+/** A small event of `userId`'s; `taskId` tells events apart. */
+const aDeletion = (userId: number, taskId = ++taskIds, occurredAt = now): DomainEvent => ({ type: 'task.deleted', userId, occurredAt, payload: { taskId } });
+
+const ALL = 10_000;
+const positions = (events: LoggedEvent[]) => events.map((event) => event.position);
+const taskIdsOf = (events: LoggedEvent[]) => events.map((event) => (event.payload as { taskId: number }).taskId);
+
+/** Resolves once `open()` is called; `reached` resolves once something waits on it. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let arrive!: () => void;
+  const reached = new Promise<void>((resolve) => (arrive = resolve));
+  return { open, reached, pass: () => (arrive(), opened) };
+}
+
+describe.each(kinds)('ChangeLog on %s', (kind) => {
+  let subject: LogUnderTest;
+  let log: ChangeLog;
+
+  beforeAll(async () => {
+    subject = await openLog(kind);
+    log = subject.log;
+  });
+  afterAll(() => subject.close());
+
+  /** One unit of work that appends `events`, in order. */
+  const append = (...events: DomainEvent[]) =>
+    subject.runner.run(async (scope) => {
+      for (const event of events) await scope.events.publish(event);
+    });
+
+  it('numbers each user\'s events 1, 2, 3… in commit order, with ids unique across users', async () => {
+    const [a, b] = [await subject.newUser(), await subject.newUser()];
+    await append(aDeletion(a, 1));
+    await append(aDeletion(b, 2), aDeletion(a, 3));
+    await append(aDeletion(a, 4), aDeletion(b, 5));
+
+    const ofA = await log.readAfter(a, 0, ALL);
+    const ofB = await log.readAfter(b, 0, ALL);
+    expect(positions(ofA)).toEqual([1, 2, 3]);
+    expect(taskIdsOf(ofA)).toEqual([1, 3, 4]);
+    expect(positions(ofB)).toEqual([1, 2]);
+    expect(taskIdsOf(ofB)).toEqual([2, 5]);
+    const ids = [...ofA, ...ofB].map((event) => event.id);
+    expect(new Set(ids).size).toBe(5);
+    for (const event of [...ofA, ...ofB]) expect(event.id).toMatch(/^[1-9][0-9]*$/);
+    expect([...ofA, ...ofB].every((event) => event.type === 'task.deleted' && event.userId === (ofA.includes(event) ? a : b))).toBe(true);
+  });
+
+  it('reads a user\'s events after a position, oldest first, at most `limit`, and nobody else\'s', async () => {
+    const [user, other] = [await subject.newUser(), await subject.newUser()];
+    for (let i = 1; i <= 5; i++) await append(aDeletion(user, 100 + i), aDeletion(other));
+
+    expect(taskIdsOf(await log.readAfter(user, 2, ALL))).toEqual([103, 104, 105]);
+    expect(taskIdsOf(await log.readAfter(user, 0, 2))).toEqual([101, 102]);
+    expect(positions(await log.readAfter(user, 3, 1))).toEqual([4]);
+    expect(await log.readAfter(user, 5, ALL)).toEqual([]);
+    expect(await log.readAfter(await subject.newUser(), 0, ALL)).toEqual([]);
+    expect((await log.readAfter(user, 0, ALL)).every((event) => event.userId === user)).toBe(true);
+  });
+
+  it('finds an event\'s position only for its own user: another user\'s, unknown and malformed ids are null', async () => {
+    const [user, other] = [await subject.newUser(), await subject.newUser()];
+    await append(aDeletion(user), aDeletion(user));
+    await append(aDeletion(other));
+    const [, second] = await log.readAfter(user, 0, ALL);
+    const [foreign] = await log.readAfter(other, 0, ALL);
+
+    expect(await log.positionOf(user, second!.id)).toBe(2);
+    expect(await log.positionOf(user, foreign!.id)).toBeNull();
+    expect(await log.positionOf(other, second!.id)).toBeNull();
+    for (const unknown of ['999999999999', '0', 'abc', '', '1.5', '-1', `${second!.id} `, '99999999999999999999999']) {
+      expect(await log.positionOf(user, unknown)).toBeNull();
+    }
+  });
+
+  it('reports the newest event and head: none and 0 at first, then the last appended', async () => {
+    const user = await subject.newUser();
+    expect(await log.latest(user)).toBeNull();
+    expect(await log.head(user)).toBe(0);
+    await append(aDeletion(user, 7), aDeletion(user, 8));
+    const latest = await log.latest(user);
+    expect(latest).toMatchObject({ userId: user, position: 2, payload: { taskId: 8 } });
+    expect(await log.positionOf(user, latest!.id)).toBe(2);
+    expect(await log.head(user)).toBe(2);
+  });
+
+  it('purges events older than the cutoff only, keeps the head, and goes on numbering where it was', async () => {
+    const user = await subject.newUser();
+    const old = new Date('2000-01-01T00:00:00.000Z');
+    await append(aDeletion(user, 1, old), aDeletion(user, 2, old));
+    await append(aDeletion(user, 3, now));
+    const before = await log.readAfter(user, 0, ALL);
+
+    // Other tests' events are all at `now`: only these two are older than the cutoff.
+    expect(await log.purgeBefore(new Date('2000-01-02T00:00:00.000Z'))).toBe(2);
+    expect(taskIdsOf(await log.readAfter(user, 0, ALL))).toEqual([3]);
+    expect(await log.positionOf(user, before[0]!.id)).toBeNull();
+    expect(await log.positionOf(user, before[2]!.id)).toBe(3);
+    expect(await log.head(user)).toBe(3);
+
+    await log.purgeBefore(new Date('2100-01-01T00:00:00.000Z'));
+    expect(await log.latest(user)).toBeNull();
+    expect(await log.head(user)).toBe(3);
+
+    await append(aDeletion(user, 4));
+    const [next] = await log.readAfter(user, 0, ALL);
+    expect(next).toMatchObject({ position: 4, payload: { taskId: 4 } });
+    // An id names one event for good: a purged event's id never comes back.
+    expect(before.map((event) => event.id)).not.toContain(next!.id);
+    expect(Number(next!.id)).toBeGreaterThan(Math.max(...before.map((event) => Number(event.id))));
+  });
+
+  it('keeps nothing of a unit of work that rolls back: no event, no advanced head, no id handed on', async () => {
+    const user = await subject.newUser();
+    await append(aDeletion(user, 1));
+    const [kept] = await log.readAfter(user, 0, ALL);
+
+    await expect(
+      subject.runner.run(async (scope) => {
+        await scope.events.publish(aDeletion(user, 2));
+        await scope.events.publish(aDeletion(user, 3));
+        throw new Error('died before commit');
+      }),
+    ).rejects.toThrow('died before commit');
+    expect(taskIdsOf(await log.readAfter(user, 0, ALL))).toEqual([1]);
+    expect(await log.head(user)).toBe(1);
+    expect(await log.latest(user)).toEqual(kept);
+
+    await append(aDeletion(user, 4));
+    const events = await log.readAfter(user, 0, ALL);
+    expect(positions(events)).toEqual([1, 2]);
+    expect(taskIdsOf(events)).toEqual([1, 4]);
+    expect(Number(events[1]!.id)).toBeGreaterThan(Number(kept!.id));
+  });
+
+  it('keeps nothing of a unit that rolls back while another unit of the same user commits', async () => {
+    const user = await subject.newUser();
+    const held = gate();
+    const failing = subject.runner.run(async (scope) => {
+      await scope.events.publish(aDeletion(user, 1));
+      await held.pass();
+      throw new Error('died before commit');
+    });
+    await held.reached;
+    const committing = append(aDeletion(user, 2));
+    held.open();
+    await expect(failing).rejects.toThrow('died before commit');
+    await committing;
+    const events = await log.readAfter(user, 0, ALL);
+    expect(taskIdsOf(events)).toEqual([2]);
+    expect(positions(events)).toEqual([1]);
+    expect(await log.head(user)).toBe(1);
+  });
+
+  it('shows a unit\'s events to readers only once it has committed', async () => {
+    const user = await subject.newUser();
+    const held = gate();
+    const unit = subject.runner.run(async (scope) => {
+      await scope.events.publish(aDeletion(user, 1));
+      await held.pass();
+    });
+    await held.reached;
+    expect(await log.readAfter(user, 0, ALL)).toEqual([]);
+    expect(await log.latest(user)).toBeNull();
+    held.open();
+    await unit;
+    expect(taskIdsOf(await log.readAfter(user, 0, ALL))).toEqual([1]);
+  });
+
+  it('gives back the payload as it was published: a task with its dates and tags, a deletion', async () => {
+    const user = await subject.newUser();
+    const task = aTask({
+      userId: user,
+      title: 'Ship it — ✓ "quoted"',
+      tags: ['release', 'q4'],
+      dueDate: new Date('2026-12-24T17:30:00.000Z'),
+      status: 'done',
+      createdAt: new Date('2026-12-01T08:00:00.123Z'),
+      updatedAt: new Date('2026-12-02T09:15:00.456Z'),
+      version: 3,
+    });
+    const occurredAt = new Date('2026-12-02T09:15:00.456Z');
+    await append({ type: 'task.updated', userId: user, occurredAt, payload: { task } }, { type: 'task.deleted', userId: user, occurredAt, payload: { taskId: task.id } });
+
+    const [updated, deleted] = await log.readAfter(user, 0, ALL);
+    expect(updated).toEqual({ id: expect.any(String), position: 1, type: 'task.updated', userId: user, occurredAt, payload: { task } });
+    const roundTripped = (updated!.payload as { task: typeof task }).task;
+    expect(roundTripped.dueDate).toBeInstanceOf(Date);
+    expect(roundTripped.completedAt).toEqual(task.completedAt);
+    expect(deleted).toEqual({ id: expect.any(String), position: 2, type: 'task.deleted', userId: user, occurredAt, payload: { taskId: task.id } });
+  });
+
+  it('never shows a reader a later position without every earlier one, while units commit side by side', async () => {
+    const user = await subject.newUser();
+    const writers = Promise.all(Array.from({ length: 12 }, (_, i) => append(aDeletion(user, 1000 + i))));
+    let done = false;
+    void writers.finally(() => (done = true));
+    const seen: number[][] = [];
+    while (!done) seen.push(positions(await log.readAfter(user, 0, ALL)));
+    await writers;
+    seen.push(positions(await log.readAfter(user, 0, ALL)));
+    for (const snapshot of seen) expect(snapshot).toEqual(snapshot.map((_, i) => i + 1));
+    expect(seen.at(-1)).toHaveLength(12);
+  });
+
+  it('logs twenty concurrent PATCHes of one task as twenty task.updated events, versions in position order', async () => {
+    const user = await subject.newUser();
+    const task = await subject.tasks.create(aNewTask(user));
+    const patch = new PatchTask(new TaskUpdater(subject.tasks, subject.runner, new FixedClock()));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => patch.execute(aPrincipal(user), task.id, { title: `edit ${i}` })));
+
+    const events = await log.readAfter(user, 0, ALL);
+    expect(events.map((event) => event.type)).toEqual(Array(20).fill('task.updated'));
+    expect(positions(events)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(events.map((event) => (event.payload as { task: { version: number } }).task.version)).toEqual(Array.from({ length: 20 }, (_, i) => task.version + i + 1));
+    const stored = await subject.tasks.findById(user, task.id);
+    expect((events.at(-1)!.payload as { task: unknown }).task).toEqual(stored);
+  });
+
+  if (kind === 'postgres') {
+    /** Whether some other backend is waiting for a lock that `pid` holds. */
+    const blocksAnother = async (db: Knex, pid: number): Promise<boolean> => {
+      const result = await db.raw<{ rows: Array<{ blocked: boolean }> }>('select exists (select 1 from pg_stat_activity where ? = any(pg_blocking_pids(pid))) as blocked', [pid]);
+      return result.rows[0]!.blocked;
+    };
+
+    it('makes a second transaction appending for the same user wait for the first to commit, so positions follow commits', async () => {
+      const db = subject.db!;
+      const user = await subject.newUser();
+      const first = gate();
+      let firstPid = 0;
+      const t1 = db.transaction(async (trx) => {
+        firstPid = Number((await trx.raw<{ rows: Array<{ pid: number }> }>('select pg_backend_pid() as pid')).rows[0]!.pid);
+        await new KnexEventAppender(trx).publish(aDeletion(user, 1));
+        await first.pass();
+      });
+      await first.reached;
+
+      const second = gate();
+      let secondAppended = false;
+      const t2 = db.transaction(async (trx) => {
+        await new KnexEventAppender(trx).publish(aDeletion(user, 2));
+        secondAppended = true;
+        await second.pass();
+      });
+      await vi.waitFor(async () => expect(await blocksAnother(db, firstPid)).toBe(true), { timeout: 5_000, interval: 20 });
+      expect(secondAppended).toBe(false);
+      expect(await log.readAfter(user, 0, ALL)).toEqual([]);
+
+      first.open();
+      await t1;
+      await second.reached;
+      // T2 has appended but not committed: a reader sees T1's event alone.
+      expect(taskIdsOf(await log.readAfter(user, 0, ALL))).toEqual([1]);
+      second.open();
+      await t2;
+      const events = await log.readAfter(user, 0, ALL);
+      expect(taskIdsOf(events)).toEqual([1, 2]);
+      expect(positions(events)).toEqual([1, 2]);
+    });
+
+    it('lets transactions of different users append side by side', async () => {
+      const db = subject.db!;
+      const [a, b] = [await subject.newUser(), await subject.newUser()];
+      const held = gate();
+      const t1 = db.transaction(async (trx) => {
+        await new KnexEventAppender(trx).publish(aDeletion(a));
+        await held.pass();
+      });
+      await held.reached;
+      await db.transaction((trx) => new KnexEventAppender(trx).publish(aDeletion(b)));
+      expect(await log.head(b)).toBe(1);
+      held.open();
+      await t1;
+      expect(await log.head(a)).toBe(1);
+    });
+  }
+});
