@@ -170,6 +170,19 @@ describe.each(kinds)('ChangeLog on %s', (kind) => {
     expect(Number(next!.id)).toBeGreaterThan(Math.max(...before.map((event) => Number(event.id))));
   });
 
+  it('purges a prefix of each log: an event older than the cutoff takes every earlier position with it, so resuming never skips one', async () => {
+    const user = await subject.newUser();
+    // Positions follow commit order, times are taken before the commit: a later position can carry an earlier time.
+    await append(aDeletion(user, 1, new Date('2000-01-03T00:00:00.000Z')));
+    await append(aDeletion(user, 2, new Date('2000-01-01T00:00:00.000Z')));
+    await append(aDeletion(user, 3, now));
+    const [first] = await log.readAfter(user, 0, ALL);
+
+    expect(await log.purgeBefore(new Date('2000-01-02T00:00:00.000Z'))).toBe(2);
+    expect(positions(await log.readAfter(user, 0, ALL))).toEqual([3]);
+    expect(await log.positionOf(user, first!.id)).toBeNull();
+  });
+
   it('keeps nothing of a unit of work that rolls back: no event, no advanced head, no id handed on', async () => {
     const user = await subject.newUser();
     await append(aDeletion(user, 1));

@@ -104,7 +104,20 @@ export class KnexChangeLog implements ChangeLog {
     return row ? Number(row.position) : 0;
   }
 
+  /**
+   * Each user's log loses a prefix: everything up to their newest position that occurred before
+   * the cutoff. Positions follow commit order but times are taken before the commit, so purging
+   * by time alone could drop position n+1 and keep n, and a client resuming from n would skip.
+   */
   async purgeBefore(cutoff: Date): Promise<number> {
-    return this.db('events').where('occurred_at', '<', toDbTime(cutoff)).delete();
+    const ends = await this.db('events')
+      .where('occurred_at', '<', toDbTime(cutoff))
+      .groupBy('user_id')
+      .select<Array<{ user_id: number; last: number | string }>>('user_id', this.db.raw('max(position) as last'));
+    let purged = 0;
+    for (const { user_id: userId, last } of ends) {
+      purged += await this.db('events').where('user_id', userId).andWhere('position', '<=', Number(last)).delete();
+    }
+    return purged;
   }
 }

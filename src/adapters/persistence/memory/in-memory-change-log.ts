@@ -37,10 +37,12 @@ export class InMemoryChangeLog implements ChangeLog {
     return this.heads.get(userId) ?? 0;
   }
 
+  /** Each log loses a prefix, up to its newest event older than the cutoff (see KnexChangeLog.purgeBefore). */
   async purgeBefore(cutoff: Date): Promise<number> {
     let purged = 0;
     for (const [userId, log] of this.logs) {
-      const kept = log.filter((event) => event.occurredAt >= cutoff);
+      const last = log.reduce((newest, event) => (event.occurredAt < cutoff ? Math.max(newest, event.position) : newest), 0);
+      const kept = log.filter((event) => event.position > last);
       purged += log.length - kept.length;
       this.logs.set(userId, kept);
     }
