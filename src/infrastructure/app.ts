@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
-import { CreateAdmin } from '../application/index.js';
+import { CreateAdmin, DEFAULT_LIVE_EVENTS_OPTIONS } from '../application/index.js';
 import { buildHttpApp } from '../adapters/http/http-app.js';
 import { closeReadPool, createDatabase, migrateToLatest, openReadPool, type DatabaseOptions } from '../adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
@@ -99,7 +99,14 @@ export async function createApplication(config: Config, options: ApplicationOpti
   const db = options.persistence === 'memory' ? null : (options.db ?? (await openServiceDatabase(config, options.migrate, logger)));
   const reads = db && openReadPool(db, databaseOptions(config, logger));
   const tokenService = await createJwtTokenService(config.jwt);
-  const container = createContainer({ config, db: db ?? undefined, reads: reads ?? undefined, argon2: options.argon2, tokenService });
+  const container = createContainer({
+    config,
+    db: db ?? undefined,
+    reads: reads ?? undefined,
+    argon2: options.argon2,
+    tokenService,
+    liveEvents: { ...DEFAULT_LIVE_EVENTS_OPTIONS, maxStreamsPerUser: config.events.maxStreamsPerUser },
+  });
 
   if (config.admin) {
     const admin = await container.resolve(CreateAdmin).execute(config.admin, { onlyIfNoAdmin: true });
