@@ -137,6 +137,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
       rateLimit: config.rateLimit,
       corsOrigins: config.corsOrigins,
       metricsToken: config.metricsToken,
+      eventStreams: { heartbeatSeconds: config.events.heartbeatSeconds, maxBufferBytes: config.events.maxBufferBytes },
     },
   );
   http.addHook('onClose', async () => {

@@ -222,5 +222,8 @@ export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
     replaceTask: r(c, ReplaceTask),
     patchTask: r(c, PatchTask),
     deleteTask: r(c, DeleteTask),
+    issueEventTicket: r(c, IssueEventTicket),
+    redeemEventTicket: r(c, RedeemEventTicket),
+    liveEvents: r(c, LiveEvents),
   };
 }
