@@ -234,6 +234,15 @@ export async function stalledWebSocket(port: number, headers: Record<string, str
   return { socket, afterHandshake };
 }
 
+/** An SSE request on a raw socket that is never read from. */
+export async function stalledSse(port: number, authorization: string): Promise<{ socket: net.Socket }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.pause();
+  socket.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\nAuthorization: ${authorization}\r\n\r\n`);
+  return { socket };
+}
+
 /** Reads everything a paused socket has (and gets) until it closes or `until` holds. */
 export function drain(socket: net.Socket, initial: Buffer, until: (received: Buffer) => boolean, timeoutMs = 10_000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
