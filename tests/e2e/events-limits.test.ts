@@ -1,10 +1,13 @@
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveEvents } from '../../src/application/index.js';
+import { createApplication } from '../../src/infrastructure/app.js';
 import { drainAndClose } from '../../src/infrastructure/graceful-shutdown.js';
+import { createLogger } from '../../src/infrastructure/logger.js';
 import { connectWs, drain, listen, openSse, parseFrames, stalledSse, stalledWebSocket, type RawFrame } from '../support/event-streams.js';
 import { buildE2eApp, signUp, type Account } from '../support/http.js';
-import { json, type TestApp } from '../support/test-app.js';
+import { FAST_ARGON2, json, testConfig, type TestApp } from '../support/test-app.js';
 
 /** Polls `condition` (no event to wait on: the server's own state) until it holds or the deadline passes. */
 async function eventually(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -184,5 +187,43 @@ describe('shutting down with streams open', () => {
     await app.close();
     expect((await ws.closed).code).toBe(1001);
     await sse.ended;
+  });
+});
+
+describe('the access log of event streams', () => {
+  it('writes a stream’s line when it ends — a WebSocket’s with status 101 and its close code — and never the ticket', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const application = await createApplication(testConfig(), { logger: createLogger({ logLevel: 'info', nodeEnv: 'production' }, sink), persistence: 'memory', argon2: FAST_ARGON2 });
+    await application.http.ready();
+    const app = { ...application, database: null, inject: application.http.inject.bind(application.http), close: () => application.http.close() } satisfies TestApp;
+    try {
+      const port = await listen(app);
+      const user = await signUp(app);
+      const ticket = json(await app.inject({ method: 'POST', url: '/events/tickets', headers: user.auth })).ticket as string;
+      const ws = await connectWs(port, `/events?ticket=${ticket}`, { 'x-request-id': 'stream-trace-1' });
+      await ws.ready();
+      ws.socket.close(1000);
+      await ws.closed;
+      const sse = await openSse(port, '/events', { ...user.auth, 'x-request-id': 'stream-trace-2' });
+      await sse.frames.next();
+      sse.close();
+      const completed = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.msg === 'request completed' && entry.route === '/events');
+      await eventually(() => completed().length === 2, 'both streams are logged');
+      expect(completed()).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ reqId: 'stream-trace-1', method: 'GET', statusCode: 101, closeCode: 1000, userId: user.id, durationMs: expect.any(Number) }),
+          expect.objectContaining({ reqId: 'stream-trace-2', method: 'GET', statusCode: 200, userId: user.id, clientClosed: true }),
+        ]),
+      );
+      expect(lines.join('\n')).not.toContain(ticket);
+    } finally {
+      await app.close();
+    }
   });
 });

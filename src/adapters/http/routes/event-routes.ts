@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { IssueEventTicket, LiveEvents } from '../../../application/index.js';
 import { principalOf } from '../authentication.js';
 import { SSE_HEADERS, SseChannel } from '../events/sse-channel.js';
+import { logWhenSseAbandoned, logWhenWebSocketCloses } from '../events/stream-log.js';
 import { EventStreamOpener } from '../events/stream-opening.js';
 import type { EventStreamSettings } from '../events/stream-settings.js';
 import { WebSocketChannel } from '../events/websocket-channel.js';
@@ -80,10 +81,12 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
     handler: (request, reply) => {
       const channel = new SseChannel(reply.raw, streams.maxBufferBytes);
       opener.streamOf(request).attach(channel);
+      logWhenSseAbandoned(reply, request);
       return reply.headers(SSE_HEADERS).send(channel.body);
     },
     wsHandler: (socket, request) => {
       opener.streamOf(request).attach(new WebSocketChannel(socket, streams.maxBufferBytes));
+      logWhenWebSocketCloses(socket, request);
     },
   });
 };
