@@ -93,6 +93,13 @@ describe('GET /events refuses before any upgrade', () => {
     sse.close();
   });
 
+  it('refuses a WebSocket upgrade on any other route with a problem, before any handshake', async () => {
+    expectRefusal(await wsRefusal(port, '/tasks', user.auth), 400);
+    expectRefusal(await wsRefusal(port, '/health'), 400);
+    expectRefusal(await wsRefusal(port, '/no-such-route'), 404);
+    expect((await app.inject({ method: 'GET', url: '/tasks', headers: user.auth })).statusCode).toBe(200);
+  });
+
   it('422 for a Last-Event-ID that is not an event id, naming the header', async () => {
     const refused = await sseRefusal(port, '/events', { ...user.auth, 'last-event-id': 'yesterday' });
     expectRefusal(refused, 422);

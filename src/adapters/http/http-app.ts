@@ -128,10 +128,11 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   const { failedAuthentication, ...rateLimits } = await registerRateLimits(app, options.rateLimit, deps.sharedRateLimitCounter);
   // Before any route is added, so every route passes through it (and before the OpenAPI generator).
   registerRouteAccess(app, routeAuthentication({ bearer: useCases.authenticate, ticket: useCases.redeemEventTicket }, failedAuthentication));
+  // Before any route, the documentation's and the metrics' included: see registerWebSockets.
+  await registerWebSockets(app);
   await registerSecurityHeaders(app, options.corsOrigins);
   registerMetrics(app, { token: options.metricsToken });
   await registerOpenApi(app, options.version);
-  await registerWebSockets(app);
   const guards: RouteGuards = rateLimits;
 
   await app.register(healthRoutes, { readiness: deps.readiness });

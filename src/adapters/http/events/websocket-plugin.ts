@@ -1,9 +1,19 @@
 import websocket, { type WebsocketPluginOptions } from '@fastify/websocket';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { httpProblem, sendProblem } from '../problem.js';
 import { CLOSE_GRACE_MS } from './stream-settings.js';
 
 /** The contract's limit on a client frame's payload: a larger one closes the connection with 1009. */
 export const MAX_CLIENT_FRAME_BYTES = 4 * 1024;
+
+/**
+ * An upgrade request to a route that serves no WebSocket: the plugin would complete the
+ * handshake and then close the socket; a problem says what went wrong instead.
+ */
+function refuseUpgrade(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (!request.ws) return done();
+  sendProblem(reply, httpProblem(400, 'This route does not serve WebSockets; GET /events does.'));
+}
 
 /**
  * WebSockets for the whole app, before any route is added (the plugin wraps every GET route so
@@ -22,5 +32,9 @@ export async function registerWebSockets(app: FastifyInstance): Promise<void> {
       request.log.info({ err: error }, 'websocket closed on a client error');
       if (socket.readyState === socket.OPEN) socket.terminate();
     },
+  });
+  app.addHook('onRoute', (route) => {
+    if (route.wsHandler || ![route.method].flat().includes('GET')) return;
+    route.onRequest = [refuseUpgrade, ...[route.onRequest ?? []].flat()];
   });
 }
