@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
-import { CreateAdmin, PurgeExpiredEvents } from '../application/index.js';
+import { CreateAdmin, DEFAULT_LIVE_EVENTS_OPTIONS, PurgeExpiredEvents } from '../application/index.js';
 import { buildHttpApp } from '../adapters/http/http-app.js';
 import { closeReadPool, createDatabase, migrateToLatest, openReadPool, type DatabaseOptions } from '../adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
@@ -103,7 +103,15 @@ export async function createApplication(config: Config, options: ApplicationOpti
   const tokenService = await createJwtTokenService(config.jwt);
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
   const { notifier, connected: notifierConnected, started: notifierStarted } = createChangeNotifier(config, { redis, sharedStores: db !== null, logger });
-  const container = createContainer({ config, db: db ?? undefined, reads: reads ?? undefined, argon2: options.argon2, tokenService, notifier });
+  const container = createContainer({
+    config,
+    db: db ?? undefined,
+    reads: reads ?? undefined,
+    argon2: options.argon2,
+    tokenService,
+    notifier,
+    liveEvents: { ...DEFAULT_LIVE_EVENTS_OPTIONS, maxStreamsPerUser: config.events.maxStreamsPerUser },
+  });
 
   if (config.admin) {
     const admin = await container.resolve(CreateAdmin).execute(config.admin, { onlyIfNoAdmin: true });
@@ -135,6 +143,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
       rateLimit: config.rateLimit,
       corsOrigins: config.corsOrigins,
       metricsToken: config.metricsToken,
+      eventStreams: { heartbeatSeconds: config.events.heartbeatSeconds, maxBufferBytes: config.events.maxBufferBytes },
     },
   );
   await notifierStarted;

@@ -14,6 +14,7 @@ import {
 } from '../application/index.js';
 import { DomainError, SCOPES, isDomainError, type PersonalAccessToken, type User } from '../domain/index.js';
 import { toUserDto } from '../adapters/http/mappers.js';
+import { watchEvents } from '../adapters/http-client/event-watcher.js';
 import { describeConnectionFailure } from '../adapters/persistence/knex/connection-check.js';
 import { migrateToLatest, type DatabaseTarget } from '../adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
@@ -24,6 +25,8 @@ import type { DependencyContainer } from 'tsyringe';
 import { createContainer } from './container.js';
 import { createLogger } from './logger.js';
 import { parseWholeNumber } from './whole-number.js';
+
+const DEFAULT_SERVICE_URL = 'http://127.0.0.1:3000';
 
 /** What people type to run the command line (from a checkout; the image runs node dist/src/infrastructure/cli.js). */
 const CLI = 'npm run cli --';
@@ -50,9 +53,15 @@ Commands:
                  List the personal access tokens of user U (never the secrets).
   revoke-token --user U --id N
                  Revoke token N of user U; it is refused from the next request on.
+  watch --token T [--url URL] [--since ID]
+                 Follow your events live from a running server (default URL
+                 ${DEFAULT_SERVICE_URL}), one JSON line each on stdout, until
+                 interrupted; after a dropped connection it resumes where it was.
+                 T: an access token or personal access token (tasks:read), else
+                 TASKFORGE_TOKEN. --since: replay the events after that id first.
   help           Show this text (also --help or -h).
 
-The database comes from DATABASE_URL (see .env.example), as for the server.
+The database comes from DATABASE_URL (see .env.example), as for the server; watch needs none.
 Exit status: 0 done, 1 failed, 2 bad usage.`;
 
 /** A mistake in how the command was called: exit status 2 and a pointer to --help. */
@@ -63,6 +72,8 @@ const OPERATOR: Principal = { userId: 0, role: 'admin', sessionId: 'command-line
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
+  /** Stops a command that runs until interrupted (watch); without it, SIGINT and SIGTERM do. */
+  signal?: AbortSignal;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
   /** Where questions to the person at the terminal go (stderr), without a line break. */
   prompt?(text: string): void;
@@ -309,6 +320,40 @@ const commands: Record<string, (args: string[], ctx: Context) => Promise<void>> 
   },
 };
 
+/** Until `io.signal` aborts, or else until the process is asked to stop. */
+function stopSignal(io: CliIo): AbortSignal {
+  if (io.signal) return io.signal;
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
+}
+
+function serviceUrl(values: Options): string {
+  const text = typeof values.url === 'string' ? values.url : DEFAULT_SERVICE_URL;
+  try {
+    const url = new URL(text);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.href;
+  } catch {
+    // reported below
+  }
+  throw new UsageError(`--url must be an http:// or https:// URL; got "${text}"`);
+}
+
+/** Commands that talk to a running server over HTTP: no configuration, no database. */
+const clientCommands: Record<string, (args: string[], io: CliIo) => Promise<void>> = {
+  async watch(args, io) {
+    const values = parse(args, { token: { type: 'string' }, url: { type: 'string' }, since: { type: 'string' } });
+    const token = typeof values.token === 'string' && values.token !== '' ? values.token : io.env.TASKFORGE_TOKEN;
+    if (!token) throw new UsageError('--token (or TASKFORGE_TOKEN) is required');
+    const url = serviceUrl(values);
+    const since = typeof values.since === 'string' ? values.since : undefined;
+    const outcome = await watchEvents({ url, token, since, signal: stopSignal(io), onEvent: io.out, onNotice: (text) => io.err(`taskforge: ${text}`) });
+    if (!outcome.stopped) throw new Error(`GET /events answered ${outcome.status}: ${outcome.detail}`);
+  },
+};
+
 /** Logs go to stderr, errors only: stdout carries the command's output. */
 const cliLogger = () => createLogger({ logLevel: 'error', nodeEnv: 'production' }, process.stderr);
 
@@ -331,6 +376,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   let target: DatabaseTarget | undefined;
   try {
+    const client = clientCommands[command];
+    if (client) {
+      await client(args, io);
+      return 0;
+    }
     const run = commands[command];
     if (!run) throw new UsageError(`unknown command "${command}"`);
     // The admin comes from the flags here; ADMIN_PASSWORD alone may supply its password.

@@ -33,17 +33,25 @@ export interface Config {
   /** Which proxies' X-Forwarded-For to believe: none, every hop, a number of hops, or these addresses. */
   trustProxy: TrustProxy;
   metricsToken: string | null;
-  /** The change log, which live events and delta sync read. */
-  events: {
-    /** EVENT_RETENTION: how long events are kept; a sync token or resume point older than that is answered 410. */
-    retentionSeconds: number;
-  };
   /** SHUTDOWN_DELAY_MS: after SIGTERM, how long new connections are still accepted (a load balancer's deregistration delay). */
   shutdownDelayMs: number;
   /** SHUTDOWN_TIMEOUT_MS: once no longer accepting, how long in-flight requests may take before the process gives up on them. */
   shutdownTimeoutMs: number;
+  /** The change log and the live streams that read it (GET /events, GET /sync). */
+  events: EventsConfig;
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
+}
+
+export interface EventsConfig {
+  /** EVENT_RETENTION: how long events are kept; a sync token or resume point older than that is answered 410. */
+  retentionSeconds: number;
+  /** EVENTS_HEARTBEAT_SECONDS: how often an idle stream gets a WebSocket ping or an SSE comment line. */
+  heartbeatSeconds: number;
+  /** EVENTS_MAX_BUFFER: bytes queued for a client that does not read before its stream is closed. */
+  maxBufferBytes: number;
+  /** EVENTS_MAX_STREAMS_PER_USER: open streams of one user on one instance; the next is a 429. */
+  maxStreamsPerUser: number;
 }
 
 /** A bad setting: the message names the variable and is the one line the process prints. */
@@ -89,10 +97,11 @@ class EnvReader {
     return seconds;
   }
 
-  bytes(name: string, fallback: string): number {
+  bytes(name: string, fallback: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
     const text = this.string(name, fallback);
     const bytes = parseByteSize(text);
     if (bytes === null) throw new ConfigError(`${name} must be a size in bytes such as 1048576 or 1mb; got "${text}"`);
+    if (bytes < min || bytes > max) throw new ConfigError(`${name} must be from ${min} to ${max} bytes; got "${text}"`);
     return bytes;
   }
 }
@@ -166,6 +175,18 @@ function resolveJwtSecret(reader: EnvReader, nodeEnv: NodeEnv, dataDir: string, 
   return readFileSync(file, 'utf8').trim();
 }
 
+const MIN_EVENTS_BUFFER_BYTES = 1024;
+const MAX_EVENTS_BUFFER_BYTES = 1024 ** 3;
+
+function readEvents(reader: EnvReader): EventsConfig {
+  return {
+    retentionSeconds: reader.duration('EVENT_RETENTION', '7d'),
+    heartbeatSeconds: reader.integer('EVENTS_HEARTBEAT_SECONDS', 30, 1, 3_600),
+    maxBufferBytes: reader.bytes('EVENTS_MAX_BUFFER', '1mb', MIN_EVENTS_BUFFER_BYTES, MAX_EVENTS_BUFFER_BYTES),
+    maxStreamsPerUser: reader.integer('EVENTS_MAX_STREAMS_PER_USER', 20, 1, 10_000),
+  };
+}
+
 function readAdmin(reader: EnvReader): Config['admin'] {
   const username = reader.optional('ADMIN_USERNAME');
   const email = reader.optional('ADMIN_EMAIL');
@@ -221,12 +242,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     bodyLimit: reader.bytes('BODY_LIMIT', '1mb'),
     trustProxy: trustProxyOf(reader, warnings),
     metricsToken: reader.optional('METRICS_TOKEN'),
-    events: {
-      // Retention (delta sync, GET /events resume points).
-      retentionSeconds: reader.duration('EVENT_RETENTION', '7d'),
-    },
     shutdownDelayMs: reader.integer('SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    events: readEvents(reader),
     warnings,
   };
 }

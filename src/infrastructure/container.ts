@@ -233,5 +233,8 @@ export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
     patchTask: r(c, PatchTask),
     deleteTask: r(c, DeleteTask),
     syncTasks: r(c, SyncTasks),
+    issueEventTicket: r(c, IssueEventTicket),
+    redeemEventTicket: r(c, RedeemEventTicket),
+    liveEvents: r(c, LiveEvents),
   };
 }

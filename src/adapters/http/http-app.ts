@@ -1,9 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Authenticate } from '../../application/index.js';
-import { bearerAuthentication } from './authentication.js';
+import type { Authenticate, RedeemEventTicket } from '../../application/index.js';
+import { routeAuthentication } from './authentication.js';
 import { clientErrorHandler } from './client-errors.js';
 import { frameworkErrors, registerErrorHandling } from './error-handler.js';
+import type { EventStreamSettings } from './events/stream-settings.js';
+import { registerWebSockets } from './events/websocket-plugin.js';
 import { guardRequestText } from './input-guard.js';
 import { registerJsonParsers } from './json-parsers.js';
 import { registerOpenApi } from './openapi.js';
@@ -17,6 +19,7 @@ import { lazyChildLogger } from './request-logger.js';
 import { registerRouteAccess } from './route-access.js';
 import { routeLabel } from './route-label.js';
 import { authRoutes, type AuthRoutesOptions } from './routes/auth-routes.js';
+import { eventRoutes, type EventRoutesOptions } from './routes/event-routes.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health-routes.js';
 import type { RouteGuards } from './routes/route-guards.js';
 import { personalTokenRoutes, type PersonalTokenRoutesOptions } from './routes/personal-token-routes.js';
@@ -26,9 +29,10 @@ import { userRoutes, type UserRoutesOptions } from './routes/user-routes.js';
 import { Problem } from './schemas/common.js';
 import { rejectNonDecimalIds, schemaCompiler } from './validation.js';
 
-/** Every use case the HTTP transport calls: what its route plugins need, plus the token check. */
-export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions & PersonalTokenRoutesOptions & SyncRoutesOptions, 'guards'> & {
+/** Every use case the HTTP transport calls: what its route plugins need, plus the credential checks. */
+export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions & PersonalTokenRoutesOptions & SyncRoutesOptions & EventRoutesOptions, 'guards' | 'streams'> & {
   authenticate: Authenticate;
+  redeemEventTicket: RedeemEventTicket;
 };
 
 /** Fastify's trustProxy: false, true, a hop count, or the proxies' addresses and ranges. */
@@ -42,6 +46,8 @@ export interface HttpAppOptions {
   rateLimit: RateLimitSettings;
   corsOrigins: readonly string[];
   metricsToken: string | null;
+  /** GET /events: heartbeats and the most a client may have queued. */
+  eventStreams: EventStreamSettings;
 }
 
 export interface HttpAppDependencies {
@@ -122,7 +128,9 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   const { useCases } = deps;
   const { failedAuthentication, ...rateLimits } = await registerRateLimits(app, options.rateLimit, deps.sharedRateLimitCounter);
   // Before any route is added, so every route passes through it (and before the OpenAPI generator).
-  registerRouteAccess(app, bearerAuthentication(useCases.authenticate, failedAuthentication));
+  registerRouteAccess(app, routeAuthentication({ bearer: useCases.authenticate, ticket: useCases.redeemEventTicket }, failedAuthentication));
+  // Before any route, the documentation's and the metrics' included: see registerWebSockets.
+  await registerWebSockets(app);
   await registerSecurityHeaders(app, options.corsOrigins);
   registerMetrics(app, { token: options.metricsToken });
   await registerOpenApi(app, options.version);
@@ -134,5 +142,6 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   await app.register(taskRoutes, { ...useCases, guards });
   await app.register(personalTokenRoutes, { ...useCases, guards });
   await app.register(syncRoutes, { ...useCases, guards });
+  await app.register(eventRoutes, { ...useCases, guards, streams: options.eventStreams });
   return app;
 }

@@ -37,6 +37,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'tasks', description: 'Your tasks' },
         { name: 'tokens', description: 'Personal access tokens, for scripts and integrations' },
         { name: 'sync', description: 'Delta sync for offline-capable clients' },
+        { name: 'events', description: 'Live events: your changes as they happen, over a WebSocket or Server-Sent Events' },
         { name: 'operations', description: 'Health and monitoring' },
       ],
       components: {
@@ -45,6 +46,12 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
             type: 'http',
             scheme: 'bearer',
             description: 'An access token from /login or /token (a JWT), or a personal access token (tfp_…) from POST /me/tokens.',
+          },
+          eventTicket: {
+            type: 'apiKey',
+            in: 'query',
+            name: 'ticket',
+            description: 'GET /events only: a single-use ticket from POST /events/tickets, for browsers, which cannot set headers on a WebSocket or an EventSource.',
           },
           oauth2: {
             type: 'oauth2',

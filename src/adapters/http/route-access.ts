@@ -14,6 +14,11 @@ export type RouteAccess =
       scope: Scope | null;
       /** Refuses personal access tokens: the act belongs to a person who logged in. */
       loginSession: boolean;
+      /**
+       * Also accepts a single-use ticket from POST /events/tickets as `?ticket=`, in place of the
+       * Authorization header: browsers cannot set headers on a WebSocket or an EventSource.
+       */
+      ticket: boolean;
     };
 export type ProtectedAccess = Extract<RouteAccess, { scope: Scope | null }>;
 
@@ -21,7 +26,11 @@ export type ProtectedAccess = Extract<RouteAccess, { scope: Scope | null }>;
 export const PUBLIC: RouteAccess = { public: true };
 
 /** Needs a valid token granted `scope` (null: any valid token). */
-export const needs = (scope: Scope | null, options: { loginSession?: boolean } = {}): RouteAccess => ({ scope, loginSession: options.loginSession ?? false });
+export const needs = (scope: Scope | null, options: { loginSession?: boolean; ticket?: boolean } = {}): RouteAccess => ({
+  scope,
+  loginSession: options.loginSession ?? false,
+  ticket: options.ticket ?? false,
+});
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -51,12 +60,16 @@ export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
 
 function documentAccess(route: RouteOptions, access: ProtectedAccess): void {
   const schema = route.schema ?? {};
-  const note = access.loginSession ? 'Needs a login session: personal access tokens are refused (403).' : '';
-  const description = [(schema as { description?: string }).description, note].filter(Boolean).join(' ');
+  const notes = [
+    access.loginSession ? 'Needs a login session: personal access tokens are refused (403).' : '',
+    access.ticket ? 'Instead of the Authorization header, a ticket from POST /events/tickets may be given as ?ticket=; an access token in the URL is refused (401).' : '',
+  ];
+  const description = [(schema as { description?: string }).description, ...notes].filter(Boolean).join(' ');
+  const security: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { oauth2: access.scope ? [access.scope] : [] }, ...(access.ticket ? [{ eventTicket: [] }] : [])];
   route.schema = {
     ...schema,
     ...(description ? { description } : {}),
-    security: [{ bearerAuth: [] }, { oauth2: access.scope ? [access.scope] : [] }],
+    security,
     response: { ...(schema.response as object), 401: problemRef, 403: problemRef },
   } as RouteOptions['schema'];
 }

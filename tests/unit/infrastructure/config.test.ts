@@ -134,6 +134,28 @@ describe('loadConfig', () => {
     expect(message).not.toContain('\n');
   });
 
+  it('reads the live events settings, with 30 s heartbeats, a 1 MiB buffer and 20 streams a user by default', () => {
+    expect(load({}).events).toEqual({ heartbeatSeconds: 30, maxBufferBytes: 1024 * 1024, maxStreamsPerUser: 20 });
+    expect(load({ EVENTS_HEARTBEAT_SECONDS: '5', EVENTS_MAX_BUFFER: '64kb', EVENTS_MAX_STREAMS_PER_USER: '3' }).events).toEqual({
+      heartbeatSeconds: 5,
+      maxBufferBytes: 64 * 1024,
+      maxStreamsPerUser: 3,
+    });
+  });
+
+  it.each<[string, Record<string, string>]>([
+    ['EVENTS_HEARTBEAT_SECONDS', { EVENTS_HEARTBEAT_SECONDS: '0' }],
+    ['EVENTS_HEARTBEAT_SECONDS', { EVENTS_HEARTBEAT_SECONDS: '30s' }],
+    ['EVENTS_MAX_BUFFER', { EVENTS_MAX_BUFFER: 'lots' }],
+    ['EVENTS_MAX_BUFFER', { EVENTS_MAX_BUFFER: '100' }],
+    ['EVENTS_MAX_BUFFER', { EVENTS_MAX_BUFFER: '4096mb' }],
+    ['EVENTS_MAX_STREAMS_PER_USER', { EVENTS_MAX_STREAMS_PER_USER: '0' }],
+  ])('rejects a bad %s with a one-line message naming it', (variable, env) => {
+    const message = configError(env);
+    expect(message).toContain(variable);
+    expect(message).not.toContain('\n');
+  });
+
   it('requires a JWT_SECRET of at least 32 bytes in production', () => {
     expect(configError({ NODE_ENV: 'production', JWT_SECRET: '' })).toMatch(/JWT_SECRET.*required/);
     expect(configError({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(31) })).toContain('JWT_SECRET');

@@ -6,6 +6,11 @@ declare module 'fastify' {
     beginDrain(): void;
     /** True from `beginDrain()` (or the start of `close()`) on. */
     readonly draining: boolean;
+    /**
+     * Runs `listener` once when the drain starts. For what would otherwise hold the drain open:
+     * long-lived responses (event streams) never end by themselves.
+     */
+    onDrain(listener: () => void): void;
   }
 }
 
@@ -17,15 +22,21 @@ declare module 'fastify' {
  */
 export function registerShutdownGuard(app: FastifyInstance): void {
   let draining = false;
-  app.decorate('beginDrain', () => {
+  const listeners: Array<() => void> = [];
+  const beginDrain = () => {
+    if (draining) return;
     draining = true;
-  });
+    for (const listener of listeners.splice(0)) listener();
+  };
+  app.decorate('beginDrain', beginDrain);
   app.decorate('draining', {
     getter: () => draining,
   });
-  app.addHook('preClose', async () => {
-    draining = true;
+  app.decorate('onDrain', (listener: () => void) => {
+    if (draining) listener();
+    else listeners.push(listener);
   });
+  app.addHook('preClose', async () => beginDrain());
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close');
     done(null, payload);
