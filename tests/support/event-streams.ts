@@ -132,8 +132,8 @@ export class SseClient {
   }
 
   /** The next event frame's event object, checked against the frame's id and event lines. */
-  async nextEvent(): Promise<Message> {
-    const frame = await this.frames.next();
+  async nextEvent(timeoutMs?: number): Promise<Message> {
+    const frame = await this.frames.next(timeoutMs);
     const event = JSON.parse(frame.data) as Message;
     if (frame.id !== event.id || frame.event !== event.type) throw new Error(`frame lines disagree with its data: ${JSON.stringify(frame)}`);
     return event;
