@@ -167,6 +167,16 @@ describe.each(setups)('two service processes on $name', ({ database, redisUrl })
     }
   });
 
+  it('opens one stream, not two, when a ticket is redeemed on both instances at once', async () => {
+    const user = await signUpOn(a);
+    const { body } = await expectCall(201, a, 'POST', '/events/tickets', user.token);
+    const attempts = await Promise.allSettled([a, b].flatMap((server) => TRANSPORTS.map((transport) => openStream(server, transport, {}, { ticket: body.ticket }))));
+    const opened = attempts.flatMap((attempt) => (attempt.status === 'fulfilled' ? [attempt.value] : []));
+    expect(opened).toHaveLength(1);
+    expect(attempts.flatMap((attempt) => (attempt.status === 'rejected' ? [(attempt.reason as { refusal?: { status: number } }).refusal?.status] : []))).toEqual([401, 401, 401]);
+    for (const stream of opened) stream.close();
+  });
+
   const writeOp = fc.record({
     kind: fc.constantFrom('create', 'create', 'update', 'update', 'delete'),
     /** Through which instance. */
