@@ -2,26 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PurgeExpiredEvents } from '../../src/application/index.js';
 import { availableEngines } from '../support/databases.js';
 import { bearer, buildE2eApp, expectProblem, expectUnauthorized, fieldsOf, signUp, type Account } from '../support/http.js';
+import { byId, SyncCopy, type SyncBody, type TaskBody } from '../support/sync-copy.js';
 import { json, type TestApp } from '../support/test-app.js';
 
 const engines = await availableEngines();
-
-interface TaskBody {
-  id: number;
-  title: string;
-  version: number;
-  [field: string]: unknown;
-}
-
-interface SyncBody {
-  tasks: TaskBody[];
-  deleted: Array<{ id: number; deleted_at: string }>;
-  sync_token: string;
-  has_more: boolean;
-  full_sync: boolean;
-}
-
-const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
 
 describe.each(engines)('GET /sync on %s', (engine) => {
   let app: TestApp;
@@ -55,30 +39,7 @@ describe.each(engines)('GET /sync on %s', (engine) => {
     return all.sort(byId);
   }
 
-  /** A client's copy, kept by applying pages as the contract says. */
-  class Client {
-    readonly copy = new Map<number, TaskBody>();
-    token: string | undefined;
-    constructor(readonly account: Account) {}
-    apply(page: SyncBody): SyncBody {
-      if (page.full_sync) this.copy.clear();
-      for (const task of page.tasks) this.copy.set(task.id, task);
-      for (const { id } of page.deleted) this.copy.delete(id);
-      this.token = page.sync_token;
-      return page;
-    }
-    async page(limit: number): Promise<SyncBody> {
-      return this.apply(await sync(this.account, { limit, ...(this.token ? { since: this.token } : {}) }));
-    }
-    async untilDone(limit: number): Promise<SyncBody[]> {
-      const pages = [await this.page(limit)];
-      while (pages[pages.length - 1]!.has_more) pages.push(await this.page(limit));
-      return pages;
-    }
-    tasks(): TaskBody[] {
-      return [...this.copy.values()].sort(byId);
-    }
-  }
+  const syncCopyOf = (account: Account) => new SyncCopy((query) => sync(account, query));
 
   it('pages a full sync of the caller\'s tasks, then sends changes and tombstones', async () => {
     const user = await signUp(app);
@@ -94,7 +55,7 @@ describe.each(engines)('GET /sync on %s', (engine) => {
     expect(Object.keys(body).sort()).toEqual(['deleted', 'full_sync', 'has_more', 'sync_token', 'tasks']);
     expect(body).toMatchObject({ tasks: created.slice(0, 2), deleted: [], has_more: true, full_sync: true });
 
-    const client = new Client(user);
+    const client = syncCopyOf(user);
     const pages = [client.apply(body), ...(await client.untilDone(2))];
     expect(pages.map((page) => page.tasks.length)).toEqual([2, 2, 1]);
     expect(pages.map((page) => page.has_more)).toEqual([true, true, false]);
@@ -177,7 +138,7 @@ describe.each(engines)('GET /sync on %s', (engine) => {
     const other = await signUp(app);
     const mine: TaskBody[] = [];
     for (let i = 0; i < 24; i += 1) mine.push(await createTask(user, `task ${i}`));
-    const client = new Client(user);
+    const client = syncCopyOf(user);
 
     let round = 0;
     let page: SyncBody;

@@ -1,54 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type ServerProcess } from '../../scripts/support/server-process.js';
+import type { ServerProcess } from '../../scripts/support/server-process.js';
 import { ADMIN, aSignUp, E2E_ENV } from '../support/http.js';
-import { TEST_ENV } from '../support/test-app.js';
+import { call, logInTo, startInstances, type Instances } from '../support/instances.js';
 
-interface Answer {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by assertions
-  body: any;
-}
-
-async function call(server: ServerProcess, method: string, url: string, token?: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${server.baseUrl}${url}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-async function logIn(server: ServerProcess, username: string, password: string): Promise<string> {
-  const answer = await call(server, 'POST', '/login', undefined, { username, password });
-  expect(answer.status).toBe(200);
-  return answer.body.access_token as string;
-}
+const logIn = async (server: ServerProcess, username: string, password: string) => (await logInTo(server, username, password)).access_token;
 
 /**
  * Two service processes on one SQLite file: whatever one of them changes, the other answers
  * from at once — no process keeps a copy of sessions, roles or tasks.
  */
 describe('two service processes on one SQLite file', () => {
-  let dataDir: string;
+  let instances: Instances;
   let a: ServerProcess;
   let b: ServerProcess;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'taskforge-two-'));
-    const env = { ...TEST_ENV, ...E2E_ENV, DATA_DIR: dataDir };
-    a = await startServer({ env });
-    // The second starts once the first has migrated the file and created the administrator.
-    b = await startServer({ env });
+    instances = await startInstances({ database: 'sqlite', firstInstanceEnv: E2E_ENV });
+    [a, b] = instances.servers as [ServerProcess, ServerProcess];
   }, 60_000);
 
-  afterAll(() => {
-    for (const server of [a, b]) if (server?.child.exitCode === null) server.child.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => instances?.stop());
 
   it('a logout through one is refused by the other at once', async () => {
     const user = aSignUp();

@@ -132,8 +132,8 @@ export class SseClient {
   }
 
   /** The next event frame's event object, checked against the frame's id and event lines. */
-  async nextEvent(): Promise<Message> {
-    const frame = await this.frames.next();
+  async nextEvent(timeoutMs?: number): Promise<Message> {
+    const frame = await this.frames.next(timeoutMs);
     const event = JSON.parse(frame.data) as Message;
     if (frame.id !== event.id || frame.event !== event.type) throw new Error(`frame lines disagree with its data: ${JSON.stringify(frame)}`);
     return event;
@@ -155,9 +155,10 @@ export function requestSse(port: number, path = '/events', headers: Record<strin
   });
 }
 
+/** GET /events as SSE; rejects with the refusal (as connectWs does) if it is not a stream. */
 export async function openSse(port: number, path = '/events', headers: Record<string, string> = {}): Promise<SseClient> {
   const answer = await requestSse(port, path, headers);
-  if (!(answer instanceof SseClient)) throw new Error(`GET ${path} as SSE answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  if (!(answer instanceof SseClient)) throw Object.assign(new Error(`GET ${path} as SSE answered ${answer.status}: ${JSON.stringify(answer.body)}`), { refusal: answer });
   return answer;
 }
 
