@@ -170,6 +170,14 @@ describe.each(kinds)('ChangeLog on %s', (kind) => {
     expect(Number(next!.id)).toBeGreaterThan(Math.max(...before.map((event) => Number(event.id))));
   });
 
+  it('reads the heads of many users at once: 0 for a user without events, the purged ones counted', async () => {
+    const [a, b, c] = [await subject.newUser(), await subject.newUser(), await subject.newUser()];
+    await append(aDeletion(a), aDeletion(a));
+    await append(aDeletion(b));
+    expect(await log.heads([a, b, c])).toEqual(new Map([[a, 2], [b, 1], [c, 0]]));
+    expect(await log.heads([])).toEqual(new Map());
+  });
+
   it('purges a prefix of each log: an event older than the cutoff takes every earlier position with it, so resuming never skips one', async () => {
     const user = await subject.newUser();
     // Positions follow commit order, times are taken before the commit: a later position can carry an earlier time.

@@ -68,6 +68,7 @@ export class LiveEvents {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopListening: (() => void) | null = null;
   private checking = false;
+  private sweeping = false;
 
   constructor(
     private readonly log: ChangeLog,
@@ -82,11 +83,11 @@ export class LiveEvents {
     if (this.stopListening) return;
     this.stopListening = this.notifier.listen(
       (userId) => this.read(userId),
-      () => this.sweep(),
+      () => void this.sweep(),
     );
     this.timers.push(
       setInterval(() => void this.checkCredentials(), this.options.credentialCheckMs).unref(),
-      setInterval(() => this.sweep(), this.options.sweepMs).unref(),
+      setInterval(() => void this.sweep(), this.options.sweepMs).unref(),
     );
   }
 
@@ -157,9 +158,24 @@ export class LiveEvents {
     return true;
   }
 
-  /** Every open stream reads its log: what a lost notice would have made it do. */
-  private sweep(): void {
-    for (const userId of this.feeds.keys()) this.read(userId);
+  /**
+   * What a lost notice would have made a stream do: every user whose log has grown past what
+   * their streams were given reads it. One read of the heads, not one of each log, so a sweep
+   * over thousands of streams costs the database one query.
+   */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.feeds.size === 0) return;
+    this.sweeping = true;
+    try {
+      const heads = await this.log.heads([...this.feeds.keys()]);
+      for (const [userId, feed] of this.feeds) {
+        if ((heads.get(userId) ?? 0) > Math.min(...[...feed.streams].map((stream) => stream.position))) this.read(userId);
+      }
+    } catch {
+      // The database did not answer: the next sweep asks again.
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** One read loop per user at a time; a notice during it makes it go round once more. */

@@ -22,6 +22,8 @@ export interface ChangeLog {
   latest(userId: number): Promise<LoggedEvent | null>;
   /** The user's newest position (0 before their first event), purged events included. */
   head(userId: number): Promise<number>;
+  /** The newest position of each of these users (0 before their first event), in one read: what a sweep of many streams asks. */
+  heads(userIds: readonly number[]): Promise<Map<number, number>>;
   /** Forgets events that occurred before `cutoff`; returns how many. */
   purgeBefore(cutoff: Date): Promise<number>;
 }

@@ -3,6 +3,7 @@ import type { ChangeLog, DomainEvent, EventPublisher, LoggedEvent } from '../../
 import { isPostgres } from './dialect.js';
 import { fromEventData, toEventData } from './event-data.js';
 import { fixedStatement, runFixed } from './fixed-statements.js';
+import { lookupChunks } from './lookup-chunks.js';
 import { isStorableId } from './sql-ids.js';
 import { fromDbTime, toDbTime } from './sql-values.js';
 
@@ -102,6 +103,16 @@ export class KnexChangeLog implements ChangeLog {
     if (!isStorableId(userId)) return 0;
     const [row] = await runFixed<{ position: number | string }>(this.reads, STATEMENTS.head, [userId]);
     return row ? Number(row.position) : 0;
+  }
+
+  async heads(userIds: readonly number[]): Promise<Map<number, number>> {
+    const storable = userIds.filter(isStorableId);
+    const heads = new Map(storable.map((userId): [number, number] => [userId, 0]));
+    for (const chunk of lookupChunks(storable)) {
+      const rows = await this.reads('event_heads').whereIn('user_id', chunk).select<Array<{ user_id: number; position: number | string }>>('user_id', 'position');
+      for (const row of rows) heads.set(Number(row.user_id), Number(row.position));
+    }
+    return heads;
   }
 
   /**

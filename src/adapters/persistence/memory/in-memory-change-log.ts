@@ -6,13 +6,13 @@ import type { ChangeLog, DomainEvent, LoggedEvent } from '../../../application/i
  */
 export class InMemoryChangeLog implements ChangeLog {
   private readonly logs = new Map<number, LoggedEvent[]>();
-  private readonly heads = new Map<number, number>();
+  private readonly lastPositions = new Map<number, number>();
   private lastId = 0;
 
   append(event: DomainEvent): LoggedEvent {
-    const position = (this.heads.get(event.userId) ?? 0) + 1;
+    const position = (this.lastPositions.get(event.userId) ?? 0) + 1;
     const logged: LoggedEvent = { ...structuredClone(event), id: String(++this.lastId), position };
-    this.heads.set(event.userId, position);
+    this.lastPositions.set(event.userId, position);
     const log = this.logs.get(event.userId) ?? [];
     log.push(logged);
     this.logs.set(event.userId, log);
@@ -34,7 +34,11 @@ export class InMemoryChangeLog implements ChangeLog {
   }
 
   async head(userId: number): Promise<number> {
-    return this.heads.get(userId) ?? 0;
+    return this.lastPositions.get(userId) ?? 0;
+  }
+
+  async heads(userIds: readonly number[]): Promise<Map<number, number>> {
+    return new Map(userIds.map((userId) => [userId, this.lastPositions.get(userId) ?? 0]));
   }
 
   /** Each log loses a prefix, up to its newest event older than the cutoff (see KnexChangeLog.purgeBefore). */
@@ -51,6 +55,6 @@ export class InMemoryChangeLog implements ChangeLog {
 
   deleteAllOf(userId: number): void {
     this.logs.delete(userId);
-    this.heads.delete(userId);
+    this.lastPositions.delete(userId);
   }
 }
