@@ -90,13 +90,28 @@ describe.each(kinds)('ChangeNotifier: %s', (kind) => {
       expect(gone.heard).not.toContain(user);
     });
 
-    it('ignores what arrives on its channel that is not a user id', async () => {
+    it('hands its own instance a notice once: the echo from the channel is skipped', async () => {
+      const [a, b] = [await open(), await open()];
+      const [onA, onB] = [recorder(), recorder()];
+      a.notifier.listen(onA.listener);
+      b.notifier.listen(onB.listener);
+      const [user, later] = [aUserId(), aUserId()];
+      a.notifier.notify([user]);
+      a.notifier.notify([later]);
+      // B hearing the later notice means the channel carried both, the echoes to A included.
+      await vi.waitFor(() => expect(onB.heard).toContain(later), DELIVERY);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(onA.heard).toEqual([user, later]);
+    });
+
+    it('ignores what arrives on its channel that is not another instance\'s notice', async () => {
       const b = await open();
       const onB = recorder();
       b.notifier.listen(onB.listener);
-      for (const text of ['', 'abc', '0', '-5', '1.5', '12 13', '99999999999999999999']) await family.sendRaw(text);
+      const junk = ['', 'abc', '0', '-5', '1.5', '12 13', '99999999999999999999', String(aUserId()), 'a1b2c3d4e5f6:0', 'a1b2c3d4e5f6:-5', 'not-a-tag:5'];
+      for (const text of junk) await family.sendRaw(text);
       const user = aUserId();
-      await family.sendRaw(String(user));
+      await family.sendRaw(`a1b2c3d4e5f6:${user}`);
       await vi.waitFor(() => expect(onB.heard).toContain(user), DELIVERY);
       expect(onB.heard.every((userId) => Number.isSafeInteger(userId) && userId > 0)).toBe(true);
     });

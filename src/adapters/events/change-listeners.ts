@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /** Where a notifier reports trouble with its connection (the service's logger). */
 export interface NotifierLog {
   info(message: string): void;
@@ -37,9 +38,27 @@ export class ChangeListeners {
   }
 }
 
-/** A notice's text is a user id in decimal; anything else on the channel is not ours and is ignored. */
-export function userIdOfNotice(text: string): number | null {
-  return /^[1-9][0-9]{0,14}$/.test(text) ? Number(text) : null;
+/**
+ * A notice's text: the sending instance's tag, a colon, the user id in decimal. The tag lets an
+ * instance skip the echo of its own notices, which it has already handed to its listeners.
+ */
+export class NoticeFormat {
+  private readonly tag = randomBytes(6).toString('hex');
+
+  write(userId: number): string {
+    return `${this.tag}:${userId}`;
+  }
+
+  /** What other instances may send, as SQL: `prefix || user id` is a notice. */
+  get prefix(): string {
+    return `${this.tag}:`;
+  }
+
+  /** The user a notice from another instance names; null for this instance's own and for anything not ours. */
+  read(text: string): number | null {
+    const match = /^([0-9a-f]{12}):([1-9][0-9]{0,14})$/.exec(text);
+    return match && match[1] !== this.tag ? Number(match[2]) : null;
+  }
 }
 
 /** The first line of an error's message: enough for a log line, never a stack or a connection string. */

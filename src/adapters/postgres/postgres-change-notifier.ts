@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { ChangeNotifier } from '../../application/index.js';
-import { briefly, ChangeListeners, userIdOfNotice, type NotifierLog } from '../events/change-listeners.js';
+import { briefly, ChangeListeners, NoticeFormat, type NotifierLog } from '../events/change-listeners.js';
 
 /** One channel per database: instances that share a database share its change log, and its notices. */
 export const CHANGE_CHANNEL = 'taskforge_events';
@@ -45,6 +45,7 @@ export interface PostgresChangeNotifierOptions {
  */
 export class PostgresChangeNotifier implements ChangeNotifier {
   private readonly listeners = new ChangeListeners();
+  private readonly notices = new NoticeFormat();
   private listening: Listening | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private connecting: Promise<void> | null = null;
@@ -114,7 +115,7 @@ export class PostgresChangeNotifier implements ChangeNotifier {
     client.on('error', drop);
     client.on('end', () => drop());
     client.on('notification', ({ channel, payload }) => {
-      const userId = channel === CHANGE_CHANNEL && payload ? userIdOfNotice(payload) : null;
+      const userId = channel === CHANGE_CHANNEL && payload ? this.notices.read(payload) : null;
       if (userId !== null) this.listeners.changed(userId);
     });
     try {
@@ -176,7 +177,7 @@ export class PostgresChangeNotifier implements ChangeNotifier {
   }
 
   private async sendNow(userIds: number[]): Promise<void> {
-    const sent = this.listening && (await this.ask(this.listening, 'select pg_notify($1, user_id::text) from unnest($2::bigint[]) as user_id', [CHANGE_CHANNEL, userIds]));
+    const sent = this.listening && (await this.ask(this.listening, 'select pg_notify($1, $3 || user_id::text) from unnest($2::bigint[]) as user_id', [CHANGE_CHANNEL, userIds, this.notices.prefix]));
     if (sent) {
       this.sendFailing = false;
     } else if (!this.sendFailing && !this.closed) {

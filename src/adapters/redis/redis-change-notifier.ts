@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ChangeNotifier } from '../../application/index.js';
-import { briefly, ChangeListeners, userIdOfNotice, type NotifierLog } from '../events/change-listeners.js';
+import { briefly, ChangeListeners, NoticeFormat, type NotifierLog } from '../events/change-listeners.js';
 
 /**
  * Change notices between instances through Redis pub/sub: a commit publishes the user's id on
@@ -15,6 +15,7 @@ import { briefly, ChangeListeners, userIdOfNotice, type NotifierLog } from '../e
  */
 export class RedisChangeNotifier implements ChangeNotifier {
   private readonly listeners = new ChangeListeners();
+  private readonly notices = new NoticeFormat();
   private readonly subscriber: Redis;
   private readonly heartbeat: NodeJS.Timeout;
   private subscribed = false;
@@ -44,7 +45,7 @@ export class RedisChangeNotifier implements ChangeNotifier {
     // Failed (re)connection attempts; the loss itself is reported once, on 'close'.
     this.subscriber.on('error', () => this.firstAttemptEnded());
     this.subscriber.on('message', (channel: string, message: string) => {
-      const userId = channel === this.channel ? userIdOfNotice(message) : null;
+      const userId = channel === this.channel ? this.notices.read(message) : null;
       if (userId !== null) this.listeners.changed(userId);
     });
     // A connection that went silent (no reset ever came) looks subscribed until a command on it
@@ -63,7 +64,7 @@ export class RedisChangeNotifier implements ChangeNotifier {
   notify(userIds: readonly number[]): void {
     for (const userId of userIds) this.listeners.changed(userId);
     for (const userId of userIds) {
-      this.publisher.publish(this.channel, String(userId)).then(
+      this.publisher.publish(this.channel, this.notices.write(userId)).then(
         () => (this.publishFailing = false),
         (error: unknown) => this.publishFailed(error),
       );
