@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  CreateTask,
+  DeleteTask,
   PatchTask,
   TaskUpdater,
   type ChangeLog,
@@ -23,7 +25,7 @@ import { InMemoryTaskRepository } from '../../src/adapters/persistence/memory/in
 import { InMemoryTransactionRunner } from '../../src/adapters/persistence/memory/in-memory-transaction-runner.js';
 import { availableEngines, type SqlEngine } from '../support/databases.js';
 import { FixedClock } from '../support/fakes.js';
-import { aNewTask, aPrincipal, aTask } from '../support/task-builders.js';
+import { aNewTask, aPrincipal, aTask, aTaskInput } from '../support/task-builders.js';
 import { openTaskStores } from '../support/task-stores.js';
 
 type LogKind = 'memory' | SqlEngine;
@@ -306,7 +308,7 @@ describe.each(kinds)('ChangeLog on %s', (kind) => {
     const user = await subject.newUser();
     const task = await subject.tasks.create(aNewTask(user));
     const start = await log.head(user);
-    const patch = new PatchTask(new TaskUpdater(subject.tasks, subject.runner, new FixedClock()));
+    const patch = new PatchTask(new TaskUpdater(subject.tasks, subject.runner, subject.events, new FixedClock()));
     await Promise.all(Array.from({ length: 20 }, (_, i) => patch.execute(aPrincipal(user), task.id, { title: `edit ${i}` })));
 
     const events = await log.readAfter(user, start, ALL);
@@ -315,6 +317,57 @@ describe.each(kinds)('ChangeLog on %s', (kind) => {
     expect(events.map((event) => (event.payload as { task: { version: number } }).task.version)).toEqual(Array.from({ length: 20 }, (_, i) => task.version + i + 1));
     const stored = await subject.tasks.findById(user, task.id);
     expect((events.at(-1)!.payload as { task: unknown }).task).toEqual(stored);
+  });
+
+  describe('task writes', () => {
+    const taskUseCases = () => {
+      const clock = new FixedClock();
+      return {
+        clock,
+        create: new CreateTask(subject.tasks, subject.idempotency, subject.runner, subject.events, clock),
+        patch: new PatchTask(new TaskUpdater(subject.tasks, subject.runner, subject.events, clock)),
+        remove: new DeleteTask(subject.tasks, subject.events, clock),
+      };
+    };
+
+    it('are logged once each, holding the task as the use case returned it; a write that changes nothing, or a replay, is not', async () => {
+      const actor = aPrincipal(await subject.newUser());
+      const { clock, create, patch, remove } = taskUseCases();
+      const input = aTaskInput({ title: 'Ship it — ✓ "quoted" 𝄞', description: 'line\nbreak', tags: ['b', 'a'], dueDate: '2026-12-24T17:30:00.123Z', priority: 'high' });
+      const { task: created } = await create.execute(actor, input);
+      clock.advanceMs(1_000);
+      const updated = await patch.execute(actor, created.id, { status: 'done' });
+      await patch.execute(actor, created.id, { status: 'done' });
+      const { task: keyed } = await create.execute(actor, aTaskInput(), 'the-key');
+      await create.execute(actor, aTaskInput(), 'the-key');
+      await remove.execute(actor, created.id);
+
+      const events = await log.readAfter(actor.userId, 0, ALL);
+      expect(events.map(({ type, userId, payload }) => ({ type, userId, payload }))).toEqual([
+        { type: 'task.created', userId: actor.userId, payload: { task: created } },
+        { type: 'task.updated', userId: actor.userId, payload: { task: updated } },
+        { type: 'task.created', userId: actor.userId, payload: { task: keyed } },
+        { type: 'task.deleted', userId: actor.userId, payload: { taskId: created.id } },
+      ]);
+      expect(positions(events)).toEqual([1, 2, 3, 4]);
+      expect(events.slice(0, 3).map((event) => event.occurredAt)).toEqual([created.createdAt, updated.updatedAt, keyed.createdAt]);
+      expect(events[3]!.occurredAt).toBeInstanceOf(Date);
+      expect(Number.isNaN(events[3]!.occurredAt.getTime())).toBe(false);
+    });
+
+    it('of a conditional update or delete that loses to another writer are not logged', async () => {
+      const actor = aPrincipal(await subject.newUser());
+      const { patch, remove, create } = taskUseCases();
+      const { task } = await create.execute(actor, aTaskInput());
+      await patch.execute(actor, task.id, { title: 'v2' });
+      const head = await log.head(actor.userId);
+
+      await expect(patch.execute(actor, task.id, { title: 'v3' }, [task.version])).rejects.toMatchObject({ code: 'VERSION_MISMATCH' });
+      await expect(remove.execute(actor, task.id, [task.version])).rejects.toMatchObject({ code: 'VERSION_MISMATCH' });
+      expect(await subject.tasks.update(actor.userId, task.id, task.version, { ...task, title: 'stale', version: task.version + 1 })).toBeNull();
+      expect(await subject.tasks.delete(actor.userId, task.id, task.version)).toBe(false);
+      expect(await log.head(actor.userId)).toBe(head);
+    });
   });
 
   if (kind !== 'memory') {
