@@ -11,6 +11,7 @@ import {
   DeleteUser,
   CHANGE_LOG,
   CHANGE_NOTIFIER,
+  EVENT_PUBLISHER,
   EVENT_TICKET_SECRETS,
   EVENT_TICKET_STORE,
   IssueEventTicket,
@@ -51,6 +52,7 @@ import {
   type CursorCodec,
   type ChangeLog,
   type ChangeNotifier,
+  type EventPublisher,
   type EventTicketStore,
   type LiveEventsOptions,
   type IdGenerator,
@@ -81,9 +83,10 @@ import { Argon2PasswordHasher, type Argon2Options } from '../adapters/security/a
 import { Sha256PersonalTokenSecrets } from '../adapters/security/sha256-personal-token-secrets.js';
 import { HmacCursorCodec } from '../adapters/security/hmac-cursor-codec.js';
 import { InProcessChangeNotifier } from '../adapters/events/in-process-change-notifier.js';
-import { KnexChangeLog } from '../adapters/persistence/knex/knex-change-log.js';
+import { KnexChangeLog, KnexEventPublisher } from '../adapters/persistence/knex/knex-change-log.js';
 import { KnexEventTicketStore } from '../adapters/persistence/knex/knex-event-ticket-store.js';
 import { InMemoryChangeLog } from '../adapters/persistence/memory/in-memory-change-log.js';
+import { InMemoryEventPublisher } from '../adapters/persistence/memory/in-memory-event-publisher.js';
 import { InMemoryEventTicketStore } from '../adapters/persistence/memory/in-memory-event-ticket-store.js';
 import { SystemClock } from '../adapters/system/system-clock.js';
 import { UuidGenerator } from '../adapters/system/uuid-generator.js';
@@ -151,6 +154,7 @@ function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void 
   single<TaskRepository>(c, TASK_REPOSITORY, () => new KnexTaskRepository(db, reads));
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, () => new KnexIdempotencyStore(db));
   single<ChangeLog>(c, CHANGE_LOG, () => new KnexChangeLog(db, reads));
+  single<EventPublisher>(c, EVENT_PUBLISHER, (c) => new KnexEventPublisher(db, r(c, CHANGE_NOTIFIER)));
   single<EventTicketStore>(c, EVENT_TICKET_STORE, () => new KnexEventTicketStore(db));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new KnexTransactionRunner(db, r(c, CHANGE_NOTIFIER)));
 }
@@ -164,6 +168,7 @@ function registerInMemoryStores(c: DependencyContainer): void {
   single<TaskRepository>(c, TASK_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryTaskRepository()));
   single<IdempotencyStore>(c, IDEMPOTENCY_STORE, (c) => cascadeFromUsers(c, new InMemoryIdempotencyStore()));
   single<ChangeLog>(c, CHANGE_LOG, (c) => cascadeFromUsers(c, new InMemoryChangeLog()));
+  single<EventPublisher>(c, EVENT_PUBLISHER, (c) => new InMemoryEventPublisher(r<InMemoryChangeLog>(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER)));
   single<EventTicketStore>(c, EVENT_TICKET_STORE, (c) => cascadeFromUsers(c, new InMemoryEventTicketStore()));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) =>
     new InMemoryTransactionRunner(r<InMemoryTaskRepository>(c, TASK_REPOSITORY), r<InMemoryIdempotencyStore>(c, IDEMPOTENCY_STORE), r<InMemoryChangeLog>(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER)),
@@ -190,17 +195,17 @@ function registerUseCases(c: DependencyContainer): void {
   single(c, ReplaceUser, (c) => new ReplaceUser(r(c, UserUpdater)));
   single(c, PatchUser, (c) => new PatchUser(r(c, UserUpdater)));
   single(c, DeleteUser, (c) => new DeleteUser(r(c, USER_REPOSITORY)));
-  single(c, CreateTask, (c) => new CreateTask(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE), r(c, TRANSACTION_RUNNER), r(c, CLOCK)));
+  single(c, CreateTask, (c) => new CreateTask(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
   single(c, IssueEventTicket, (c) => new IssueEventTicket(r(c, EVENT_TICKET_STORE), r(c, EVENT_TICKET_SECRETS), r(c, CLOCK)));
   single(c, RedeemEventTicket, (c) =>
     new RedeemEventTicket(r(c, EVENT_TICKET_STORE), r(c, EVENT_TICKET_SECRETS), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK)),
   );
   single(c, GetTask, (c) => new GetTask(r(c, TASK_REPOSITORY)));
   single(c, ListTasks, (c) => new ListTasks(r(c, TASK_REPOSITORY), r(c, CURSOR_CODEC)));
-  single(c, TaskUpdater, (c) => new TaskUpdater(r(c, TASK_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, CLOCK)));
+  single(c, TaskUpdater, (c) => new TaskUpdater(r(c, TASK_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
   single(c, ReplaceTask, (c) => new ReplaceTask(r(c, TaskUpdater)));
   single(c, PatchTask, (c) => new PatchTask(r(c, TaskUpdater)));
-  single(c, DeleteTask, (c) => new DeleteTask(r(c, TASK_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, CLOCK)));
+  single(c, DeleteTask, (c) => new DeleteTask(r(c, TASK_REPOSITORY), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
 }
 
 /** The change log's readers and keeper: delta sync and the retention purge. */

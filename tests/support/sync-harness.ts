@@ -10,6 +10,7 @@ import {
 } from '../../src/application/index.js';
 import type { Task } from '../../src/domain/index.js';
 import { InMemoryChangeLog } from '../../src/adapters/persistence/memory/in-memory-change-log.js';
+import { InMemoryEventPublisher } from '../../src/adapters/persistence/memory/in-memory-event-publisher.js';
 import { InMemoryEventTicketStore } from '../../src/adapters/persistence/memory/in-memory-event-ticket-store.js';
 import { InMemoryIdempotencyStore } from '../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
 import { InMemoryTaskRepository } from '../../src/adapters/persistence/memory/in-memory-task-repository.js';
@@ -32,6 +33,7 @@ export function syncHarness({ retentionMs = SEVEN_DAYS_MS, tasks = new InMemoryT
   const tickets = new InMemoryEventTicketStore();
   const idempotency = new InMemoryIdempotencyStore();
   const transactions = new InMemoryTransactionRunner(tasks, idempotency, log);
+  const events = new InMemoryEventPublisher(log);
   const codec = HmacCursorCodec.fromSecret('sync-test-secret');
   return {
     clock,
@@ -39,9 +41,9 @@ export function syncHarness({ retentionMs = SEVEN_DAYS_MS, tasks = new InMemoryT
     log,
     tickets,
     codec,
-    createTask: new CreateTask(tasks, idempotency, transactions, clock),
-    patchTask: new PatchTask(new TaskUpdater(tasks, transactions, clock)),
-    deleteTask: new DeleteTask(tasks, transactions, clock),
+    createTask: new CreateTask(tasks, idempotency, transactions, events, clock),
+    patchTask: new PatchTask(new TaskUpdater(tasks, transactions, events, clock)),
+    deleteTask: new DeleteTask(tasks, events, clock),
     syncTasks: new SyncTasks(tasks, log, codec, clock, { retentionMs }),
     purge: new PurgeExpiredEvents(log, tickets, clock, retentionMs),
   };

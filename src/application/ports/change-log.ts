@@ -10,8 +10,8 @@ export interface LoggedEvent extends DomainEvent {
 
 /**
  * Each user's committed changes, in commit order: the one source the live streams, the sync feed
- * and reminders read. Events are appended through TransactionScope.events, in the transaction
- * of the change itself; this port reads them.
+ * and reminders read. Events are appended when use cases publish them (see EventPublisher), or
+ * by the store itself with the write they tell of; this port reads them.
  */
 export interface ChangeLog {
   /** The position of that event in this user's log; null when the user has no such event (another user's, never issued, or purged). */

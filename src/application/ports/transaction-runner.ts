@@ -6,7 +6,7 @@ import type { TaskRepository } from './task-repository.js';
 export interface TransactionScope {
   tasks: TaskRepository;
   idempotency: IdempotencyStore;
-  /** Appends to the change log: the events of a unit of work commit with its writes, or not at all. */
+  /** Publishes the unit's events (see EventPublisher): they commit with its writes, or not at all. */
   events: EventPublisher;
 }
 

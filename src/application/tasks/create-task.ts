@@ -36,6 +36,7 @@ export class CreateTask {
     private readonly tasks: TaskRepository,
     private readonly idempotency: IdempotencyStore,
     private readonly transactions: TransactionRunner,
+    private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
@@ -46,11 +47,8 @@ export class CreateTask {
     const now = this.clock.now();
     const state = newTaskState(actor.userId, fields, now);
     if (key === undefined) {
-      const task = await this.transactions.run(async (scope) => {
-        const created = await scope.tasks.create(state);
-        await announce(scope.events, created, now);
-        return created;
-      });
+      const task = await this.tasks.create(state);
+      await announce(this.events, task, now);
       return { task, replayed: false };
     }
 
@@ -94,6 +92,5 @@ export class CreateTask {
   }
 }
 
-/** In the task's own transaction: the event commits with the task, or neither does. */
 const announce = (events: EventPublisher, task: Task, now: Date): Promise<void> =>
   publishTaskEvent(events, { type: 'task.created', userId: task.userId, occurredAt: now, payload: { task } });

@@ -1,29 +1,23 @@
-import type { Clock, Principal, TaskRepository, TransactionRunner } from '../ports/index.js';
+import type { Clock, EventPublisher, Principal, TaskRepository } from '../ports/index.js';
 import { checkVersion, goneOrChanged, taskNotFound, type ExpectedVersions } from './task-access.js';
 import { publishTaskEvent } from './task-events.js';
 
 export class DeleteTask {
   constructor(
     private readonly tasks: TaskRepository,
-    private readonly transactions: TransactionRunner,
+    private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
   async execute(actor: Principal, id: number, expected?: ExpectedVersions): Promise<void> {
-    let version: number | undefined;
-    if (expected !== undefined) {
+    if (expected === undefined) {
+      if (!(await this.tasks.delete(actor.userId, id))) throw taskNotFound();
+    } else {
       const current = await this.tasks.findById(actor.userId, id);
       if (!current) throw taskNotFound();
       checkVersion(expected, current.version);
-      version = current.version;
+      if (!(await this.tasks.delete(actor.userId, id, current.version))) await goneOrChanged(this.tasks, actor.userId, id);
     }
-    const deleted = await this.transactions.run(async (scope) => {
-      if (!(await scope.tasks.delete(actor.userId, id, version))) return false;
-      await publishTaskEvent(scope.events, { type: 'task.deleted', userId: actor.userId, occurredAt: this.clock.now(), payload: { taskId: id } });
-      return true;
-    });
-    if (deleted) return;
-    if (version === undefined) throw taskNotFound();
-    await goneOrChanged(this.tasks, actor.userId, id);
+    await publishTaskEvent(this.events, { type: 'task.deleted', userId: actor.userId, occurredAt: this.clock.now(), payload: { taskId: id } });
   }
 }

@@ -6,10 +6,7 @@ export type TaskUpdated = DomainEvent<'task.updated', { task: Task }>;
 export type TaskDeleted = DomainEvent<'task.deleted', { taskId: number }>;
 export type TaskEvent = TaskCreated | TaskUpdated | TaskDeleted;
 
-/**
- * Appends a task's change to its owner's change log, through the unit of work that made the
- * change. The payload is a copy, never the live entity.
- */
+/** Publishes a task's change to its owner (see EventPublisher). The payload is a copy, never the live entity. */
 export function publishTaskEvent(events: EventPublisher, event: TaskEvent): Promise<void> {
   const payload = 'task' in event.payload ? { task: { ...event.payload.task, tags: [...event.payload.task.tags] } } : event.payload;
   return events.publish({ ...event, payload });

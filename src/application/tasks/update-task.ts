@@ -1,22 +1,24 @@
 import type { Task, TaskFields, TaskInput, TaskPatch } from '../../domain/index.js';
 import { applyTaskPatch, parseTaskInput, reviseTask } from '../../domain/index.js';
-import type { Clock, Principal, TaskRepository, TransactionRunner, TransactionScope } from '../ports/index.js';
+import type { Clock, EventPublisher, Principal, TaskRepository, TransactionRunner } from '../ports/index.js';
 import { checkVersion, goneOrChanged, taskNotFound, type ExpectedVersions } from './task-access.js';
 import { publishTaskEvent } from './task-events.js';
 
 type Change = (current: Task) => TaskFields;
 
 /**
- * Every change to a task: read, check the precondition, compute the next state, then write it,
- * with its event, only if the version read is still the stored one. Most writes meet no
+ * Every change to a task: read, check the precondition, compute the next state, then write it
+ * only if the version read is still the stored one, and publish it. Most writes meet no
  * competitor and cost a read and a conditional write. A lost race with If-Match is a 412, as the
- * client asked; without, the change is made again on the task held for update, so concurrent
- * writers queue rather than fail, and no change is ever lost or refused.
+ * client asked; without, the change is made again on the task held for update, in a unit of work
+ * that publishes with it, so concurrent writers queue rather than fail, and no change is ever
+ * lost or refused.
  */
 export class TaskUpdater {
   constructor(
     private readonly tasks: TaskRepository,
     private readonly transactions: TransactionRunner,
+    private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
@@ -24,7 +26,7 @@ export class TaskUpdater {
     const current = await this.tasks.findById(actor.userId, id);
     const next = this.revise(current, change, expected);
     if (!next) return current!;
-    const written = await this.transactions.run((scope) => this.write(scope, actor, current!, next));
+    const written = await this.write(this.tasks, this.events, actor, current!, next);
     if (written) return written;
     if (expected !== undefined) return goneOrChanged(this.tasks, actor.userId, id);
     return this.applyHeld(actor, id, change);
@@ -37,7 +39,7 @@ export class TaskUpdater {
         const current = await scope.tasks.findForUpdate(actor.userId, id);
         const next = this.revise(current, change, undefined);
         if (!next) return current!;
-        return (await this.write(scope, actor, current!, next)) ?? 'lost';
+        return (await this.write(scope.tasks, scope.events, actor, current!, next)) ?? 'lost';
       });
       if (outcome !== 'lost') return outcome;
     }
@@ -50,10 +52,10 @@ export class TaskUpdater {
     return reviseTask(current, change(current), this.clock.now());
   }
 
-  /** Writes `next` and its event if `current` is still the stored version; null when another writer got there first. */
-  private async write(scope: TransactionScope, actor: Principal, current: Task, next: Task): Promise<Task | null> {
-    const updated = await scope.tasks.update(actor.userId, current.id, current.version, next);
-    if (updated) await publishTaskEvent(scope.events, { type: 'task.updated', userId: actor.userId, occurredAt: updated.updatedAt, payload: { task: updated } });
+  /** Writes `next` if `current` is still the stored version, then publishes it; null when another writer got there first. */
+  private async write(tasks: TaskRepository, events: EventPublisher, actor: Principal, current: Task, next: Task): Promise<Task | null> {
+    const updated = await tasks.update(actor.userId, current.id, current.version, next);
+    if (updated) await publishTaskEvent(events, { type: 'task.updated', userId: actor.userId, occurredAt: updated.updatedAt, payload: { task: updated } });
     return updated;
   }
 }

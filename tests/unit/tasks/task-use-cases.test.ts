@@ -17,6 +17,7 @@ import { InMemoryIdempotencyStore } from '../../../src/adapters/persistence/memo
 import { InMemoryTaskRepository } from '../../../src/adapters/persistence/memory/in-memory-task-repository.js';
 import { InMemoryTransactionRunner } from '../../../src/adapters/persistence/memory/in-memory-transaction-runner.js';
 import { InMemoryChangeLog } from '../../../src/adapters/persistence/memory/in-memory-change-log.js';
+import { InMemoryEventPublisher } from '../../../src/adapters/persistence/memory/in-memory-event-publisher.js';
 import { HmacCursorCodec } from '../../../src/adapters/security/hmac-cursor-codec.js';
 import { FixedClock } from '../../support/fakes.js';
 import { LoggedEvents, aPrincipal, aTaskInput } from '../../support/task-builders.js';
@@ -89,12 +90,13 @@ describe('task use cases', () => {
     clock = new FixedClock();
     const repo: TaskRepository = tasks;
     const transactions = new InMemoryTransactionRunner(tasks, idempotency, changes);
-    createTask = new CreateTask(repo, idempotency, transactions, clock);
+    const publisher = new InMemoryEventPublisher(changes);
+    createTask = new CreateTask(repo, idempotency, transactions, publisher, clock);
     getTask = new GetTask(repo);
-    const updater = new TaskUpdater(repo, transactions, clock);
+    const updater = new TaskUpdater(repo, transactions, publisher, clock);
     patchTask = new PatchTask(updater);
     replaceTask = new ReplaceTask(updater);
-    deleteTask = new DeleteTask(repo, transactions, clock);
+    deleteTask = new DeleteTask(repo, publisher, clock);
     listTasks = new ListTasks(repo, HmacCursorCodec.fromSecret('unit-test-secret'));
   });
 
@@ -200,7 +202,7 @@ describe('task use cases', () => {
     it('announces task.created only after the task and the key\'s outcome are written, and frees the key when they are not', async () => {
       const keys = new FlakyIdempotencyStore();
       keys.failNextComplete = true;
-      const create = new CreateTask(tasks, keys, new InMemoryTransactionRunner(tasks, keys, changes), clock);
+      const create = new CreateTask(tasks, keys, new InMemoryTransactionRunner(tasks, keys, changes), new InMemoryEventPublisher(changes), clock);
       await expect(create.execute(ada, aTaskInput(), 'k')).rejects.toThrow('lost');
       expect((await events.all())).toEqual([]);
       expect(await tasks.count(ada.userId, {})).toBe(0); // rolled back with the key's outcome
@@ -247,6 +249,7 @@ describe('task use cases', () => {
       await failsWith(patchTask.execute(ada, task.id, { title: 'v3' }, []), 'VERSION_MISMATCH');
       await failsWith(deleteTask.execute(ada, task.id, [1]), 'VERSION_MISMATCH');
       expect(await getTask.execute(ada, task.id)).toMatchObject({ title: 'v2', version: 2 });
+      expect((await events.all()).map((e) => e.type)).toEqual(['task.created', 'task.updated']);
       expect(await patchTask.execute(ada, task.id, { title: 'v3' }, [1, 2])).toMatchObject({ title: 'v3', version: 3 });
     });
 
@@ -264,6 +267,9 @@ describe('task use cases', () => {
       tasks.beforeUpdate = sneakIn();
       const merged = await patchTask.execute(ada, task.id, { title: 'mine' });
       expect(merged).toMatchObject({ title: 'mine', description: 'sneaked', version: 4 });
+      // The lost attempts announced nothing; the write made on the held task announced itself once.
+      expect((await events.all()).map((e) => e.type)).toEqual(['task.created', 'task.updated']);
+      expect((await events.all()).at(-1)).toMatchObject({ payload: { task: merged } });
     });
 
     it('deletes once and announces task.deleted', async () => {

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
-import type { ChangeLog, DomainEvent, EventPublisher, LoggedEvent } from '../../../application/index.js';
+import type { ChangeLog, ChangeNotifier, DomainEvent, EventPublisher, LoggedEvent } from '../../../application/index.js';
 import { isPostgres } from './dialect.js';
 import { fromEventData, toEventData } from './event-data.js';
 import { fixedStatement, runFixed } from './fixed-statements.js';
 import { lookupChunks } from './lookup-chunks.js';
+import { RECORDED_BY_THE_SCHEMA } from './recorded-events.js';
 import { isStorableId } from './sql-ids.js';
 import { fromDbTime, toDbTime } from './sql-values.js';
 
@@ -22,7 +23,7 @@ const toLogged = (row: EventRow): LoggedEvent => ({
   position: Number(row.position),
   type: row.type,
   occurredAt: fromDbTime(row.occurred_at),
-  payload: fromEventData(row.data),
+  payload: (RECORDED_BY_THE_SCHEMA.get(row.type) ?? fromEventData)(row.data),
 });
 
 const EVENT_ID = /^[1-9][0-9]{0,17}$/;
@@ -31,7 +32,8 @@ const COLUMNS = 'id, user_id, position, type, occurred_at, data';
 /**
  * Taking the next position locks the user's head row until the transaction ends, so one user's
  * writers append one after the other in commit order. On PostgreSQL the head and the event are
- * one statement (one round trip); SQLite, which has one writer at a time anyway, takes two.
+ * one statement (one round trip); SQLite, which has one writer at a time anyway, takes two. The
+ * triggers that append task events (migration 009) take positions the same way.
  */
 const STATEMENTS = {
   appendPostgres: fixedStatement(
@@ -56,22 +58,48 @@ const STATEMENTS = {
   positionOf: fixedStatement('event_position', 'select position from events where id = ? and user_id = ?'),
 };
 
-/** Appends through a transaction (TransactionScope.events); remembers whose logs it wrote to. */
+/** Appends one event in `trx`, which holds the user's head row from then until it ends. */
+async function appendEvent(trx: Knex.Transaction, event: DomainEvent): Promise<void> {
+  const occurredAt = toDbTime(event.occurredAt);
+  const data = toEventData(event.payload);
+  if (isPostgres(trx)) {
+    await runFixed(trx, STATEMENTS.appendPostgres, [event.userId, event.userId, event.type, occurredAt, data]);
+  } else {
+    const [head] = await runFixed<{ position: number }>(trx, STATEMENTS.advanceHead, [event.userId]);
+    await runFixed(trx, STATEMENTS.insertEvent, [event.userId, head!.position, event.type, occurredAt, data]);
+  }
+}
+
+/**
+ * A unit of work's publisher (TransactionScope.events): appends in the unit's transaction what
+ * the schema has not already recorded with the write, and remembers whose logs grew, for the
+ * runner to announce once the unit has committed.
+ */
 export class KnexEventAppender implements EventPublisher {
   readonly users = new Set<number>();
 
   constructor(private readonly trx: Knex.Transaction) {}
 
   async publish(event: DomainEvent): Promise<void> {
-    const occurredAt = toDbTime(event.occurredAt);
-    const data = toEventData(event.payload);
-    if (isPostgres(this.trx)) {
-      await runFixed(this.trx, STATEMENTS.appendPostgres, [event.userId, event.userId, event.type, occurredAt, data]);
-    } else {
-      const [head] = await runFixed<{ position: number }>(this.trx, STATEMENTS.advanceHead, [event.userId]);
-      await runFixed(this.trx, STATEMENTS.insertEvent, [event.userId, head!.position, event.type, occurredAt, data]);
-    }
+    if (!RECORDED_BY_THE_SCHEMA.has(event.type)) await appendEvent(this.trx, event);
     this.users.add(event.userId);
+  }
+}
+
+/**
+ * The publisher for writes made outside a unit of work, called once they have committed: appends
+ * what the schema has not already recorded with the write, in a transaction of its own (SQLite
+ * takes two statements), then announces it.
+ */
+export class KnexEventPublisher implements EventPublisher {
+  constructor(
+    private readonly db: Knex,
+    private readonly notifier?: ChangeNotifier,
+  ) {}
+
+  async publish(event: DomainEvent): Promise<void> {
+    if (!RECORDED_BY_THE_SCHEMA.has(event.type)) await this.db.transaction((trx) => appendEvent(trx, event));
+    this.notifier?.notify([event.userId]);
   }
 }
 

@@ -25,9 +25,12 @@ interface TaskRow {
 }
 
 /** What a Task is read from; the sort keys (title_key, priority_rank) are only written. */
-const TASK_COLUMNS: string[] = [
+const TASK_COLUMNS = [
   'id', 'user_id', 'title', 'description', 'status', 'priority', 'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
-];
+] as const satisfies readonly (keyof TaskRow)[];
+
+/** A task as it is read: a row of TASK_COLUMNS, or the snapshot of it that a task event holds (migration 009). */
+export type TaskRecord = Pick<TaskRow, (typeof TASK_COLUMNS)[number]>;
 
 const toRow = (task: NewTask): Omit<TaskRow, 'id'> => ({
   user_id: task.userId,
@@ -45,7 +48,8 @@ const toRow = (task: NewTask): Omit<TaskRow, 'id'> => ({
   version: task.version,
 });
 
-const toEntity = (row: TaskRow): Task => ({
+/** The one way a Task is read from SQL, whether from its row or from an event's snapshot of it. */
+export const taskFromRecord = (row: TaskRecord): Task => ({
   id: Number(row.id),
   userId: Number(row.user_id),
   title: row.title,
@@ -140,7 +144,7 @@ export class KnexTaskRepository implements TaskRepository {
     const found: Task[] = [];
     for (const chunk of lookupChunks([...new Set(ids)].filter(isStorableId))) {
       const rows = await this.reads<TaskRow>('tasks').where('user_id', userId).whereIn('id', chunk).select<TaskRow[]>(TASK_COLUMNS);
-      found.push(...rows.map(toEntity));
+      found.push(...rows.map(taskFromRecord));
     }
     return found;
   }
@@ -198,7 +202,7 @@ export class KnexTaskRepository implements TaskRepository {
   }
 
   private toTaskOrNull(row: TaskRow | undefined): Task | null {
-    return row ? toEntity(row) : null;
+    return row ? taskFromRecord(row) : null;
   }
 
   private async keysetSegment(
@@ -223,7 +227,7 @@ export class KnexTaskRepository implements TaskRepository {
       void query.orderBy(column, direction).orderBy('id', direction);
     }
     const rows = await query.limit(limit);
-    return rows.map(toEntity);
+    return rows.map(taskFromRecord);
   }
 
   /** Offsets cost what they skip; only the first page of an offset listing is a keyset page. */
@@ -233,7 +237,7 @@ export class KnexTaskRepository implements TaskRepository {
     const query = this.filtered(userId, filter).select<TaskRow[]>(TASK_COLUMNS);
     if (sort.key === 'due_date') void query.orderByRaw('case when due_date is null then 1 else 0 end');
     const rows = await query.orderBy(column, direction).orderBy('id', direction).limit(limit).offset(offset ?? 0);
-    return rows.map(toEntity);
+    return rows.map(taskFromRecord);
   }
 
   /**

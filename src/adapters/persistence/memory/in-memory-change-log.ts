@@ -2,7 +2,8 @@ import type { ChangeLog, DomainEvent, LoggedEvent } from '../../../application/i
 
 /**
  * The change log in memory (tests, demos). Appends come through a unit of work
- * (InMemoryTransactionRunner), which makes them only when the unit commits.
+ * (InMemoryTransactionRunner), which makes them only when the unit commits, or through
+ * InMemoryEventPublisher, after a write made outside one.
  */
 export class InMemoryChangeLog implements ChangeLog {
   private readonly logs = new Map<number, LoggedEvent[]>();
