@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/infrastructure/cli-program.js';
-import { Inbox, connectWs, listen } from '../support/event-streams.js';
-import { buildE2eApp, signUp, type Account } from '../support/http.js';
+import { connectWs, Inbox, serveForSuite } from '../support/event-streams.js';
+import { type Account } from '../support/http.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { json, type TestApp } from '../support/test-app.js';
 
@@ -14,12 +14,7 @@ describe('npm run cli -- watch', () => {
   let app: TestApp;
   let port: number;
   let user: Account;
-  beforeAll(async () => {
-    app = await buildE2eApp('memory');
-    port = await listen(app);
-    user = await signUp(app);
-  });
-  afterAll(() => app.close());
+  serveForSuite((served) => ({ app, port, user } = served), 'memory');
 
   const createTask = async (title: string) => json(await app.inject({ method: 'POST', url: '/tasks', headers: user.auth, payload: { title } }));
 

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Authenticate, EVENT_TICKET_SECRETS, EVENT_TICKET_STORE, type EventTicketStore, type PersonalTokenSecrets } from '../../src/application/index.js';
 import { availableEngines, type SqlEngine } from '../support/databases.js';
-import { connectWs, listen, openSse, sseRefusal, wsRefusal, type Refusal } from '../support/event-streams.js';
+import { connectWs, listen, openSse, serveForSuite, sseRefusal, wsRefusal, type Refusal } from '../support/event-streams.js';
 import { bearer, buildE2eApp, logIn, signUp, type Account } from '../support/http.js';
 import { json, type TestApp } from '../support/test-app.js';
 
@@ -26,12 +26,7 @@ describe('GET /events refuses before any upgrade', () => {
   let app: TestApp;
   let port: number;
   let user: Account;
-  beforeAll(async () => {
-    app = await buildE2eApp('memory');
-    port = await listen(app);
-    user = await signUp(app);
-  });
-  afterAll(() => app.close());
+  serveForSuite((served) => ({ app, port, user } = served), 'memory');
 
   describe.each(Object.entries(transports))('as %s', (_transport, refusal) => {
     it('401 without a credential, or with a bad one', async () => {
@@ -123,11 +118,7 @@ describe('GET /events refuses before any upgrade', () => {
 describe('stream and request limits on GET /events', () => {
   let app: TestApp;
   let port: number;
-  beforeAll(async () => {
-    app = await buildE2eApp('memory', { EVENTS_MAX_STREAMS_PER_USER: '2' });
-    port = await listen(app);
-  });
-  afterAll(() => app.close());
+  serveForSuite((served) => ({ app, port } = served), 'memory', { EVENTS_MAX_STREAMS_PER_USER: '2' });
 
   it('429 with Retry-After for the stream over EVENTS_MAX_STREAMS_PER_USER, on either transport; a closed one frees its slot', async () => {
     const user = await signUp(app);
@@ -183,11 +174,7 @@ describe('stream and request limits on GET /events', () => {
 describe.each(engines)('event tickets on %s', (engine) => {
   let app: TestApp;
   let port: number;
-  beforeAll(async () => {
-    app = await buildE2eApp(engine);
-    port = await listen(app);
-  });
-  afterAll(() => app.close());
+  serveForSuite((served) => ({ app, port } = served), engine);
 
   const issue = (auth: Record<string, string>) => app.inject({ method: 'POST', url: '/events/tickets', headers: auth });
   const ticketFor = async (auth: Record<string, string>) => {

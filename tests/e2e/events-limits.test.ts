@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LiveEvents } from '../../src/application/index.js';
 import { createApplication } from '../../src/infrastructure/app.js';
 import { drainAndClose } from '../../src/infrastructure/graceful-shutdown.js';
 import { createLogger } from '../../src/infrastructure/logger.js';
-import { connectWs, drain, listen, openSse, parseFrames, stalledSse, stalledWebSocket, type RawFrame } from '../support/event-streams.js';
+import { connectWs, drain, listen, openSse, parseFrames, serveForSuite, stalledSse, stalledWebSocket, type RawFrame } from '../support/event-streams.js';
 import { buildE2eApp, signUp, type Account } from '../support/http.js';
 import { FAST_ARGON2, json, testConfig, type TestApp } from '../support/test-app.js';
 
@@ -25,12 +25,7 @@ describe('what clients send on a WebSocket', () => {
   let app: TestApp;
   let port: number;
   let user: Account;
-  beforeAll(async () => {
-    app = await buildE2eApp('memory');
-    port = await listen(app);
-    user = await signUp(app);
-  });
-  afterAll(() => app.close());
+  serveForSuite((served) => ({ app, port, user } = served), 'memory');
 
   it('ignores messages up to 4 KiB and answers pings; the stream goes on', async () => {
     const ws = await connectWs(port, '/events', user.auth);
@@ -55,15 +50,9 @@ describe('what clients send on a WebSocket', () => {
 });
 
 describe('heartbeats every EVENTS_HEARTBEAT_SECONDS', () => {
-  let app: TestApp;
   let port: number;
   let user: Account;
-  beforeAll(async () => {
-    app = await buildE2eApp('memory', { EVENTS_HEARTBEAT_SECONDS: '1' });
-    port = await listen(app);
-    user = await signUp(app);
-  });
-  afterAll(() => app.close());
+  serveForSuite((served) => ({ port, user } = served), 'memory', { EVENTS_HEARTBEAT_SECONDS: '1' });
 
   it('pings a WebSocket, which stays open while its client answers', async () => {
     const ws = await connectWs(port, '/events', user.auth);
@@ -94,11 +83,7 @@ describe('a client that does not read, with EVENTS_MAX_BUFFER at 64 KiB', () => 
   const LIMIT = 64 * 1024;
   let app: TestApp;
   let port: number;
-  beforeAll(async () => {
-    app = await buildE2eApp('memory', { EVENTS_MAX_BUFFER: '64kb' });
-    port = await listen(app);
-  });
-  afterAll(() => app.close());
+  serveForSuite((served) => ({ app, port } = served), 'memory', { EVENTS_MAX_BUFFER: '64kb' });
 
   /** Changes a task with a large description until `stop` holds: each change is an event of ~10 KB. */
   async function writeUntil(user: Account, stop: () => boolean, onEach: () => void = () => {}): Promise<number> {

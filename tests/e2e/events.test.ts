@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LiveEvents } from '../../src/application/index.js';
 import { availableEngines, type SqlEngine } from '../support/databases.js';
-import { connectWs, listen, openSse, wsRefusal, sseRefusal, type Message } from '../support/event-streams.js';
-import { buildE2eApp, logIn, signUp, bearer, type Account } from '../support/http.js';
+import { connectWs, openSse, serveForSuite, sseRefusal, wsRefusal, type Message } from '../support/event-streams.js';
+import { logIn, signUp, bearer, type Account } from '../support/http.js';
 import { json, type TestApp } from '../support/test-app.js';
 
 const engines: Array<SqlEngine | 'memory'> = ['memory', ...(await availableEngines())];
@@ -10,11 +10,7 @@ const engines: Array<SqlEngine | 'memory'> = ['memory', ...(await availableEngin
 describe.each(engines)('GET /events on %s', (engine) => {
   let app: TestApp;
   let port: number;
-  beforeAll(async () => {
-    app = await buildE2eApp(engine);
-    port = await listen(app);
-  });
-  afterAll(() => app.close());
+  serveForSuite((served) => ({ app, port } = served), engine);
 
   const createTask = async (user: Account, title: string) => {
     const response = await app.inject({ method: 'POST', url: '/tasks', headers: user.auth, payload: { title } });

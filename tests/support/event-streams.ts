@@ -4,6 +4,9 @@ import net from 'node:net';
 import { WebSocket } from 'ws';
 import { freePort } from '../../scripts/support/server-process.js';
 import { SseParser, type SseItem } from '../../src/adapters/http-client/sse-parser.js';
+import { afterAll, beforeAll } from 'vitest';
+import type { SqlEngine } from './databases.js';
+import { buildE2eApp, signUp, type Account } from './http.js';
 import type { TestApp } from './test-app.js';
 
 /** Messages as they arrive, taken one at a time; `next` waits for the next one or fails after `timeoutMs`. */
@@ -53,6 +56,23 @@ export async function listen(app: TestApp): Promise<number> {
   const port = await freePort();
   await app.http.listen({ port, host: '127.0.0.1' });
   return port;
+}
+
+/** An app for a suite of stream tests: listening on a free port, with one user signed up. */
+export interface ServedApp {
+  app: TestApp;
+  port: number;
+  user: Account;
+}
+
+/** Serves the app on `engine` before the suite's tests, hands it to `use`, and closes it after them. */
+export function serveForSuite(use: (served: ServedApp) => void, engine: SqlEngine | 'memory', env: Record<string, string> = {}): void {
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    app = await buildE2eApp(engine, env);
+    use({ app, port: await listen(app), user: await signUp(app) });
+  });
+  afterAll(() => app?.close());
 }
 
 /** A refusal answered before any upgrade: the HTTP status, headers and problem body. */
