@@ -10,6 +10,8 @@ export const CHANGE_CHANNEL = 'taskforge_events';
 interface Listening {
   client: pg.Client;
   drop(error?: unknown): void;
+  /** The statement last sent: the heartbeat and the notices take turns, one statement at a time on one connection. */
+  previous: Promise<unknown>;
 }
 
 export interface PostgresChangeNotifierOptions {
@@ -129,7 +131,7 @@ export class PostgresChangeNotifier implements ChangeNotifier {
       await client.end().catch(() => {});
       return;
     }
-    const listening: Listening = { client, drop };
+    const listening: Listening = { client, drop, previous: Promise.resolve() };
     this.listening = listening;
     this.heartbeat = setInterval(() => void this.ask(listening, 'select 1'), this.options.heartbeatMs ?? 30_000).unref();
     this.failures = 0;
@@ -188,8 +190,10 @@ export class PostgresChangeNotifier implements ChangeNotifier {
 
   /** Runs a statement on the listening connection; one that fails or gets no answer gives the connection up. */
   private async ask(listening: Listening, sql: string, values?: unknown[]): Promise<boolean> {
+    const answered = listening.previous.then(() => listening.client.query(sql, values));
+    listening.previous = answered.catch(() => {});
     try {
-      await listening.client.query(sql, values);
+      await answered;
       return true;
     } catch (error) {
       listening.drop(error);
