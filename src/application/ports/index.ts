@@ -13,3 +13,4 @@ export * from './personal-access-token-repository.js';
 export * from './personal-token-secrets.js';
 export * from './change-log.js';
 export * from './event-ticket-store.js';
+export * from './job-queue.js';
