@@ -8,8 +8,8 @@ import {
   type JobQueue,
   type JobWorker,
   type RepeatOptions,
-} from '../../../application/index.js';
-import { assertJobKey, backoffDelayMs, type JobQueueSettings, DEFAULT_JOB_QUEUE_SETTINGS } from '../../shared/job-settings.js';
+} from '../../application/index.js';
+import { assertJobKey, backoffDelayMs, type JobQueueSettings, DEFAULT_JOB_QUEUE_SETTINGS } from './job-settings.js';
 
 type JobState = 'waiting' | 'active' | 'failed';
 
