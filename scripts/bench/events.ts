@@ -13,14 +13,13 @@
  * `postgres-redis` (two instances on one PostgreSQL and Redis: a write on one instance reaches
  * sockets on the other through the fan-out).
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { freePort, mapLimit, requestJson, rssMiB, sleep, startServer, type ServerProcess } from './harness.js';
+import { freePort, mapLimit, migrateWithCli, percentile, redisAnswers, requestJson, round1, rssMiB, sleep, startServer, wholeNumber, type ServerProcess } from './harness.js';
 import { createScratchDatabase, probe, redact, type ScratchDatabase } from './pg.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -67,12 +66,6 @@ if (args.help) {
   process.exit(0);
 }
 
-const wholeNumber = (name: string, text: string | undefined, fallback: number): number => {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number of at least 1; got "${text}"`);
-  return value;
-};
 
 const CONNECTIONS = wholeNumber('connections', args.connections, args.smoke ? 200 : 2000);
 const USERS = wholeNumber('users', args.users, args.smoke ? 20 : 200);
@@ -107,26 +100,6 @@ interface SetupResult {
   latencyMs: { p50: number; p99: number; max: number };
   rssPerConnectionKiB: number;
   checks: Array<{ what: string; value: number; target: string; ok: boolean }>;
-}
-
-const percentile = (sorted: number[], p: number): number => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
-const round1 = (n: number) => Math.round(n * 10) / 10;
-
-async function migrate(env: Record<string, string>): Promise<void> {
-  await promisify(execFile)(process.execPath, [DIST_CLI, 'migrate'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env } });
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Registers and logs in one user through the API; the password never leaves the bench. */
@@ -211,7 +184,7 @@ async function runSetup(setup: Setup, runDir: string, ports: Set<number>): Promi
       EVENTS_MAX_STREAMS_PER_USER: String(Math.ceil(CONNECTIONS / USERS) + 1),
       ...(setup === 'postgres-redis' ? { REDIS_URL, REDIS_KEY_PREFIX: `taskforge-bench-${path.basename(runDir)}:` } : {}),
     };
-    if (setup !== 'sqlite') await migrate(env);
+    if (setup !== 'sqlite') await migrateWithCli(DIST_CLI, env, ROOT);
     for (let i = 0; i < instances; i++) {
       const port = await freePort(ports);
       servers.push(await startServer({ name: `service-${i}`, port, nodeArgs: [DIST_MAIN], env: { ...env, PORT: String(port) }, logFile: path.join(runDir, `${setup}-${port}.log`) }));

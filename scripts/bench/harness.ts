@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { promisify } from 'node:util';
 import { freePort as freePortIn, waitUntilHealthy } from '../support/server-process.js';
 
 /** Ports the team set aside for benchmarks and other local servers. */
@@ -177,4 +178,36 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (
   });
   await Promise.all(lanes);
   return results;
+}
+
+/** The value at percentile `p` (0–100) of ascending `sorted`; NaN when empty. */
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+export const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** A command-line option that must be a whole number ≥ 1, or its default when absent. */
+export function wholeNumber(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number of at least 1; got "${text}"`);
+  return value;
+}
+
+/** Applies the service's migrations with its compiled CLI, with only `env` as its settings. */
+export async function migrateWithCli(cli: string, env: Record<string, string>, cwd: string): Promise<void> {
+  await promisify(execFile)(process.execPath, [cli, 'migrate'], { cwd, env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env } });
+}
+
+export async function redisAnswers(url: string): Promise<boolean> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
 }
