@@ -147,6 +147,7 @@ export function createContainer({ config, db, reads, argon2, tokenService, notif
 
   if (db) registerSqlStores(c, db, reads ?? db);
   else registerInMemoryStores(c);
+  // Until the worker runtime chooses the queue each deployment runs on.
   single<JobQueue>(c, JOB_QUEUE, () => new InMemoryJobQueue());
   registerReminders(c, reportReminderFailure ?? warnOfReminderFailure);
   registerUseCases(c);

@@ -21,6 +21,7 @@ export class ReminderScheduler {
     return this.reschedule(task, null, task.remindAt);
   }
 
+  /** After a replace or patch; a write that kept remind_at leaves the queue alone. */
   changed(before: Task, after: Task): Promise<void> {
     return this.reschedule(after, before.remindAt, after.remindAt);
   }

@@ -32,7 +32,7 @@ export class TaskUpdater {
 
   async apply(actor: Principal, id: number, change: Change, expected: ExpectedVersions): Promise<Task> {
     const { before, after } = await this.commit(actor, id, change, expected);
-    if (after !== before) await this.reminders.changed(before, after);
+    await this.reminders.changed(before, after);
     return after;
   }
 
