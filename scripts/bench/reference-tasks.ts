@@ -37,6 +37,7 @@ function fields(body: CreateTaskBody, now: string, previous?: TaskDto) {
     completed: status === 'done',
     priority: body.priority ?? 'medium',
     due_date: body.due_date ? new Date(body.due_date).toISOString() : null,
+    remind_at: body.remind_at ? new Date(body.remind_at).toISOString() : null,
     tags: [...new Set(body.tags ?? [])],
     completed_at: status === 'done' ? (previous?.completed_at ?? now) : null,
   };

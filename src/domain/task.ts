@@ -22,6 +22,8 @@ export interface TaskFields {
   status: TaskStatus;
   priority: TaskPriority;
   dueDate: Date | null;
+  /** When the owner wants a `task.reminder` event about the task; null: no reminder. */
+  remindAt: Date | null;
   tags: string[];
 }
 
@@ -44,10 +46,12 @@ export interface TaskInput {
   priority?: TaskPriority;
   /** RFC 3339 date-time; null or omitted: no due date. */
   dueDate?: string | null;
+  /** RFC 3339 date-time, validated as dueDate is; null or omitted: no reminder. */
+  remindAt?: string | null;
   tags?: string[];
 }
 
-/** A merge patch: only the fields present change; null clears the due date. */
+/** A merge patch: only the fields present change; null clears the due date or the reminder. */
 export type TaskPatch = Partial<TaskInput>;
 
 const DEFAULT_TASK_FIELDS: Omit<TaskFields, 'title'> = {
@@ -55,6 +59,7 @@ const DEFAULT_TASK_FIELDS: Omit<TaskFields, 'title'> = {
   status: 'todo',
   priority: 'medium',
   dueDate: null,
+  remindAt: null,
   tags: [],
 };
 
@@ -160,6 +165,7 @@ function mergeFields(current: TaskFields, patch: TaskPatch, titleRequired: boole
       return patch.priority === undefined ? current.priority : parsePriority(patch.priority);
     },
     dueDate: () => (patch.dueDate === undefined ? current.dueDate : parseDueDate(patch.dueDate)),
+    remindAt: () => (patch.remindAt === undefined ? current.remindAt : parseDueDate(patch.remindAt, 'remind_at')),
     tags: () => {
       rejectNull('tags', patch.tags);
       return patch.tags === undefined ? current.tags : parseTags(patch.tags);
@@ -177,12 +183,15 @@ export function applyTaskPatch(current: TaskFields, patch: TaskPatch): TaskField
   return mergeFields(current, patch, false);
 }
 
+export const sameInstant = (a: Date | null, b: Date | null): boolean => (a?.getTime() ?? null) === (b?.getTime() ?? null);
+
 const sameFields = (a: TaskFields, b: TaskFields): boolean =>
   a.title === b.title &&
   a.description === b.description &&
   a.status === b.status &&
   a.priority === b.priority &&
-  (a.dueDate?.getTime() ?? null) === (b.dueDate?.getTime() ?? null) &&
+  sameInstant(a.dueDate, b.dueDate) &&
+  sameInstant(a.remindAt, b.remindAt) &&
   a.tags.length === b.tags.length &&
   a.tags.every((tag, index) => tag === b.tags[index]);
 

@@ -9,6 +9,10 @@ import {
   CreateTask,
   DeleteTask,
   DeleteUser,
+  FireDueReminders,
+  FireReminder,
+  JOB_QUEUE,
+  ReminderScheduler,
   CHANGE_LOG,
   CHANGE_NOTIFIER,
   EVENT_PUBLISHER,
@@ -57,9 +61,11 @@ import {
   type LiveEventsOptions,
   type IdGenerator,
   type IdempotencyStore,
+  type JobQueue,
   type PasswordHasher,
   type PersonalAccessTokenRepository,
   type PersonalTokenSecrets,
+  type ReportFailure,
   type SessionRepository,
   type TaskRepository,
   type TokenService,
@@ -88,6 +94,7 @@ import { KnexEventTicketStore } from '../adapters/persistence/knex/knex-event-ti
 import { InMemoryChangeLog } from '../adapters/persistence/memory/in-memory-change-log.js';
 import { InMemoryEventPublisher } from '../adapters/persistence/memory/in-memory-event-publisher.js';
 import { InMemoryEventTicketStore } from '../adapters/persistence/memory/in-memory-event-ticket-store.js';
+import { InMemoryJobQueue } from '../adapters/jobs/in-memory-job-queue.js';
 import { SystemClock } from '../adapters/system/system-clock.js';
 import { UuidGenerator } from '../adapters/system/uuid-generator.js';
 import { EVENT_TICKET_PREFIX } from '../domain/index.js';
@@ -112,7 +119,12 @@ export interface ContainerOptions {
   /** How commits reach the streams of other instances (Redis, PostgreSQL); this process alone when omitted. */
   notifier?: ChangeNotifier;
   liveEvents?: LiveEventsOptions;
+  /** Where a reminder that could not be (un)scheduled after its write committed is reported; a warning when omitted. */
+  reportReminderFailure?: ReportFailure;
 }
+
+const warnOfReminderFailure: ReportFailure = (error) =>
+  process.emitWarning(`a task reminder could not be scheduled or cancelled (the due-reminders sweep fires it when due): ${String(error)}`);
 
 /** In-memory stores drop a deleted user's data, as ON DELETE CASCADE does in SQL. */
 function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: DependencyContainer, store: T): T {
@@ -121,7 +133,7 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 }
 
 /** The one place that chooses adapters. */
-export function createContainer({ config, db, reads, argon2, tokenService, notifier, liveEvents }: ContainerOptions): DependencyContainer {
+export function createContainer({ config, db, reads, argon2, tokenService, notifier, liveEvents, reportReminderFailure }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
 
   single<Clock>(c, CLOCK, () => new SystemClock());
@@ -135,6 +147,9 @@ export function createContainer({ config, db, reads, argon2, tokenService, notif
 
   if (db) registerSqlStores(c, db, reads ?? db);
   else registerInMemoryStores(c);
+  // Until the worker runtime chooses the queue each deployment runs on.
+  single<JobQueue>(c, JOB_QUEUE, () => new InMemoryJobQueue());
+  registerReminders(c, reportReminderFailure ?? warnOfReminderFailure);
   registerUseCases(c);
   registerEventUseCases(c, config);
   single(c, LiveEvents, (c) =>
@@ -195,17 +210,26 @@ function registerUseCases(c: DependencyContainer): void {
   single(c, ReplaceUser, (c) => new ReplaceUser(r(c, UserUpdater)));
   single(c, PatchUser, (c) => new PatchUser(r(c, UserUpdater)));
   single(c, DeleteUser, (c) => new DeleteUser(r(c, USER_REPOSITORY)));
-  single(c, CreateTask, (c) => new CreateTask(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
+  single(c, CreateTask, (c) =>
+    new CreateTask(r(c, TASK_REPOSITORY), r(c, IDEMPOTENCY_STORE), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK), r(c, ReminderScheduler)),
+  );
   single(c, IssueEventTicket, (c) => new IssueEventTicket(r(c, EVENT_TICKET_STORE), r(c, EVENT_TICKET_SECRETS), r(c, CLOCK)));
   single(c, RedeemEventTicket, (c) =>
     new RedeemEventTicket(r(c, EVENT_TICKET_STORE), r(c, EVENT_TICKET_SECRETS), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK)),
   );
   single(c, GetTask, (c) => new GetTask(r(c, TASK_REPOSITORY)));
   single(c, ListTasks, (c) => new ListTasks(r(c, TASK_REPOSITORY), r(c, CURSOR_CODEC)));
-  single(c, TaskUpdater, (c) => new TaskUpdater(r(c, TASK_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
+  single(c, TaskUpdater, (c) => new TaskUpdater(r(c, TASK_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, EVENT_PUBLISHER), r(c, CLOCK), r(c, ReminderScheduler)));
   single(c, ReplaceTask, (c) => new ReplaceTask(r(c, TaskUpdater)));
   single(c, PatchTask, (c) => new PatchTask(r(c, TaskUpdater)));
-  single(c, DeleteTask, (c) => new DeleteTask(r(c, TASK_REPOSITORY), r(c, EVENT_PUBLISHER), r(c, CLOCK)));
+  single(c, DeleteTask, (c) => new DeleteTask(r(c, TASK_REPOSITORY), r(c, EVENT_PUBLISHER), r(c, CLOCK), r(c, ReminderScheduler)));
+}
+
+/** Task writes schedule reminders on the job queue; FireReminder runs them, FireDueReminders sweeps up lost ones. */
+function registerReminders(c: DependencyContainer, reportFailure: ReportFailure): void {
+  single(c, ReminderScheduler, (c) => new ReminderScheduler(r(c, JOB_QUEUE), reportFailure));
+  single(c, FireReminder, (c) => new FireReminder(r(c, TRANSACTION_RUNNER), r(c, CLOCK)));
+  single(c, FireDueReminders, (c) => new FireDueReminders(r(c, TASK_REPOSITORY), r(c, FireReminder), r(c, CLOCK)));
 }
 
 /** The change log's readers and keeper: delta sync and the retention purge. */

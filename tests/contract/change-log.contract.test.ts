@@ -27,6 +27,7 @@ import { availableEngines, type SqlEngine } from '../support/databases.js';
 import { FixedClock } from '../support/fakes.js';
 import { aNewTask, aPrincipal, aTask, aTaskInput } from '../support/task-builders.js';
 import { openTaskStores } from '../support/task-stores.js';
+import { aReminderScheduler } from '../support/reminders.js';
 
 type LogKind = 'memory' | SqlEngine;
 const kinds: LogKind[] = ['memory', ...(await availableEngines())];
@@ -316,7 +317,7 @@ describe.each(kinds)('ChangeLog on %s', (kind) => {
     const user = await subject.newUser();
     const task = await subject.tasks.create(aNewTask(user));
     const start = await log.head(user);
-    const patch = new PatchTask(new TaskUpdater(subject.tasks, subject.runner, subject.events, new FixedClock()));
+    const patch = new PatchTask(new TaskUpdater(subject.tasks, subject.runner, subject.events, new FixedClock(), aReminderScheduler()));
     await Promise.all(Array.from({ length: 20 }, (_, i) => patch.execute(aPrincipal(user), task.id, { title: `edit ${i}` })));
 
     const events = await log.readAfter(user, start, ALL);
@@ -332,9 +333,9 @@ describe.each(kinds)('ChangeLog on %s', (kind) => {
       const clock = new FixedClock();
       return {
         clock,
-        create: new CreateTask(subject.tasks, subject.idempotency, subject.runner, subject.events, clock),
-        patch: new PatchTask(new TaskUpdater(subject.tasks, subject.runner, subject.events, clock)),
-        remove: new DeleteTask(subject.tasks, subject.events, clock),
+        create: new CreateTask(subject.tasks, subject.idempotency, subject.runner, subject.events, clock, aReminderScheduler()),
+        patch: new PatchTask(new TaskUpdater(subject.tasks, subject.runner, subject.events, clock, aReminderScheduler())),
+        remove: new DeleteTask(subject.tasks, subject.events, clock, aReminderScheduler()),
       };
     };
 

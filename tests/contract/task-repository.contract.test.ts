@@ -27,6 +27,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
       status: 'done',
       priority: 'urgent',
       dueDate: at('2026-12-01T15:00:00.123Z'),
+      remindAt: at('2026-12-01T14:45:00.789Z'),
       tags: ['zeta', 'alpha', 'mid'],
       completedAt: at('2026-11-22T10:00:00.456Z'),
       createdAt: at('2026-11-22T10:00:00.456Z'),
@@ -177,7 +178,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
     };
 
     it('claims once, reports in-flight and mismatch, then replays the stored snapshot', async () => {
-      const task = await stores.tasks.create(aNewTask(owner, { dueDate: at('2026-12-01T00:00:00Z'), tags: ['a'] }));
+      const task = await stores.tasks.create(aNewTask(owner, { dueDate: at('2026-12-01T00:00:00Z'), remindAt: at('2026-11-30T08:00:00.250Z'), tags: ['a'] }));
       const token = await claimed(claim(owner, 'k1'));
       expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'in_flight' });
       expect(await stores.idempotency.claim(claim(owner, 'k1', 'f2'))).toEqual({ kind: 'mismatch' });
@@ -235,6 +236,86 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
       const outcomes = await Promise.all(Array.from({ length: 8 }, () => stores.idempotency.claim(claim(owner, 'race'))));
       expect(outcomes.filter((o) => o.kind === 'claimed')).toHaveLength(1);
       expect(outcomes.filter((o) => o.kind === 'in_flight')).toHaveLength(7);
+    });
+  });
+
+  describe('reminders', () => {
+    // Reminder times long past, which no other case uses: the due list is every user's.
+    const early = at('1990-01-01T08:00:00.000Z');
+    const later = at('1990-01-01T09:00:00.000Z');
+    const latest = at('1990-01-02T09:00:00.000Z');
+    let user: number;
+
+    beforeAll(async () => {
+      user = await stores.newUser();
+    });
+
+    /** The due reminders of this block's user (and of `stranger`), earliest first. */
+    const dueFor = async (now: Date, limit = 100) => (await stores.tasks.findDueReminders(now, limit)).filter((due) => due.userId === user || due.userId === stranger);
+    const eventCount = async () => (stores.database ? Number((await stores.database.db('events').count<{ n: number | string }[]>({ n: '*' }))[0]!.n) : 0);
+
+    it('claims a pending reminder once, leaving the task, its version and its times as they were, and records no event', async () => {
+      const task = await stores.tasks.create(aNewTask(user, { remindAt: early }));
+      const events = await eventCount();
+      expect(await stores.tasks.claimReminder(stranger, task.id, early)).toBeNull();
+      expect(await stores.tasks.claimReminder(user, task.id, later)).toBeNull();
+      expect(await stores.tasks.claimReminder(user, task.id, early)).toEqual(task);
+      expect(await stores.tasks.claimReminder(user, task.id, early)).toBeNull();
+      expect(await stores.tasks.findById(user, task.id)).toEqual(task);
+      expect(await eventCount()).toBe(events);
+      for (const id of [0, -1, 2 ** 31]) expect(await stores.tasks.claimReminder(user, id, early)).toBeNull();
+      const without = await stores.tasks.create(aNewTask(user));
+      expect(await stores.tasks.claimReminder(user, without.id, early)).toBeNull();
+    });
+
+    it('of concurrent claims of one reminder exactly one gets the task', async () => {
+      const task = await stores.tasks.create(aNewTask(user, { remindAt: early }));
+      const claims = await Promise.all(Array.from({ length: 6 }, () => stores.tasks.claimReminder(user, task.id, early)));
+      expect(claims.filter((claimed) => claimed !== null)).toEqual([task]);
+    });
+
+    it('lists pending reminders due by a time, every user\'s, earliest first, up to a limit', async () => {
+      const a = await stores.tasks.create(aNewTask(user, { remindAt: later }));
+      const b = await stores.tasks.create(aNewTask(stranger, { remindAt: early }));
+      const c = await stores.tasks.create(aNewTask(user, { remindAt: later }));
+      await stores.tasks.create(aNewTask(user, { remindAt: latest }));
+      const fired = await stores.tasks.create(aNewTask(user, { remindAt: early }));
+      await stores.tasks.claimReminder(user, fired.id, early);
+      const gone = await stores.tasks.create(aNewTask(user, { remindAt: early }));
+      await stores.tasks.delete(user, gone.id);
+
+      const mine = new Set([a.id, b.id, c.id, fired.id, gone.id]);
+      const due = (await dueFor(later)).filter((entry) => mine.has(entry.taskId));
+      expect(due).toEqual([
+        { userId: stranger, taskId: b.id, remindAt: early },
+        { userId: user, taskId: a.id, remindAt: later },
+        { userId: user, taskId: c.id, remindAt: later },
+      ]);
+      expect(await stores.tasks.findDueReminders(at('1989-12-31T00:00:00Z'), 100)).toEqual([]);
+      expect(await stores.tasks.findDueReminders(later, 1)).toHaveLength(1);
+      for (const entry of due) await stores.tasks.claimReminder(entry.userId, entry.taskId, entry.remindAt);
+      expect((await dueFor(later)).filter((entry) => mine.has(entry.taskId))).toEqual([]);
+    });
+
+    it('makes a reminder pending again when remind_at changes, even back to a time it fired for, and not when other fields do', async () => {
+      const task = await stores.tasks.create(aNewTask(user, { remindAt: early }));
+      const dueOfTask = async () => (await dueFor(latest)).filter((entry) => entry.taskId === task.id);
+      await stores.tasks.claimReminder(user, task.id, early);
+      const retitled = (await stores.tasks.update(user, task.id, 1, { ...task, title: 'Retitled', version: 2 }))!;
+      expect(await dueOfTask()).toEqual([]);
+
+      const moved = (await stores.tasks.update(user, task.id, 2, { ...retitled, remindAt: later, version: 3 }))!;
+      expect(await dueOfTask()).toEqual([{ userId: user, taskId: task.id, remindAt: later }]);
+      expect(await stores.tasks.claimReminder(user, task.id, early)).toBeNull();
+
+      // Set again before the new time fired: the old time is a new reminder, due at once.
+      const back = (await stores.tasks.update(user, task.id, 3, { ...moved, remindAt: early, version: 4 }))!;
+      expect(await dueOfTask()).toEqual([{ userId: user, taskId: task.id, remindAt: early }]);
+      expect(await stores.tasks.claimReminder(user, task.id, early)).toEqual(back);
+
+      await stores.tasks.update(user, task.id, 4, { ...back, remindAt: null, version: 5 });
+      expect(await stores.tasks.claimReminder(user, task.id, early)).toBeNull();
+      expect(await dueOfTask()).toEqual([]);
     });
   });
 

@@ -16,6 +16,7 @@ import { heldForUpdateOrder } from '../support/held-for-update.js';
 import { openTaskStores, type TaskStores } from '../support/task-stores.js';
 import { FixedClock } from '../support/fakes.js';
 import { aNewTask, aPrincipal, aTaskInput, LoggedEvents } from '../support/task-builders.js';
+import { aReminderScheduler } from '../support/reminders.js';
 
 const engines = await repositoryEngines();
 
@@ -196,12 +197,12 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       const events = new LoggedEvents(new KnexChangeLog(stores.database!.db), [user]);
       // A killed process releases nothing either: its claim stays in flight.
       const dead = new AlteredIdempotencyStore(stores.idempotency, { release: async () => {} });
-      const dying = new CreateTask(stores.tasks, dead, dyingBeforeComplete(runner), publisher, clock);
+      const dying = new CreateTask(stores.tasks, dead, dyingBeforeComplete(runner), publisher, clock, aReminderScheduler());
       await expect(dying.execute(actor, aTaskInput(), 'crash')).rejects.toThrow('process killed');
       expect(await stores.tasks.count(user, {})).toBe(0);
       expect((await events.all())).toEqual([]);
 
-      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, publisher, clock);
+      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, publisher, clock, aReminderScheduler());
       await expect(healthy.execute(actor, aTaskInput(), 'crash')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
       clock.advanceMs(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
       const retried = await healthy.execute(actor, aTaskInput(), 'crash');
@@ -216,11 +217,11 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       const actor = aPrincipal(user);
       const clock = new FixedClock();
       const events = new LoggedEvents(new KnexChangeLog(stores.database!.db), [user]);
-      const failing = new CreateTask(stores.tasks, stores.idempotency, dyingBeforeComplete(runner), publisher, clock);
+      const failing = new CreateTask(stores.tasks, stores.idempotency, dyingBeforeComplete(runner), publisher, clock, aReminderScheduler());
       await expect(failing.execute(actor, aTaskInput(), 'fails')).rejects.toThrow('process killed');
       expect(await stores.tasks.count(user, {})).toBe(0);
 
-      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, publisher, clock);
+      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, publisher, clock, aReminderScheduler());
       const retried = await healthy.execute(actor, aTaskInput(), 'fails');
       expect(retried.replayed).toBe(false);
       expect(await stores.tasks.count(user, {})).toBe(1);
@@ -237,8 +238,8 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       // A is held after claiming the key and before its transaction (on SQLite a transaction held
       // open would keep the pool's one connection from B).
       const a = held(runner);
-      const slow = new CreateTask(stores.tasks, stores.idempotency, a.runner, publisher, clock);
-      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, publisher, clock);
+      const slow = new CreateTask(stores.tasks, stores.idempotency, a.runner, publisher, clock, aReminderScheduler());
+      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, publisher, clock, aReminderScheduler());
 
       const aResult = settled(slow.execute(actor, aTaskInput(), 'slow'));
       await a.parked;
@@ -261,16 +262,16 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       const clock = new FixedClock();
       const a = held(dyingBeforeComplete(runner));
       const b = held(runner);
-      const aResult = settled(new CreateTask(stores.tasks, stores.idempotency, a.runner, publisher, clock).execute(actor, aTaskInput(), 'held'));
+      const aResult = settled(new CreateTask(stores.tasks, stores.idempotency, a.runner, publisher, clock, aReminderScheduler()).execute(actor, aTaskInput(), 'held'));
       await a.parked;
       clock.advanceMs(IDEMPOTENCY_IN_FLIGHT_LEASE_MS + 1);
-      const bResult = new CreateTask(stores.tasks, stores.idempotency, b.runner, publisher, clock).execute(actor, aTaskInput(), 'held');
+      const bResult = new CreateTask(stores.tasks, stores.idempotency, b.runner, publisher, clock, aReminderScheduler()).execute(actor, aTaskInput(), 'held');
       await b.parked;
 
       a.open();
       expect(await aResult).toMatchObject({ message: 'process killed' });
       // A's release after its rollback left B's claim alone: a third request waits, it does not create.
-      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, publisher, clock);
+      const healthy = new CreateTask(stores.tasks, stores.idempotency, runner, publisher, clock, aReminderScheduler());
       await expect(healthy.execute(actor, aTaskInput(), 'held')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
       b.open();
       const done = await bResult;

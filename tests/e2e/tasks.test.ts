@@ -47,6 +47,7 @@ describe.each(engines)('tasks over HTTP on %s', (engine) => {
         completed: false,
         priority: 'medium',
         due_date: null,
+        remind_at: null,
         tags: [],
         completed_at: null,
         created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),

@@ -17,6 +17,7 @@ import { InMemoryTaskRepository } from '../../src/adapters/persistence/memory/in
 import { InMemoryTransactionRunner } from '../../src/adapters/persistence/memory/in-memory-transaction-runner.js';
 import { HmacCursorCodec } from '../../src/adapters/security/hmac-cursor-codec.js';
 import { FixedClock } from './fakes.js';
+import { aReminderScheduler } from './reminders.js';
 
 export const SEVEN_DAYS_MS = 7 * 86_400_000;
 
@@ -41,9 +42,9 @@ export function syncHarness({ retentionMs = SEVEN_DAYS_MS, tasks = new InMemoryT
     log,
     tickets,
     codec,
-    createTask: new CreateTask(tasks, idempotency, transactions, events, clock),
-    patchTask: new PatchTask(new TaskUpdater(tasks, transactions, events, clock)),
-    deleteTask: new DeleteTask(tasks, events, clock),
+    createTask: new CreateTask(tasks, idempotency, transactions, events, clock, aReminderScheduler()),
+    patchTask: new PatchTask(new TaskUpdater(tasks, transactions, events, clock, aReminderScheduler())),
+    deleteTask: new DeleteTask(tasks, events, clock, aReminderScheduler()),
     syncTasks: new SyncTasks(tasks, log, codec, clock, { retentionMs }),
     purge: new PurgeExpiredEvents(log, tickets, clock, retentionMs),
   };

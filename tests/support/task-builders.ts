@@ -14,6 +14,7 @@ export function aTask(overrides: Partial<Task> = {}): Task {
     status: 'todo',
     priority: 'medium',
     dueDate: null,
+    remindAt: null,
     tags: [],
     completedAt: overrides.status === 'done' ? createdAt : null,
     createdAt,

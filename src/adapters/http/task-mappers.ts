@@ -12,6 +12,7 @@ export const toTaskDto = (task: Task): TaskDto => ({
   completed: isCompleted(task.status),
   priority: task.priority,
   due_date: task.dueDate ? formatUtc(task.dueDate) : null,
+  remind_at: task.remindAt ? formatUtc(task.remindAt) : null,
   tags: task.tags,
   completed_at: task.completedAt ? formatUtc(task.completedAt) : null,
   created_at: formatUtc(task.createdAt),
@@ -30,6 +31,7 @@ export function fromTaskPatch(body: PatchTaskBody): TaskPatch {
   if (body.completed !== undefined) patch.completed = body.completed;
   if (body.priority !== undefined) patch.priority = body.priority;
   if (body.due_date !== undefined) patch.dueDate = body.due_date;
+  if (body.remind_at !== undefined) patch.remindAt = body.remind_at;
   if (body.tags !== undefined) patch.tags = body.tags;
   return patch;
 }

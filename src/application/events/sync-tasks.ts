@@ -54,6 +54,8 @@ function taskChangeOf(event: LoggedEvent): TaskChange | null {
       return { taskId: (event.payload as (TaskCreated | TaskUpdated)['payload']).task.id, deletedAt: null };
     case 'task.deleted':
       return { taskId: (event.payload as TaskDeleted['payload']).taskId, deletedAt: event.occurredAt };
+    // A reminder changes nothing a copy holds.
+    case 'task.reminder':
     default:
       return null;
   }

@@ -47,6 +47,13 @@ export interface TaskPageQuery {
 
 export type NewTask = Omit<Task, 'id'>;
 
+/** A task's reminder that has fallen due and not fired yet. */
+export interface DueReminder {
+  userId: number;
+  taskId: number;
+  remindAt: Date;
+}
+
 /** Every method is scoped to one owner: another user's task behaves as if it did not exist. */
 export interface TaskRepository {
   create(task: NewTask): Promise<Task>;
@@ -68,6 +75,18 @@ export interface TaskRepository {
   delete(userId: number, id: number, expectedVersion?: number): Promise<boolean>;
   findPage(userId: number, query: TaskPageQuery): Promise<Task[]>;
   count(userId: number, filter: TaskFilter): Promise<number>;
+  /**
+   * Marks the task's reminder for `remindAt` as fired, if the task still has that reminder and
+   * it has not fired yet: one conditional statement, so of concurrent claims exactly one gets the
+   * task back, and the others null. Neither the version nor updated_at change (firing is not an
+   * edit), and no task event is recorded. Changing a task's remind_at makes it pending again.
+   */
+  claimReminder(userId: number, id: number, remindAt: Date): Promise<Task | null>;
+  /**
+   * Every user's pending reminders due at `now` or before, earliest first, at most `limit`: the
+   * one method not scoped to an owner, for the sweep that fires reminders whose job was lost.
+   */
+  findDueReminders(now: Date, limit: number): Promise<DueReminder[]>;
 }
 
 export const TASK_REPOSITORY = Symbol('TaskRepository');

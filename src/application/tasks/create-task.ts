@@ -1,6 +1,7 @@
 import type { Task, TaskInput } from '../../domain/index.js';
 import { DomainError, ValidationError, newTaskState, parseTaskInput } from '../../domain/index.js';
 import type { Clock, EventPublisher, IdempotencyStore, Principal, TaskRepository, TransactionRunner } from '../ports/index.js';
+import type { ReminderScheduler } from '../jobs/reminder-scheduler.js';
 import { publishTaskEvent } from './task-events.js';
 
 /** How long a key is remembered, and after how long an unfinished claim counts as abandoned. */
@@ -38,6 +39,7 @@ export class CreateTask {
     private readonly transactions: TransactionRunner,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
+    private readonly reminders: ReminderScheduler,
   ) {}
 
   async execute(actor: Principal, input: TaskInput, idempotencyKey?: string): Promise<CreatedTask> {
@@ -49,6 +51,7 @@ export class CreateTask {
     if (key === undefined) {
       const task = await this.tasks.create(state);
       await announce(this.events, task, now);
+      await this.reminders.created(task);
       return { task, replayed: false };
     }
 
@@ -88,6 +91,7 @@ export class CreateTask {
       await this.idempotency.release(actor.userId, key, token);
       throw error;
     }
+    await this.reminders.created(task);
     return { task, replayed: false };
   }
 }

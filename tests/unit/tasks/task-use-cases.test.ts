@@ -21,6 +21,7 @@ import { InMemoryEventPublisher } from '../../../src/adapters/persistence/memory
 import { HmacCursorCodec } from '../../../src/adapters/security/hmac-cursor-codec.js';
 import { FixedClock } from '../../support/fakes.js';
 import { LoggedEvents, aPrincipal, aTaskInput } from '../../support/task-builders.js';
+import { aReminderScheduler } from '../../support/reminders.js';
 
 async function failsWith(promise: Promise<unknown>, code: DomainErrorCode, field?: string): Promise<void> {
   await expect(promise).rejects.toMatchObject({ code });
@@ -91,12 +92,12 @@ describe('task use cases', () => {
     const repo: TaskRepository = tasks;
     const transactions = new InMemoryTransactionRunner(tasks, idempotency, changes);
     const publisher = new InMemoryEventPublisher(changes);
-    createTask = new CreateTask(repo, idempotency, transactions, publisher, clock);
+    createTask = new CreateTask(repo, idempotency, transactions, publisher, clock, aReminderScheduler());
     getTask = new GetTask(repo);
-    const updater = new TaskUpdater(repo, transactions, publisher, clock);
+    const updater = new TaskUpdater(repo, transactions, publisher, clock, aReminderScheduler());
     patchTask = new PatchTask(updater);
     replaceTask = new ReplaceTask(updater);
-    deleteTask = new DeleteTask(repo, publisher, clock);
+    deleteTask = new DeleteTask(repo, publisher, clock, aReminderScheduler());
     listTasks = new ListTasks(repo, HmacCursorCodec.fromSecret('unit-test-secret'));
   });
 
@@ -202,7 +203,7 @@ describe('task use cases', () => {
     it('announces task.created only after the task and the key\'s outcome are written, and frees the key when they are not', async () => {
       const keys = new FlakyIdempotencyStore();
       keys.failNextComplete = true;
-      const create = new CreateTask(tasks, keys, new InMemoryTransactionRunner(tasks, keys, changes), new InMemoryEventPublisher(changes), clock);
+      const create = new CreateTask(tasks, keys, new InMemoryTransactionRunner(tasks, keys, changes), new InMemoryEventPublisher(changes), clock, aReminderScheduler());
       await expect(create.execute(ada, aTaskInput(), 'k')).rejects.toThrow('lost');
       expect((await events.all())).toEqual([]);
       expect(await tasks.count(ada.userId, {})).toBe(0); // rolled back with the key's outcome

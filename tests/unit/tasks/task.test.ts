@@ -14,7 +14,7 @@ const fieldsOfError = (fn: () => unknown): string[] => {
 
 describe('task fields', () => {
   it('fills defaults and trims', () => {
-    expect(parseTaskInput({ title: '  Report ' })).toEqual({ title: 'Report', description: '', status: 'todo', priority: 'medium', dueDate: null, tags: [] });
+    expect(parseTaskInput({ title: '  Report ' })).toEqual({ title: 'Report', description: '', status: 'todo', priority: 'medium', dueDate: null, remindAt: null, tags: [] });
   });
 
   it('counts code points, not UTF-16 units', () => {
@@ -52,10 +52,21 @@ describe('task fields', () => {
     }
   });
 
-  it('applies a merge patch: absent keeps, null clears due_date and is refused elsewhere', () => {
-    const current: TaskFields = { title: 'T', description: 'D', status: 'done', priority: 'high', dueDate: new Date('2026-01-01T00:00:00Z'), tags: ['a'] };
+  it('reads remind_at as it reads due dates, naming remind_at when it is not one', () => {
+    expect(parseTaskInput(aTaskInput({ remindAt: '2026-12-01T17:00:00+02:00' })).remindAt?.toISOString()).toBe('2026-12-01T15:00:00.000Z');
+    expect(parseTaskInput(aTaskInput()).remindAt).toBeNull();
+    for (const bad of ['2026-12-01', '2026-02-30T00:00:00Z', '0000-01-01T00:00:00Z', 'tomorrow']) {
+      expect(fieldsOfError(() => parseTaskInput(aTaskInput({ remindAt: bad })))).toEqual(['remind_at']);
+    }
+  });
+
+  it('applies a merge patch: absent keeps, null clears due_date and remind_at and is refused elsewhere', () => {
+    const current: TaskFields = {
+      title: 'T', description: 'D', status: 'done', priority: 'high', dueDate: new Date('2026-01-01T00:00:00Z'), remindAt: new Date('2025-12-31T09:00:00Z'), tags: ['a'],
+    };
     expect(applyTaskPatch(current, {})).toEqual(current);
     expect(applyTaskPatch(current, { dueDate: null })).toEqual({ ...current, dueDate: null });
+    expect(applyTaskPatch(current, { remindAt: null })).toEqual({ ...current, remindAt: null });
     expect(applyTaskPatch(current, { completed: false })).toEqual({ ...current, status: 'todo' });
     for (const field of ['title', 'description', 'status', 'completed', 'priority', 'tags'] as const) {
       expect(fieldsOfError(() => applyTaskPatch(current, { [field]: null } as never))).toEqual([field]);
@@ -72,8 +83,14 @@ describe('task versions and completion', () => {
   });
 
   it('changes nothing, not even the version, when the fields are the same', () => {
-    const task = aTask({ tags: ['a'], dueDate: new Date('2026-01-01T00:00:00Z') });
-    expect(reviseTask(task, { ...task, tags: ['a'], dueDate: new Date('2026-01-01T00:00:00Z') }, now)).toBeNull();
+    const task = aTask({ tags: ['a'], dueDate: new Date('2026-01-01T00:00:00Z'), remindAt: new Date('2025-12-31T09:00:00Z') });
+    expect(reviseTask(task, { ...task, tags: ['a'], dueDate: new Date('2026-01-01T00:00:00Z'), remindAt: new Date('2025-12-31T09:00:00Z') }, now)).toBeNull();
+  });
+
+  it('counts a new remind_at as a change', () => {
+    const task = aTask({ remindAt: new Date('2025-12-31T09:00:00Z') });
+    expect(reviseTask(task, { ...task, remindAt: new Date('2025-12-31T10:00:00Z') }, now)).toMatchObject({ version: 2 });
+    expect(reviseTask(task, { ...task, remindAt: null }, now)).toMatchObject({ version: 2, remindAt: null });
   });
 
   it('grows the version by one and moves completed_at with the status', () => {

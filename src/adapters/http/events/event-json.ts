@@ -10,6 +10,7 @@ const DATA_OF: { [T in TaskEvent['type']]: (payload: PayloadOf<T>) => EventDto['
   'task.created': ({ task }) => ({ task: toTaskDto(task) }),
   'task.updated': ({ task }) => ({ task: toTaskDto(task) }),
   'task.deleted': ({ taskId }) => ({ id: taskId }),
+  'task.reminder': ({ task }) => ({ task: toTaskDto(task) }),
 };
 
 const isKnownType = (type: string): type is TaskEvent['type'] => Object.hasOwn(DATA_OF, type);

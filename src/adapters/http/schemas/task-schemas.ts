@@ -22,6 +22,10 @@ const DueDate = Type.Union([Type.String({ format: 'date-time' }), Type.Null()], 
   description: 'RFC 3339 date-time (answered in UTC), or null for none.',
   examples: ['2026-12-01T17:00:00Z'],
 });
+const RemindAt = Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+  description: 'RFC 3339 date-time (answered in UTC), or null for none. At that time a task.reminder event is appended, once, unless the task is done or deleted; a time already past fires at once.',
+  examples: ['2026-12-01T09:00:00Z'],
+});
 const Tags = Type.Array(Type.String({ minLength: TAG_RULE.min, maxLength: TAG_RULE.max }), {
   maxItems: 100,
   description: `Up to ${MAX_TAGS} distinct tags of 1 to 50 characters; duplicates are merged keeping the first-seen order.`,
@@ -38,6 +42,7 @@ export const TaskDto = Type.Object(
     completed: Type.Boolean({ description: 'status == "done".' }),
     priority: Priority,
     due_date: Nullable(Timestamp),
+    remind_at: Nullable(Timestamp, { description: 'When a task.reminder event is appended; null: no reminder.' }),
     tags: Type.Array(Type.String()),
     completed_at: Nullable(Timestamp, { description: 'Set when status becomes done, cleared when it leaves done.' }),
     created_at: Timestamp,
@@ -48,7 +53,16 @@ export const TaskDto = Type.Object(
 );
 export type TaskDto = Static<typeof TaskDto>;
 
-const writable = { title: Title, description: Description, status: Status, completed: Completed, priority: Priority, due_date: DueDate, tags: Tags };
+const writable = {
+  title: Title,
+  description: Description,
+  status: Status,
+  completed: Completed,
+  priority: Priority,
+  due_date: DueDate,
+  remind_at: RemindAt,
+  tags: Tags,
+};
 
 export const CreateTaskBody = Type.Object(
   {
@@ -58,12 +72,13 @@ export const CreateTaskBody = Type.Object(
     completed: Type.Optional(writable.completed),
     priority: Type.Optional(writable.priority),
     due_date: Type.Optional(writable.due_date),
+    remind_at: Type.Optional(writable.remind_at),
     tags: Type.Optional(writable.tags),
   },
   {
     additionalProperties: false,
     examples: [
-      { title: 'Write the quarterly report', priority: 'high', due_date: '2026-12-01T17:00:00Z', tags: ['work', 'q4'] },
+      { title: 'Write the quarterly report', priority: 'high', due_date: '2026-12-01T17:00:00Z', remind_at: '2026-12-01T09:00:00Z', tags: ['work', 'q4'] },
       { title: 'Buy milk' },
     ],
   },
@@ -73,14 +88,16 @@ export type CreateTaskBody = Static<typeof CreateTaskBody>;
 export const ReplaceTaskBody = Type.Object(CreateTaskBody.properties, {
   additionalProperties: false,
   description: 'Every writable field; omitted optional fields return to their defaults.',
-  examples: [{ title: 'Write the quarterly report', description: 'Numbers from finance first.', status: 'in_progress', priority: 'high', due_date: null, tags: ['work'] }],
+  examples: [
+    { title: 'Write the quarterly report', description: 'Numbers from finance first.', status: 'in_progress', priority: 'high', due_date: null, remind_at: null, tags: ['work'] },
+  ],
 });
 export type ReplaceTaskBody = Static<typeof ReplaceTaskBody>;
 
 export const PatchTaskBody = Type.Partial(Type.Object(writable), {
   additionalProperties: false,
-  description: 'JSON merge patch (RFC 7396): only the fields given change; null clears due_date and is refused elsewhere.',
-  examples: [{ completed: true }, { due_date: null }, { title: 'Write the annual report', tags: ['work', 'annual'] }],
+  description: 'JSON merge patch (RFC 7396): only the fields given change; null clears due_date or remind_at and is refused elsewhere.',
+  examples: [{ completed: true }, { due_date: null }, { remind_at: '2026-12-01T09:00:00Z' }, { title: 'Write the annual report', tags: ['work', 'annual'] }],
 });
 export type PatchTaskBody = Static<typeof PatchTaskBody>;
 

@@ -12,8 +12,10 @@ interface KeyRow {
   created_at: string | Date;
 }
 
-type StoredTask = Omit<Task, 'dueDate' | 'completedAt' | 'createdAt' | 'updatedAt'> & {
+/** A snapshot as JSON holds it; those stored before reminders existed have no remindAt. */
+type StoredTask = Omit<Task, 'dueDate' | 'remindAt' | 'completedAt' | 'createdAt' | 'updatedAt'> & {
   dueDate: string | null;
+  remindAt?: string | null;
   completedAt: string | null;
   createdAt: string;
   updatedAt: string;
@@ -26,6 +28,7 @@ function fromSnapshot(text: string): Task {
   return {
     ...stored,
     dueDate: fromDbTimeOrNull(stored.dueDate),
+    remindAt: fromDbTimeOrNull(stored.remindAt ?? null),
     completedAt: fromDbTimeOrNull(stored.completedAt),
     createdAt: fromDbTime(stored.createdAt),
     updatedAt: fromDbTime(stored.updatedAt),

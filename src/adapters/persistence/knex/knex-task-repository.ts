@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, TaskSortKey } from '../../../application/index.js';
+import type { DueReminder, NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, TaskSortKey } from '../../../application/index.js';
 import { priorityRank, titleKey, type Task, type TaskPriority, type TaskStatus } from '../../../domain/index.js';
 import { isPostgres } from './dialect.js';
 import { escapeLike, fromDbTime, fromDbTimeOrNull, toDbTime } from './sql-values.js';
@@ -17,6 +17,7 @@ interface TaskRow {
   priority: TaskPriority;
   priority_rank: number;
   due_date: string | Date | null;
+  remind_at: string | Date | null;
   tags: string;
   completed_at: string | Date | null;
   created_at: string | Date;
@@ -24,13 +25,19 @@ interface TaskRow {
   version: number | string;
 }
 
-/** What a Task is read from; the sort keys (title_key, priority_rank) are only written. */
+/**
+ * What a Task is read from; the sort keys (title_key, priority_rank) are only written, and
+ * reminder_fired_for (whether the reminder has fired) is kept by claimReminder and update alone.
+ */
 const TASK_COLUMNS = [
-  'id', 'user_id', 'title', 'description', 'status', 'priority', 'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
+  'id', 'user_id', 'title', 'description', 'status', 'priority', 'due_date', 'remind_at', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
 ] as const satisfies readonly (keyof TaskRow)[];
 
-/** A task as it is read: a row of TASK_COLUMNS, or the snapshot of it that a task event holds (migration 009). */
-export type TaskRecord = Pick<TaskRow, (typeof TASK_COLUMNS)[number]>;
+/**
+ * A task as it is read: a row of TASK_COLUMNS, or the snapshot of it that a task event holds
+ * (migrations 009 and 010). Snapshots taken before migration 010 hold no remind_at.
+ */
+export type TaskRecord = Omit<Pick<TaskRow, (typeof TASK_COLUMNS)[number]>, 'remind_at'> & Partial<Pick<TaskRow, 'remind_at'>>;
 
 const toRow = (task: NewTask): Omit<TaskRow, 'id'> => ({
   user_id: task.userId,
@@ -41,6 +48,7 @@ const toRow = (task: NewTask): Omit<TaskRow, 'id'> => ({
   priority: task.priority,
   priority_rank: priorityRank(task.priority),
   due_date: task.dueDate && toDbTime(task.dueDate),
+  remind_at: task.remindAt && toDbTime(task.remindAt),
   tags: JSON.stringify(task.tags),
   completed_at: task.completedAt && toDbTime(task.completedAt),
   created_at: toDbTime(task.createdAt),
@@ -57,6 +65,7 @@ export const taskFromRecord = (row: TaskRecord): Task => ({
   status: row.status,
   priority: row.priority,
   dueDate: fromDbTimeOrNull(row.due_date),
+  remindAt: fromDbTimeOrNull(row.remind_at ?? null),
   tags: JSON.parse(row.tags) as string[],
   completedAt: fromDbTimeOrNull(row.completed_at),
   createdAt: fromDbTime(row.created_at),
@@ -70,16 +79,38 @@ export const taskFromRecord = (row: TaskRecord): Task => ({
  * `?` placeholders and `returning` (SQLite since 3.35).
  */
 const WRITTEN_COLUMNS = [
-  'user_id', 'title', 'title_key', 'description', 'status', 'priority', 'priority_rank', 'due_date', 'tags', 'completed_at', 'created_at', 'updated_at', 'version',
+  'user_id', 'title', 'title_key', 'description', 'status', 'priority', 'priority_rank', 'due_date', 'remind_at', 'tags', 'completed_at', 'created_at',
+  'updated_at', 'version',
 ] as const satisfies readonly (keyof TaskRow)[];
 const CHANGED_COLUMNS = WRITTEN_COLUMNS.filter((column) => column !== 'user_id' && column !== 'created_at');
+/**
+ * A reminder that has not fired for the task's current remind_at. Spelt exactly as the predicate
+ * of the partial index tasks_pending_reminders (migration 010), so SQLite's planner, which
+ * matches a partial index's terms by their text, uses it.
+ */
+const PENDING_REMINDER = '(reminder_fired_for is null or reminder_fired_for <> remind_at)';
 const STATEMENTS = {
   insert: fixedStatement('insert_task', `insert into tasks (${WRITTEN_COLUMNS.join(', ')}) values (${WRITTEN_COLUMNS.map(() => '?').join(', ')}) returning id`),
   findById: fixedStatement('find_task', `select ${TASK_COLUMNS.join(', ')} from tasks where id = ? and user_id = ?`),
   // The loser of concurrent writers matches no row, and so returns none.
+  // A new remind_at is a new reminder: what fired for the old one no longer counts (the
+  // right-hand sides read the row as it was before the statement).
   updateIfVersion: fixedStatement(
     'update_task_if_version',
-    `update tasks set ${CHANGED_COLUMNS.map((column) => `${column} = ?`).join(', ')} where id = ? and user_id = ? and version = ? returning id`,
+    `update tasks set ${CHANGED_COLUMNS.map((column) => `${column} = ?`).join(', ')},
+       reminder_fired_for = case when remind_at = ? then reminder_fired_for end
+     where id = ? and user_id = ? and version = ? returning id`,
+  ),
+  // Leaves version alone, so the change-log trigger (after update of version) records nothing.
+  claimReminder: fixedStatement(
+    'claim_task_reminder',
+    `update tasks set reminder_fired_for = remind_at
+     where id = ? and user_id = ? and remind_at = ? and ${PENDING_REMINDER}
+     returning ${TASK_COLUMNS.join(', ')}`,
+  ),
+  dueReminders: fixedStatement(
+    'due_task_reminders',
+    `select user_id, id, remind_at from tasks where remind_at <= ? and ${PENDING_REMINDER} order by remind_at, id limit ?`,
   ),
   // A few stripe rows, however many tasks the user has (migration 007).
   countAll: fixedStatement('count_tasks', 'select coalesce(sum(n), 0) as n from task_count_stripes where user_id = ?'),
@@ -164,7 +195,8 @@ export class KnexTaskRepository implements TaskRepository {
     if (!isStorableId(id)) return null;
     const row = toRow(next);
     // One conditional statement decides between concurrent writers.
-    const updated = await runFixed(this.db, STATEMENTS.updateIfVersion, [...CHANGED_COLUMNS.map((column) => row[column]), id, userId, expectedVersion]);
+    const bindings = [...CHANGED_COLUMNS.map((column) => row[column]), row.remind_at, id, userId, expectedVersion];
+    const updated = await runFixed(this.db, STATEMENTS.updateIfVersion, bindings);
     return updated.length > 0 ? { ...next, id, userId, tags: [...next.tags] } : null;
   }
 
@@ -199,6 +231,16 @@ export class KnexTaskRepository implements TaskRepository {
     }
     const row = await this.filtered(userId, filter, 'from-tags').count<{ n: string | number }[]>({ n: '*' }).first();
     return Number(row?.n ?? 0);
+  }
+
+  async claimReminder(userId: number, id: number, remindAt: Date): Promise<Task | null> {
+    if (!isStorableId(id)) return null;
+    return this.toTaskOrNull((await runFixed<TaskRow>(this.db, STATEMENTS.claimReminder, [id, userId, toDbTime(remindAt)]))[0]);
+  }
+
+  async findDueReminders(now: Date, limit: number): Promise<DueReminder[]> {
+    const rows = await runFixed<Pick<TaskRow, 'user_id' | 'id' | 'remind_at'>>(this.reads, STATEMENTS.dueReminders, [toDbTime(now), limit]);
+    return rows.map((row) => ({ userId: Number(row.user_id), taskId: Number(row.id), remindAt: fromDbTime(row.remind_at!) }));
   }
 
   private toTaskOrNull(row: TaskRow | undefined): Task | null {

@@ -1,11 +1,12 @@
-import type { NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, TaskSort } from '../../../application/index.js';
+import type { DueReminder, NewTask, SortPosition, TaskFilter, TaskPageQuery, TaskRepository, TaskSort } from '../../../application/index.js';
 import { sortPositionOf } from '../../../application/index.js';
-import { titleKey, type Task } from '../../../domain/index.js';
+import { sameInstant, titleKey, type Task } from '../../../domain/index.js';
 
 const copy = (task: Task): Task => ({
   ...task,
   tags: [...task.tags],
   dueDate: task.dueDate && new Date(task.dueDate),
+  remindAt: task.remindAt && new Date(task.remindAt),
   completedAt: task.completedAt && new Date(task.completedAt),
   createdAt: new Date(task.createdAt),
   updatedAt: new Date(task.updatedAt),
@@ -51,6 +52,8 @@ function matches(task: Task, filter: TaskFilter): boolean {
 /** Behaves like the SQL repository, ownership and ordering included; returns copies, never live objects. */
 export class InMemoryTaskRepository implements TaskRepository {
   private readonly tasks = new Map<number, Task>();
+  /** The remind_at each task's reminder last fired for (reminder_fired_for in SQL). */
+  private readonly firedFor = new Map<number, number>();
   private lastId = 0;
 
   async create(task: NewTask): Promise<Task> {
@@ -82,13 +85,30 @@ export class InMemoryTaskRepository implements TaskRepository {
     if (!task || task.userId !== userId || task.version !== expectedVersion) return null;
     const updated = copy({ ...next, id, userId, createdAt: task.createdAt });
     this.tasks.set(id, updated);
+    if (!sameInstant(task.remindAt, updated.remindAt)) this.firedFor.delete(id);
     return copy(updated);
   }
 
   async delete(userId: number, id: number, expectedVersion?: number): Promise<boolean> {
     const task = this.tasks.get(id);
     if (!task || task.userId !== userId || (expectedVersion !== undefined && task.version !== expectedVersion)) return false;
+    this.firedFor.delete(id);
     return this.tasks.delete(id);
+  }
+
+  async claimReminder(userId: number, id: number, remindAt: Date): Promise<Task | null> {
+    const task = this.tasks.get(id);
+    if (!task || task.userId !== userId || !this.isPending(task) || !sameInstant(task.remindAt, remindAt)) return null;
+    this.firedFor.set(id, remindAt.getTime());
+    return copy(task);
+  }
+
+  async findDueReminders(now: Date, limit: number): Promise<DueReminder[]> {
+    return [...this.tasks.values()]
+      .filter((task) => this.isPending(task) && task.remindAt! <= now)
+      .sort((a, b) => a.remindAt!.getTime() - b.remindAt!.getTime() || a.id - b.id)
+      .slice(0, limit)
+      .map((task) => ({ userId: task.userId, taskId: task.id, remindAt: new Date(task.remindAt!) }));
   }
 
   async findPage(userId: number, query: TaskPageQuery): Promise<Task[]> {
@@ -107,18 +127,30 @@ export class InMemoryTaskRepository implements TaskRepository {
 
   /** Stands in for ON DELETE CASCADE from users. */
   deleteAllOf(userId: number): void {
-    for (const [id, task] of this.tasks) if (task.userId === userId) this.tasks.delete(id);
+    for (const [id, task] of this.tasks) {
+      if (task.userId !== userId) continue;
+      this.tasks.delete(id);
+      this.firedFor.delete(id);
+    }
   }
 
   /**
    * For InMemoryTransactionRunner's rollback: a function that puts task `id` back as it is now,
-   * absent included. Stored tasks are replaced on change, never altered, so keeping one keeps it.
+   * absent included, its reminder's state too. Stored tasks are replaced on change, never
+   * altered, so keeping one keeps it.
    */
   undoPoint(id: number): () => void {
     const saved = this.tasks.get(id);
+    const firedFor = this.firedFor.get(id);
     return () => {
       if (saved) this.tasks.set(id, saved);
       else this.tasks.delete(id);
+      if (firedFor === undefined) this.firedFor.delete(id);
+      else this.firedFor.set(id, firedFor);
     };
+  }
+
+  private isPending(task: Task): boolean {
+    return task.remindAt !== null && this.firedFor.get(task.id) !== task.remindAt.getTime();
   }
 }

@@ -2,6 +2,7 @@ import type {
   ChangeNotifier,
   ClaimOutcome,
   DomainEvent,
+  DueReminder,
   EventPublisher,
   IdempotencyClaim,
   IdempotencyStore,
@@ -90,6 +91,14 @@ class JournaledTasks implements TaskRepository {
 
   count(userId: number, filter: TaskFilter): Promise<number> {
     return this.store.count(userId, filter);
+  }
+
+  claimReminder(userId: number, id: number, remindAt: Date): Promise<Task | null> {
+    return journaled(this.undo, this.store.undoPoint(id), this.store.claimReminder(userId, id, remindAt), (claimed) => claimed !== null);
+  }
+
+  findDueReminders(now: Date, limit: number): Promise<DueReminder[]> {
+    return this.store.findDueReminders(now, limit);
   }
 }
 

@@ -1,0 +1,4 @@
+export * from './fire-due-reminders.js';
+export * from './fire-reminder.js';
+export * from './reminder-job.js';
+export * from './reminder-scheduler.js';
