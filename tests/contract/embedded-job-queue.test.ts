@@ -223,17 +223,17 @@ describe('EmbeddedJobQueue on an SQLite file', () => {
   });
 
   it('on two processes polling one file, fires each tick of a schedule once', async () => {
-    const everyMs = 100;
+    const everyMs = 150;
     const [one, two] = [openProcess(), openProcess()];
     const ticks: Array<{ at: number; jobId: string }> = [];
     const handler: JobHandler = { run: async (_payload, context) => void ticks.push({ at: Date.now(), jobId: context.jobId }) };
     await one.queue.repeat('housekeeping', { chore: 'due-reminders' }, { key: 'housekeeping-due-reminders', everyMs });
     await two.queue.repeat('housekeeping', { chore: 'due-reminders' }, { key: 'housekeeping-due-reminders', everyMs });
     await Promise.all([one.start({ housekeeping: handler }), two.start({ housekeeping: handler })]);
-    await vi.waitFor(() => expect(ticks.length).toBeGreaterThanOrEqual(6), SOON);
+    await vi.waitFor(() => expect(ticks.length).toBeGreaterThanOrEqual(5), SOON);
     const gaps = ticks.slice(1).map((tick, i) => tick.at - ticks[i]!.at);
     // Two processes firing one tick would run it twice within a poll of each other.
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(everyMs / 2);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(everyMs / 3);
     expect(new Set(ticks.map((tick) => tick.jobId)).size).toBe(ticks.length);
   });
 
