@@ -4,6 +4,12 @@ import { JobRefusedError, type JobContext, type JobHandler, type JobPayload, typ
 import type { JobQueueSettings } from '../../src/adapters/jobs/job-settings.js';
 import { jobQueueKinds, type JobQueueDeployment, type OpenJobQueueDeployment } from '../support/job-queues.js';
 
+/**
+ * The contract of the JobQueue and JobWorker ports, run on every kind of deployment this machine
+ * can open (tests/support/job-queues.ts). Timings are short (backoff 20 ms, leases under a
+ * second); assertions on time are lower bounds, and "nothing else ran" is shown by a marker job
+ * that runs after anything that could have.
+ */
 const kinds = Object.entries(await jobQueueKinds());
 
 type Settings = JobQueueSettings & { leaseMs: number };
@@ -488,7 +494,7 @@ describe.concurrent.each(kinds)('JobQueue: %s', (_kind, open: OpenJobQueueDeploy
   });
 
   describe('durability (durable kinds)', () => {
-    it('a delayed job survives jobs.reopen()', async ({ jobs, skip }) => {
+    it('a delayed job survives reopen()', async ({ jobs, skip }) => {
       const deployment = await jobs.deploy();
       if (!deployment.durable) return skip();
       const queue = aQueue();
@@ -501,7 +507,7 @@ describe.concurrent.each(kinds)('JobQueue: %s', (_kind, open: OpenJobQueueDeploy
       expect(seen.runs[0]!.at).toBeGreaterThanOrEqual(runAt.getTime());
     });
 
-    it('a schedule survives jobs.reopen()', async ({ jobs, skip }) => {
+    it('a schedule survives reopen()', async ({ jobs, skip }) => {
       const deployment = await jobs.deploy();
       if (!deployment.durable) return skip();
       const queue = aQueue();
