@@ -17,6 +17,8 @@ interface StoredJob {
   id: string;
   queue: string;
   key: string | null;
+  /** The key of the schedule whose tick this job is. */
+  scheduleKey: string | null;
   payload: JobPayload;
   runAt: number;
   attempts: number;
@@ -25,6 +27,7 @@ interface StoredJob {
 
 interface Schedule {
   queue: string;
+  key: string;
   payload: JobPayload;
   everyMs: number;
   nextAt: number;
@@ -55,13 +58,14 @@ export class InMemoryJobQueue implements JobQueue {
 
   async repeat(queue: string, payload: JobPayload, { key, everyMs }: RepeatOptions): Promise<void> {
     assertJobKey(key);
-    this.schedules.set(`${queue}\u0000${key}`, { queue, payload, everyMs, nextAt: Date.now() + everyMs });
+    this.schedules.set(`${queue}\u0000${key}`, { queue, key, payload, everyMs, nextAt: Date.now() + everyMs });
     this.wake();
   }
 
   async cancel(queue: string, key: string): Promise<void> {
     const job = this.byKey(queue, key);
     if (job && job.state !== 'active') this.jobs.delete(job.id);
+    for (const tick of this.jobs.values()) if (tick.queue === queue && tick.scheduleKey === key && tick.state === 'waiting') this.jobs.delete(tick.id);
     this.schedules.delete(`${queue}\u0000${key}`);
   }
 
@@ -85,10 +89,11 @@ export class InMemoryJobQueue implements JobQueue {
   /** @internal The next due job of these queues, claimed; null when none is due. */
   claim(queues: ReadonlySet<string>): StoredJob | null {
     const now = Date.now();
-    for (const [id, schedule] of this.schedules) {
+    for (const schedule of this.schedules.values()) {
       if (!queues.has(schedule.queue) || schedule.nextAt > now) continue;
       schedule.nextAt = now + schedule.everyMs;
-      this.add(schedule.queue, schedule.payload, null, now, `schedule-${id}`);
+      // Ticks never pile up behind a slow run or a stopped worker.
+      if (!this.hasUnfinishedTick(schedule)) this.add(schedule.queue, schedule.payload, null, now, schedule.key);
     }
     let due: StoredJob | null = null;
     for (const job of this.jobs.values()) {
@@ -139,9 +144,15 @@ export class InMemoryJobQueue implements JobQueue {
     return () => this.wakers.delete(waker);
   }
 
-  private add(queue: string, payload: JobPayload, key: string | null, runAt: number, id: string = randomUUID()): void {
-    this.jobs.set(id, { id, queue, key, payload: structuredClone(payload), runAt, attempts: 0, state: 'waiting' });
+  private add(queue: string, payload: JobPayload, key: string | null, runAt: number, scheduleKey: string | null = null): void {
+    const id = randomUUID();
+    this.jobs.set(id, { id, queue, key, scheduleKey, payload: structuredClone(payload), runAt, attempts: 0, state: 'waiting' });
     this.wake();
+  }
+
+  private hasUnfinishedTick(schedule: Schedule): boolean {
+    for (const job of this.jobs.values()) if (job.queue === schedule.queue && job.scheduleKey === schedule.key && job.state !== 'failed') return true;
+    return false;
   }
 
   private byKey(queue: string, key: string): StoredJob | undefined {
