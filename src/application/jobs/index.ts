@@ -1,0 +1,2 @@
+export * from './housekeeping.js';
+export * from './queues.js';
