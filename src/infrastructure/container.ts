@@ -34,7 +34,11 @@ import {
   RevokePersonalAccessToken,
   PatchTask,
   PatchUser,
+  PurgeEndedSessions,
   PurgeExpiredEvents,
+  PurgeExpiredIdempotencyKeys,
+  PurgeExpiredPersonalAccessTokens,
+  JOB_QUEUE,
   RefreshSession,
   RegisterUser,
   ReplaceTask,
@@ -57,6 +61,7 @@ import {
   type LiveEventsOptions,
   type IdGenerator,
   type IdempotencyStore,
+  type JobQueue,
   type PasswordHasher,
   type PersonalAccessTokenRepository,
   type PersonalTokenSecrets,
@@ -112,6 +117,8 @@ export interface ContainerOptions {
   /** How commits reach the streams of other instances (Redis, PostgreSQL); this process alone when omitted. */
   notifier?: ChangeNotifier;
   liveEvents?: LiveEventsOptions;
+  /** Where use cases hand work to the workers; processes that start no jobs omit it. */
+  jobQueue?: JobQueue;
 }
 
 /** In-memory stores drop a deleted user's data, as ON DELETE CASCADE does in SQL. */
@@ -121,7 +128,7 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 }
 
 /** The one place that chooses adapters. */
-export function createContainer({ config, db, reads, argon2, tokenService, notifier, liveEvents }: ContainerOptions): DependencyContainer {
+export function createContainer({ config, db, reads, argon2, tokenService, notifier, liveEvents, jobQueue }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
 
   single<Clock>(c, CLOCK, () => new SystemClock());
@@ -130,6 +137,7 @@ export function createContainer({ config, db, reads, argon2, tokenService, notif
   single<PersonalTokenSecrets>(c, EVENT_TICKET_SECRETS, () => new Sha256PersonalTokenSecrets(EVENT_TICKET_PREFIX));
   single<PasswordHasher>(c, PASSWORD_HASHER, () => new Argon2PasswordHasher(argon2));
   if (tokenService) c.register<TokenService>(TOKEN_SERVICE, { useValue: tokenService });
+  if (jobQueue) c.register<JobQueue>(JOB_QUEUE, { useValue: jobQueue });
   single<PersonalTokenSecrets>(c, PERSONAL_TOKEN_SECRETS, () => new Sha256PersonalTokenSecrets());
   single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
@@ -137,6 +145,7 @@ export function createContainer({ config, db, reads, argon2, tokenService, notif
   else registerInMemoryStores(c);
   registerUseCases(c);
   registerEventUseCases(c, config);
+  registerHousekeepingUseCases(c, config);
   single(c, LiveEvents, (c) =>
     new LiveEvents(r(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK), liveEvents),
   );
@@ -213,6 +222,13 @@ function registerEventUseCases(c: DependencyContainer, config: Config): void {
   const retentionMs = config.events.retentionSeconds * 1000;
   single(c, SyncTasks, (c) => new SyncTasks(r(c, TASK_REPOSITORY), r(c, CHANGE_LOG), r(c, CURSOR_CODEC), r(c, CLOCK), { retentionMs }));
   single(c, PurgeExpiredEvents, (c) => new PurgeExpiredEvents(r(c, CHANGE_LOG), r(c, EVENT_TICKET_STORE), r(c, CLOCK), retentionMs));
+}
+
+/** What housekeeping's purge runs, besides the change log's own purge. */
+function registerHousekeepingUseCases(c: DependencyContainer, config: Config): void {
+  single(c, PurgeExpiredIdempotencyKeys, (c) => new PurgeExpiredIdempotencyKeys(r(c, IDEMPOTENCY_STORE), r(c, CLOCK)));
+  single(c, PurgeEndedSessions, (c) => new PurgeEndedSessions(r(c, SESSION_REPOSITORY), r(c, CLOCK), config.jwt.accessTokenTtlSeconds * 1000));
+  single(c, PurgeExpiredPersonalAccessTokens, (c) => new PurgeExpiredPersonalAccessTokens(r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK)));
 }
 
 export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
