@@ -73,15 +73,26 @@ export interface ServerProcess {
   waitForOutput(pattern: RegExp): Promise<void>;
 }
 
+/** A process of the service: its entry point, and the variable that tells it which port to listen on. */
+export interface ServiceProcess {
+  script: string;
+  portVariable: string;
+}
+
+export const API_PROCESS: ServiceProcess = { script: 'src/infrastructure/main.ts', portVariable: 'PORT' };
+export const WORKER_PROCESS: ServiceProcess = { script: 'src/infrastructure/worker.ts', portVariable: 'WORKER_PORT' };
+
 export interface StartServerOptions {
   env: Record<string, string>;
   port?: number;
   readyTimeoutMs?: number;
+  /** The API server unless told otherwise. */
+  process?: ServiceProcess;
 }
 
 /**
- * The real server (`src/infrastructure/main.ts` through tsx, one process, so signals reach it
- * directly), resolved once `/health` answers.
+ * The real server (`src/infrastructure/main.ts`, or another process of the service, through tsx,
+ * one process, so signals reach it directly), resolved once `/health` answers.
  */
 export async function startServer({ readyTimeoutMs = 20_000, ...options }: StartServerOptions): Promise<ServerProcess> {
   const server = await spawnServer(options);
@@ -90,11 +101,11 @@ export async function startServer({ readyTimeoutMs = 20_000, ...options }: Start
 }
 
 /** The real server process, as soon as it is spawned: for start-ups that are meant to fail. */
-export async function spawnServer({ env, port }: Omit<StartServerOptions, 'readyTimeoutMs'>): Promise<ServerProcess> {
+export async function spawnServer({ env, port, process: service = API_PROCESS }: Omit<StartServerOptions, 'readyTimeoutMs'>): Promise<ServerProcess> {
   const chosenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/infrastructure/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', service.script], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(chosenPort), ...env },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', [service.portVariable]: String(chosenPort), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

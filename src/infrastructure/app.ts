@@ -2,28 +2,32 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
-import { CreateAdmin, DEFAULT_LIVE_EVENTS_OPTIONS, PurgeExpiredEvents } from '../application/index.js';
+import { CreateAdmin, DEFAULT_LIVE_EVENTS_OPTIONS, JOB_QUEUE_NAMES, type JobQueue } from '../application/index.js';
 import { buildHttpApp } from '../adapters/http/http-app.js';
-import { closeReadPool, createDatabase, migrateToLatest, openReadPool, type DatabaseOptions } from '../adapters/persistence/knex/database.js';
+import { closeReadPool, openReadPool } from '../adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
-import { describeConnectionFailure, waitForDatabase } from '../adapters/persistence/knex/connection-check.js';
-import { schemaStatus } from '../adapters/persistence/knex/schema-status.js';
 import { RedisWindowCounter } from '../adapters/redis/redis-window-counter.js';
 import type { Argon2Options } from '../adapters/security/argon2-password-hasher.js';
 import { createJwtTokenService } from '../adapters/security/jwt-token-service.js';
 import type { Config } from './config.js';
 import { createChangeNotifier } from './change-notifier.js';
 import { createContainer, resolveHttpUseCases } from './container.js';
-import { startEventPurgeTimer } from './event-purge-timer.js';
+import { createJobInstrumentation } from './job-instrumentation.js';
+import { openJobQueue } from './job-queue.js';
+import { startJobs, type RunningJobs } from './jobs.js';
 import { createLogger } from './logger.js';
 import { createRedisClient, redisAnswers } from './redis.js';
-import { StartupError } from './startup-error.js';
+import { databaseOptions, databaseReadiness, openServiceDatabase } from './service-database.js';
 import { VERSION } from './version.js';
+
+export { openDatabase } from './service-database.js';
 
 export interface Application {
   http: FastifyInstance;
   container: DependencyContainer;
   db: Knex | null;
+  /** Where use cases hand work to the workers (also in the container, under JOB_QUEUE). */
+  jobQueue: JobQueue;
   logger: Logger;
 }
 
@@ -38,60 +42,6 @@ export interface ApplicationOptions {
   argon2?: Argon2Options;
 }
 
-function databaseOptions(config: Config, logger?: Logger): DatabaseOptions {
-  return {
-    acquireTimeoutMs: config.databaseTimeouts.acquireMs,
-    statementTimeoutMs: config.databaseTimeouts.statementMs,
-    log: logger && {
-      warn: (message) => logger.warn({ component: 'knex' }, message),
-      error: (message) => logger.error({ component: 'knex' }, message),
-      debug: (message) => logger.debug({ component: 'knex' }, message),
-    },
-  };
-}
-
-function createConfiguredDatabase(config: Config, logger?: Logger): Knex {
-  return createDatabase(config.database, databaseOptions(config, logger));
-}
-
-export async function openDatabase(config: Config, migrate?: boolean, logger?: Logger): Promise<Knex> {
-  const db = createConfiguredDatabase(config, logger);
-  if (migrate ?? config.database.kind === 'sqlite') await migrateToLatest(db);
-  return db;
-}
-
-/**
- * The service's database, answering and with every migration of this code applied; otherwise a
- * StartupError naming why not. A server that listened without them would report itself ready and
- * then fail every request that touches the database.
- */
-async function openServiceDatabase(config: Config, migrate: boolean | undefined, logger: Logger): Promise<Knex> {
-  const db = createConfiguredDatabase(config, logger);
-  try {
-    await waitForDatabase(db, {
-      timeoutMs: config.databaseConnectTimeoutMs,
-      onFirstFailure: (error) =>
-        logger.warn(`database not answering yet (${describeConnectionFailure(error, config.database)}); retrying for up to ${config.databaseConnectTimeoutMs} ms`),
-    });
-  } catch (error) {
-    await db.destroy();
-    throw new StartupError(`cannot connect to the database: ${describeConnectionFailure(error, config.database)}`);
-  }
-  try {
-    if (migrate ?? config.database.kind === 'sqlite') await migrateToLatest(db);
-    const { pending } = await schemaStatus(db);
-    if (pending.length > 0) {
-      throw new StartupError(
-        `the database schema is behind this version: ${pending.length} migration(s) not applied (${pending.join(', ')}); run \`npm run migrate\` first`,
-      );
-    }
-  } catch (error) {
-    await db.destroy();
-    throw error;
-  }
-  return db;
-}
-
 /** Builds the whole service from configuration; `http.close()` releases everything it opened. */
 export async function createApplication(config: Config, options: ApplicationOptions = {}): Promise<Application> {
   const logger = options.logger ?? createLogger(config);
@@ -103,6 +53,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
   const tokenService = await createJwtTokenService(config.jwt);
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
   const { notifier, connected: notifierConnected, started: notifierStarted } = createChangeNotifier(config, { redis, sharedStores: db !== null, logger });
+  const jobQueue = await openJobQueue(config, { db, persistence: db ? 'sql' : 'memory', logger });
   const container = createContainer({
     config,
     db: db ?? undefined,
@@ -112,6 +63,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
     notifier,
     liveEvents: { ...DEFAULT_LIVE_EVENTS_OPTIONS, maxStreamsPerUser: config.events.maxStreamsPerUser },
     reportReminderFailure: (error) => logger.error({ err: error }, 'a task reminder could not be scheduled or cancelled; the due-reminders sweep fires it when due'),
+    jobQueue: jobQueue.queue,
   });
 
   if (config.admin) {
@@ -119,16 +71,12 @@ export async function createApplication(config: Config, options: ApplicationOpti
     if (admin) logger.info({ userId: admin.id, username: admin.username }, 'created the first administrator from ADMIN_*');
   }
 
-  const readiness: Record<string, () => Promise<boolean>> = {};
-  if (db) {
-    readiness.database = async () => (await db.raw('select 1'), true);
-    // A rollback while the service runs leaves it serving code the schema no longer matches.
-    readiness.schema = async () => (await schemaStatus(db)).pending.length === 0;
-  }
+  const readiness: Record<string, () => Promise<boolean>> = db ? databaseReadiness(db) : {};
   if (redis) readiness.redis = () => redisAnswers(redis);
   // Without it, this instance's streams get other instances' events only at the sweep.
   if (notifierConnected) readiness.fan_out = async () => notifierConnected();
 
+  const jobInstrumentation = createJobInstrumentation(jobQueue.queue, JOB_QUEUE_NAMES, logger);
   const http = await buildHttpApp(
     {
       useCases: resolveHttpUseCases(container),
@@ -144,18 +92,23 @@ export async function createApplication(config: Config, options: ApplicationOpti
       rateLimit: config.rateLimit,
       corsOrigins: config.corsOrigins,
       metricsToken: config.metricsToken,
+      metricsRegistries: [jobInstrumentation.registry],
       eventStreams: { heartbeatSeconds: config.events.heartbeatSeconds, maxBufferBytes: config.events.maxBufferBytes },
     },
   );
   await notifierStarted;
-  // Until the job queue runs it (the jobs issue), the change log's retention is kept on a timer here.
-  const eventPurge = startEventPurgeTimer(() => container.resolve(PurgeExpiredEvents).execute(), logger);
+  const jobs: RunningJobs | null =
+    config.jobs.workers === 'embedded' ? await startJobs({ container, jobQueue, instrumentation: jobInstrumentation, logger }) : null;
+  // A draining process starts no job: the worker stops taking them the moment the drain begins,
+  // and the running ones get the same time to finish as the requests in flight.
+  http.onDrain(() => void jobs?.stop(config.shutdownTimeoutMs).catch((error: unknown) => logger.error({ err: error }, 'stopping the job worker failed')));
   http.addHook('onClose', async () => {
-    await eventPurge.stop();
+    await jobs?.stop(config.shutdownTimeoutMs);
+    await jobQueue.close();
     await notifier.close();
     redis?.disconnect();
     if (db && reads) await closeReadPool(reads, db);
     if (ownsDatabase) await db?.destroy();
   });
-  return { http, container, db, logger };
+  return { http, container, db, jobQueue: jobQueue.queue, logger };
 }

@@ -39,6 +39,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The change log and the live streams that read it (GET /events, GET /sync). */
   events: EventsConfig;
+  /** The job queue and the workers that run its jobs. */
+  jobs: JobsConfig;
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
 }
@@ -52,6 +54,17 @@ export interface EventsConfig {
   maxBufferBytes: number;
   /** EVENTS_MAX_STREAMS_PER_USER: open streams of one user on one instance; the next is a 429. */
   maxStreamsPerUser: number;
+}
+
+export interface JobsConfig {
+  /** WORKERS: `embedded` runs jobs inside the API process too; `off` leaves them to `npm run worker` processes. */
+  workers: 'embedded' | 'off';
+  /** WORKER_PORT: where a worker process serves /health, /ready and /metrics. */
+  workerPort: number;
+  /** JOB_ATTEMPTS: runs of a job before it is kept as failed. */
+  attempts: number;
+  /** JOB_CONCURRENCY: jobs one worker runs at the same time. */
+  concurrency: number;
 }
 
 /** A bad setting: the message names the variable and is the one line the process prints. */
@@ -187,6 +200,15 @@ function readEvents(reader: EnvReader): EventsConfig {
   };
 }
 
+function readJobs(reader: EnvReader): JobsConfig {
+  return {
+    workers: reader.oneOf('WORKERS', ['embedded', 'off'], 'embedded'),
+    workerPort: reader.integer('WORKER_PORT', 3001, 0, 65_535),
+    attempts: reader.integer('JOB_ATTEMPTS', 5, 1, 100),
+    concurrency: reader.integer('JOB_CONCURRENCY', 4, 1, 1_000),
+  };
+}
+
 function readAdmin(reader: EnvReader): Config['admin'] {
   const username = reader.optional('ADMIN_USERNAME');
   const email = reader.optional('ADMIN_EMAIL');
@@ -245,6 +267,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     shutdownDelayMs: reader.integer('SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     events: readEvents(reader),
+    jobs: readJobs(reader),
     warnings,
   };
 }

@@ -38,7 +38,10 @@ import {
   RevokePersonalAccessToken,
   PatchTask,
   PatchUser,
+  PurgeEndedSessions,
   PurgeExpiredEvents,
+  PurgeExpiredIdempotencyKeys,
+  PurgeExpiredPersonalAccessTokens,
   RefreshSession,
   RegisterUser,
   ReplaceTask,
@@ -121,6 +124,8 @@ export interface ContainerOptions {
   liveEvents?: LiveEventsOptions;
   /** Where a reminder that could not be (un)scheduled after its write committed is reported; a warning when omitted. */
   reportReminderFailure?: ReportFailure;
+  /** Where use cases hand work to the workers; processes that start no jobs omit it. */
+  jobQueue?: JobQueue;
 }
 
 const warnOfReminderFailure: ReportFailure = (error) =>
@@ -133,7 +138,7 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 }
 
 /** The one place that chooses adapters. */
-export function createContainer({ config, db, reads, argon2, tokenService, notifier, liveEvents, reportReminderFailure }: ContainerOptions): DependencyContainer {
+export function createContainer({ config, db, reads, argon2, tokenService, notifier, liveEvents, reportReminderFailure, jobQueue }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
 
   single<Clock>(c, CLOCK, () => new SystemClock());
@@ -147,11 +152,13 @@ export function createContainer({ config, db, reads, argon2, tokenService, notif
 
   if (db) registerSqlStores(c, db, reads ?? db);
   else registerInMemoryStores(c);
-  // Until the worker runtime chooses the queue each deployment runs on.
-  single<JobQueue>(c, JOB_QUEUE, () => new InMemoryJobQueue());
+  // Processes that run no jobs (the CLI) get a queue of their own: the due-reminders sweep fires what they schedule.
+  if (jobQueue) c.register<JobQueue>(JOB_QUEUE, { useValue: jobQueue });
+  else single<JobQueue>(c, JOB_QUEUE, () => new InMemoryJobQueue());
   registerReminders(c, reportReminderFailure ?? warnOfReminderFailure);
   registerUseCases(c);
   registerEventUseCases(c, config);
+  registerHousekeepingUseCases(c, config);
   single(c, LiveEvents, (c) =>
     new LiveEvents(r(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK), liveEvents),
   );
@@ -237,6 +244,13 @@ function registerEventUseCases(c: DependencyContainer, config: Config): void {
   const retentionMs = config.events.retentionSeconds * 1000;
   single(c, SyncTasks, (c) => new SyncTasks(r(c, TASK_REPOSITORY), r(c, CHANGE_LOG), r(c, CURSOR_CODEC), r(c, CLOCK), { retentionMs }));
   single(c, PurgeExpiredEvents, (c) => new PurgeExpiredEvents(r(c, CHANGE_LOG), r(c, EVENT_TICKET_STORE), r(c, CLOCK), retentionMs));
+}
+
+/** What housekeeping's purge runs, besides the change log's own purge. */
+function registerHousekeepingUseCases(c: DependencyContainer, config: Config): void {
+  single(c, PurgeExpiredIdempotencyKeys, (c) => new PurgeExpiredIdempotencyKeys(r(c, IDEMPOTENCY_STORE), r(c, CLOCK)));
+  single(c, PurgeEndedSessions, (c) => new PurgeEndedSessions(r(c, SESSION_REPOSITORY), r(c, CLOCK), config.jwt.accessTokenTtlSeconds * 1000));
+  single(c, PurgeExpiredPersonalAccessTokens, (c) => new PurgeExpiredPersonalAccessTokens(r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK)));
 }
 
 export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {

@@ -107,6 +107,20 @@ describe.each(factories)('PersonalAccessTokenRepository contract: %s', (_name, f
     expect((await adapters.tokens.listOfUser(user.id))[0]?.lastUsedAt).toEqual(later(180));
   });
 
+  it('purges the tokens that expired before the cut-off, and no others', async () => {
+    const user = await aUser();
+    const cutoff = later(1_000);
+    const expired = await adapters.tokens.create(aToken(user.id, { expiresAt: later(999) }));
+    const atCutoff = await adapters.tokens.create(aToken(user.id, { expiresAt: cutoff }));
+    const lasting = await adapters.tokens.create(aToken(user.id, { expiresAt: later(2_000) }));
+    const forever = await adapters.tokens.create(aToken(user.id, { expiresAt: null }));
+
+    expect(await adapters.tokens.purgeExpired(cutoff)).toBe(1);
+    expect(await adapters.tokens.purgeExpired(cutoff)).toBe(0);
+    expect((await adapters.tokens.listOfUser(user.id)).map((token) => token.id)).toEqual([forever.id, lasting.id, atCutoff.id]);
+    expect(await adapters.tokens.findById(expired.id)).toBeNull();
+  });
+
   it('loses a user’s tokens with the user', async () => {
     const user = await aUser();
     const input = aToken(user.id);

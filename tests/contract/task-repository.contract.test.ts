@@ -232,6 +232,23 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
       await claimed(claim(owner, 'freed'));
     });
 
+    it('purges every user\'s keys created before the cut-off, in flight or completed, and keeps the rest', async () => {
+      const longAgo = at('2020-01-01T00:00:00.000Z');
+      const cutoff = at('2020-01-02T00:00:00.000Z');
+      const task = await stores.tasks.create(aNewTask(owner));
+      // Claims that never forget anything by themselves, so only the purge can free a key.
+      const lookup = (userId: number, key: string, when: Date) => ({ ...claim(userId, key, 'f1', when), expiredBefore: new Date(0), abandonedBefore: new Date(0) });
+      await stores.idempotency.complete(owner, 'old-done', await claimed(lookup(owner, 'old-done', longAgo)), task);
+      await claimed(lookup(stranger, 'old-in-flight', longAgo));
+      await claimed(lookup(owner, 'at-cutoff', cutoff));
+
+      expect(await stores.idempotency.purgeExpired(cutoff)).toBe(2);
+      expect(await stores.idempotency.purgeExpired(cutoff)).toBe(0);
+      await claimed(lookup(owner, 'old-done', now));
+      await claimed(lookup(stranger, 'old-in-flight', now));
+      expect(await stores.idempotency.claim(lookup(owner, 'at-cutoff', now))).toEqual({ kind: 'in_flight' });
+    });
+
     it('of concurrent claims of one key exactly one wins', async () => {
       const outcomes = await Promise.all(Array.from({ length: 8 }, () => stores.idempotency.claim(claim(owner, 'race'))));
       expect(outcomes.filter((o) => o.kind === 'claimed')).toHaveLength(1);

@@ -4,7 +4,7 @@ import {
   IDEMPOTENCY_IN_FLIGHT_LEASE_MS,
   type ClaimOutcome,
   type IdempotencyClaim,
-  type IdempotencyStore,
+  type IdempotencyKeys,
   type TransactionRunner,
 } from '../../src/application/index.js';
 import type { Task } from '../../src/domain/index.js';
@@ -33,10 +33,10 @@ const claimOf = (userId: number, key: string, when = now): IdempotencyClaim => (
   abandonedBefore: new Date(when.getTime() - 60_000),
 });
 /** Delegates to a real store; lets a test make one method fail or do nothing. */
-class AlteredIdempotencyStore implements IdempotencyStore {
+class AlteredIdempotencyStore implements IdempotencyKeys {
   constructor(
-    private readonly inner: IdempotencyStore,
-    private readonly changes: { complete?: IdempotencyStore['complete']; release?: IdempotencyStore['release'] },
+    private readonly inner: IdempotencyKeys,
+    private readonly changes: { complete?: IdempotencyKeys['complete']; release?: IdempotencyKeys['release'] },
   ) {}
 
   claim(claim: IdempotencyClaim): Promise<ClaimOutcome> {

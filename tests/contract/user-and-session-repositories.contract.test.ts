@@ -12,6 +12,7 @@ interface Adapters {
   sessions: SessionRepository;
   /** Rows left in SQL tables, to prove a cascade; null for the in-memory adapters. */
   countSessions(): Promise<number | null>;
+  countRefreshTokensOf(sessionId: string): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -22,7 +23,7 @@ const factories: Array<[string, Factory]> = [
     'in-memory',
     async () => {
       const users = new InMemoryUserRepository();
-      return { users, sessions: new InMemorySessionRepository(users), countSessions: async () => null, close: async () => {} };
+      return { users, sessions: new InMemorySessionRepository(users), countSessions: async () => null, countRefreshTokensOf: async () => null, close: async () => {} };
     },
   ],
   ...(await repositoryEngines()).map((engine): [string, Factory] => [
@@ -33,6 +34,8 @@ const factories: Array<[string, Factory]> = [
         users: new KnexUserRepository(database.db),
         sessions: new KnexSessionRepository(database.db),
         countSessions: async () => Number(((await database.db('sessions').count({ n: '*' }).first()) as { n: number | string }).n),
+        countRefreshTokensOf: async (sessionId) =>
+          Number(((await database.db('refresh_tokens').where({ session_id: sessionId }).count({ n: '*' }).first()) as { n: number | string }).n),
         close: () => database.destroy(),
       };
     },
@@ -271,6 +274,36 @@ describe.each(factories)('UserRepository and SessionRepository contract: %s', (_
 
       await sessions.revokeAllOfUser(user.id, later(6));
       expect(await sessions.findPrincipal(keep.id, user.id)).toBeNull();
+    });
+
+    it('purges revoked sessions and those whose newest refresh token expired before the cut-off, and keeps reuse detection for the rest', async () => {
+      const cutoff = later(3700);
+      await sessions.purgeEnded(cutoff); // what earlier tests left behind, so the count below is this test's alone
+
+      const refreshed = await openSession(user.id, digest('first'), later(3600));
+      const successor = digest('successor');
+      expect((await sessions.rotateRefreshToken(refreshed.refreshDigest, { digest: successor, expiresAt: later(7200) }, later(10))).kind).toBe('rotated');
+      const lapsed = await openSession(user.id, digest('lapsed'), later(60));
+      const revoked = await openSession(user.id, digest('revoked'), later(7200));
+      await sessions.revoke(revoked.id, later(20));
+      const expiringAtCutoff = await openSession(user.id, digest('edge'), cutoff);
+      expect(await sessions.findPrincipal(lapsed.id, user.id)).not.toBeNull();
+
+      expect(await sessions.purgeEnded(cutoff)).toBe(2);
+      expect(await sessions.purgeEnded(cutoff)).toBe(0);
+
+      expect(await sessions.findPrincipal(lapsed.id, user.id)).toBeNull();
+      expect(await sessions.rotateRefreshToken(lapsed.refreshDigest, { digest: digest('n'), expiresAt: later(7200) }, later(30))).toEqual({ kind: 'invalid' });
+      expect(await sessions.findPrincipal(expiringAtCutoff.id, user.id)).not.toBeNull();
+      // The refreshed session keeps its used, expired token: presenting it is still seen as reuse.
+      expect(await sessions.findPrincipal(refreshed.id, user.id)).not.toBeNull();
+      expect(await sessions.rotateRefreshToken(refreshed.refreshDigest, { digest: digest('n'), expiresAt: later(7200) }, later(30))).toEqual({
+        kind: 'reused',
+        sessionId: refreshed.id,
+      });
+      expect((await sessions.rotateRefreshToken(successor, { digest: digest('n'), expiresAt: later(7200) }, later(30))).kind).toBe('rotated');
+      const tokensLeft = await adapters.countRefreshTokensOf(revoked.id);
+      if (tokensLeft !== null) expect(tokensLeft).toBe(0);
     });
   });
 });

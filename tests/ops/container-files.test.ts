@@ -30,11 +30,26 @@ const { services } = compose;
 const sourceOf = (distPath: string) => distPath.replace(/^dist\//, '').replace(/\.js$/, '.ts');
 
 describe('docker-compose.yml', () => {
-  it('brings up the app with PostgreSQL and Redis, each with a health check (and the tests under a profile of their own)', () => {
-    expect(Object.keys(services).sort()).toEqual(['app', 'migrate', 'postgres', 'redis', 'test']);
+  it('brings up the app and its worker with PostgreSQL and Redis, each with a health check (and the tests under a profile of their own)', () => {
+    expect(Object.keys(services).sort()).toEqual(['app', 'migrate', 'postgres', 'redis', 'test', 'worker']);
     const unprofiled = Object.entries(services).filter(([, service]) => !service.profiles).map(([name]) => name);
-    expect(unprofiled.sort()).toEqual(['app', 'migrate', 'postgres', 'redis']);
-    for (const name of ['app', 'postgres', 'redis']) expect(services[name]!.healthcheck?.test.length).toBeGreaterThan(0);
+    expect(unprofiled.sort()).toEqual(['app', 'migrate', 'postgres', 'redis', 'worker']);
+    for (const name of ['app', 'postgres', 'redis', 'worker']) expect(services[name]!.healthcheck?.test.length).toBeGreaterThan(0);
+  });
+
+  it('runs the jobs in the worker, from the same image and on the same stores as the app, which then runs none', () => {
+    const { worker, app } = services as Record<string, ComposeService>;
+    const [node, script] = worker!.command!;
+    expect(node).toBe('node');
+    expect(sourceOf(script!)).toBe('src/infrastructure/worker.ts');
+    expect(worker!.image).toBe(app!.image);
+    expect(worker!.build).toEqual(app!.build);
+    expect(worker!.depends_on).toEqual(app!.depends_on);
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'NODE_ENV']) expect(worker!.environment![name]).toBe(app!.environment![name]);
+    expect(app!.environment!.WORKERS).toBe('off');
+    // The worker's health check asks the port the worker listens on.
+    const port = worker!.environment!.WORKER_PORT;
+    expect(worker!.healthcheck!.test.join(' ')).toContain(`127.0.0.1:${port}/health`);
   });
 
   it('starts the app only after the migrations succeeded and the databases are healthy', () => {

@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Authenticate, RedeemEventTicket } from '../../application/index.js';
 import { routeAuthentication } from './authentication.js';
 import { clientErrorHandler } from './client-errors.js';
@@ -46,6 +47,8 @@ export interface HttpAppOptions {
   rateLimit: RateLimitSettings;
   corsOrigins: readonly string[];
   metricsToken: string | null;
+  /** Exposed on /metrics next to the request metrics (the job queue's). */
+  metricsRegistries?: readonly Registry[];
   /** GET /events: heartbeats and the most a client may have queued. */
   eventStreams: EventStreamSettings;
 }
@@ -132,7 +135,7 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   // Before any route, the documentation's and the metrics' included: see registerWebSockets.
   await registerWebSockets(app);
   await registerSecurityHeaders(app, options.corsOrigins);
-  registerMetrics(app, { token: options.metricsToken });
+  registerMetrics(app, { token: options.metricsToken, registries: options.metricsRegistries });
   await registerOpenApi(app, options.version);
   const guards: RouteGuards = rateLimits;
 

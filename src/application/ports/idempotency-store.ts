@@ -31,8 +31,11 @@ export type ClaimOutcome =
 export const idempotencyClaimLost = (): DomainError =>
   new DomainError('IDEMPOTENCY_KEY_IN_FLIGHT', 'Another request with this Idempotency-Key took it over; retry to get its result.');
 
-/** Remembers, per user and key, the outcome of a creating request (IETF Idempotency-Key draft). */
-export interface IdempotencyStore {
+/**
+ * Remembers, per user and key, the outcome of a creating request (IETF Idempotency-Key draft):
+ * the part a unit of work writes through (see TransactionScope).
+ */
+export interface IdempotencyKeys {
   /** Atomic: of concurrent claims of one key, exactly one gets `claimed`. */
   claim(claim: IdempotencyClaim): Promise<ClaimOutcome>;
   /**
@@ -46,6 +49,12 @@ export interface IdempotencyStore {
    * the key is still in flight under `token`: it never frees another request's claim.
    */
   release(userId: number, key: string, token: string): Promise<void>;
+}
+
+/** The keys and their upkeep, which belongs to no unit of work. */
+export interface IdempotencyStore extends IdempotencyKeys {
+  /** Forgets every user's keys created before `expiredBefore` (their lifetime has passed); returns how many. */
+  purgeExpired(expiredBefore: Date): Promise<number>;
 }
 
 export const IDEMPOTENCY_STORE = Symbol('IdempotencyStore');

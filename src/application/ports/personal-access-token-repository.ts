@@ -25,6 +25,8 @@ export interface PersonalAccessTokenRepository {
   liveOf(ids: readonly number[], now: Date): Promise<Set<number>>;
   /** Sets last_used_at to `minute` unless it already is that late, so parallel writers agree. */
   recordUse(id: number, minute: Date): Promise<void>;
+  /** Deletes every user's tokens that expired before `expiredBefore`; returns how many. */
+  purgeExpired(expiredBefore: Date): Promise<number>;
 }
 
 export const PERSONAL_ACCESS_TOKEN_REPOSITORY = Symbol('PersonalAccessTokenRepository');

@@ -45,6 +45,13 @@ export interface SessionRepository {
   liveOf(sessionIds: readonly string[]): Promise<Set<string>>;
   revoke(sessionId: string, now: Date): Promise<void>;
   revokeAllOfUser(userId: number, now: Date, exceptSessionId?: string): Promise<void>;
+  /**
+   * Deletes the sessions nothing can use any more, with their refresh tokens: revoked ones, and
+   * ones whose newest refresh token expired before `expiredBefore`. A session that can still be
+   * refreshed keeps every refresh token, used ones included: presenting a used one is how a
+   * stolen token is detected. Returns how many sessions went.
+   */
+  purgeEnded(expiredBefore: Date): Promise<number>;
 }
 
 export const SESSION_REPOSITORY = Symbol('SessionRepository');

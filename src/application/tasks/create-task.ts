@@ -1,6 +1,6 @@
 import type { Task, TaskInput } from '../../domain/index.js';
 import { DomainError, ValidationError, newTaskState, parseTaskInput } from '../../domain/index.js';
-import type { Clock, EventPublisher, IdempotencyStore, Principal, TaskRepository, TransactionRunner } from '../ports/index.js';
+import type { Clock, EventPublisher, IdempotencyKeys, Principal, TaskRepository, TransactionRunner } from '../ports/index.js';
 import type { ReminderScheduler } from '../jobs/reminder-scheduler.js';
 import { publishTaskEvent } from './task-events.js';
 
@@ -35,7 +35,7 @@ export interface CreatedTask {
 export class CreateTask {
   constructor(
     private readonly tasks: TaskRepository,
-    private readonly idempotency: IdempotencyStore,
+    private readonly idempotency: IdempotencyKeys,
     private readonly transactions: TransactionRunner,
     private readonly events: EventPublisher,
     private readonly clock: Clock,

@@ -6,3 +6,4 @@ export * from './task-access.js';
 export * from './task-events.js';
 export * from './task-listing.js';
 export * from './update-task.js';
+export * from './purge-expired-idempotency-keys.js';

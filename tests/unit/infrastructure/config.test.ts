@@ -128,10 +128,27 @@ describe('loadConfig', () => {
     ['DATABASE_CONNECT_TIMEOUT_MS', { DATABASE_CONNECT_TIMEOUT_MS: '600001' }],
     ['EVENT_RETENTION', { EVENT_RETENTION: 'a week' }],
     ['EVENT_RETENTION', { EVENT_RETENTION: '0' }],
+    ['WORKERS', { WORKERS: 'separate' }],
+    ['WORKER_PORT', { WORKER_PORT: '65536' }],
+    ['WORKER_PORT', { WORKER_PORT: 'auto' }],
+    ['JOB_ATTEMPTS', { JOB_ATTEMPTS: '0' }],
+    ['JOB_ATTEMPTS', { JOB_ATTEMPTS: 'many' }],
+    ['JOB_CONCURRENCY', { JOB_CONCURRENCY: '0' }],
+    ['JOB_CONCURRENCY', { JOB_CONCURRENCY: '2.5' }],
   ])('rejects a bad %s with a one-line message naming it', (variable, env) => {
     const message = configError(env);
     expect(message).toContain(variable);
     expect(message).not.toContain('\n');
+  });
+
+  it('runs jobs in the API process on port 3001 for workers, 5 attempts and 4 at a time by default', () => {
+    expect(load({}).jobs).toEqual({ workers: 'embedded', workerPort: 3001, attempts: 5, concurrency: 4 });
+    expect(load({ WORKERS: 'off', WORKER_PORT: '4001', JOB_ATTEMPTS: '3', JOB_CONCURRENCY: '16' }).jobs).toEqual({
+      workers: 'off',
+      workerPort: 4001,
+      attempts: 3,
+      concurrency: 16,
+    });
   });
 
   it('reads the live events settings, with 30 s heartbeats, a 1 MiB buffer and 20 streams a user by default', () => {

@@ -9,6 +9,8 @@ import { problems } from '../schemas/common.js';
 export interface MetricsOptions {
   /** When set, scrapers must send `Authorization: Bearer <token>`. */
   token: string | null;
+  /** Metrics kept elsewhere in the process (the job queue's), exposed alongside the request metrics. */
+  registries?: readonly Registry[];
 }
 
 
@@ -80,7 +82,8 @@ export function registerMetrics(app: FastifyInstance, options: MetricsOptions): 
     },
     async (request, reply) => {
       if (expected && !bearerMatches(request, expected)) return sendProblem(reply, httpProblem(401, 'The metrics need the bearer token the server was configured with.'));
-      const text = (await processMetrics().metrics()) + (await registry.metrics());
+      const texts = await Promise.all([processMetrics(), registry, ...(options.registries ?? [])].map((source) => source.metrics()));
+      const text = texts.join('');
       return reply.type(registry.contentType).send(text);
     },
   );

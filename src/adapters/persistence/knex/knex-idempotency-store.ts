@@ -73,4 +73,8 @@ export class KnexIdempotencyStore implements IdempotencyStore {
   async release(userId: number, key: string, token: string): Promise<void> {
     await this.db('idempotency_keys').where({ user_id: userId, key, claim_token: token }).whereNull('task').delete();
   }
+
+  async purgeExpired(expiredBefore: Date): Promise<number> {
+    return this.db('idempotency_keys').where('created_at', '<', toDbTime(expiredBefore)).delete();
+  }
 }

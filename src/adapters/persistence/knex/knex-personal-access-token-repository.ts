@@ -101,4 +101,8 @@ export class KnexPersonalAccessTokenRepository implements PersonalAccessTokenRep
       .andWhere((q) => void q.whereNull('last_used_at').orWhere('last_used_at', '<', at))
       .update({ last_used_at: at });
   }
+
+  async purgeExpired(expiredBefore: Date): Promise<number> {
+    return this.db('personal_access_tokens').where('expires_at', '<', toDbTime(expiredBefore)).delete();
+  }
 }

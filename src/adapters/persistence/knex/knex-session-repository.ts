@@ -97,6 +97,20 @@ export class KnexSessionRepository implements SessionRepository {
       .update({ revoked_at: toDbTime(now) });
   }
 
+  async purgeEnded(expiredBefore: Date): Promise<number> {
+    // The refresh tokens go by cascade.
+    return this.db('sessions')
+      .whereNotNull('revoked_at')
+      .orWhereNotExists((q) =>
+        void q
+          .select(this.db.raw('1'))
+          .from('refresh_tokens as r')
+          .where('r.session_id', this.db.ref('sessions.id'))
+          .andWhere('r.expires_at', '>=', toDbTime(expiredBefore)),
+      )
+      .delete();
+  }
+
   private async insertRefreshToken(trx: Knex.Transaction, sessionId: string, token: StoredRefreshToken): Promise<void> {
     await trx('refresh_tokens').insert({ digest: token.digest, session_id: sessionId, expires_at: toDbTime(token.expiresAt) });
   }

@@ -41,6 +41,12 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     if (record?.task === null && record.token === token) this.records.delete(id);
   }
 
+  async purgeExpired(expiredBefore: Date): Promise<number> {
+    let purged = 0;
+    for (const [id, record] of this.records) if (record.createdAt < expiredBefore) purged += Number(this.records.delete(id));
+    return purged;
+  }
+
   /** Stands in for ON DELETE CASCADE from users. */
   deleteAllOf(userId: number): void {
     for (const id of this.records.keys()) if (id.startsWith(`${userId}:`)) this.records.delete(id);

@@ -56,6 +56,12 @@ export class InMemoryPersonalAccessTokenRepository implements PersonalAccessToke
     if (token && (token.lastUsedAt === null || token.lastUsedAt < minute)) token.lastUsedAt = minute;
   }
 
+  async purgeExpired(expiredBefore: Date): Promise<number> {
+    let purged = 0;
+    for (const token of this.tokens.values()) if (token.expiresAt !== null && token.expiresAt < expiredBefore) purged += Number(this.tokens.delete(token.id));
+    return purged;
+  }
+
   /** Stands in for ON DELETE CASCADE. */
   deleteAllOf(userId: number): void {
     for (const token of this.tokens.values()) if (token.userId === userId) this.tokens.delete(token.id);

@@ -58,4 +58,20 @@ export class InMemorySessionRepository implements SessionRepository {
       if (session.userId === userId && session.id !== exceptSessionId && !session.revokedAt) session.revokedAt = now;
     }
   }
+
+  async purgeEnded(expiredBefore: Date): Promise<number> {
+    const lastExpiry = new Map<string, Date>();
+    for (const token of this.refreshTokens.values()) {
+      const last = lastExpiry.get(token.sessionId);
+      if (!last || token.expiresAt > last) lastExpiry.set(token.sessionId, token.expiresAt);
+    }
+    const ended = new Set<string>();
+    for (const session of this.sessions.values()) {
+      const last = lastExpiry.get(session.id);
+      if (session.revokedAt || !last || last < expiredBefore) ended.add(session.id);
+    }
+    for (const id of ended) this.sessions.delete(id);
+    for (const [digest, token] of this.refreshTokens) if (ended.has(token.sessionId)) this.refreshTokens.delete(digest);
+    return ended.size;
+  }
 }

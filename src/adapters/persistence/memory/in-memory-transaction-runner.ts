@@ -5,7 +5,7 @@ import type {
   DueReminder,
   EventPublisher,
   IdempotencyClaim,
-  IdempotencyStore,
+  IdempotencyKeys,
   NewTask,
   TaskFilter,
   TaskPageQuery,
@@ -103,7 +103,7 @@ class JournaledTasks implements TaskRepository {
 }
 
 /** The Idempotency-Key store as a unit of work sees it: every write notes how to undo itself. */
-class JournaledKeys implements IdempotencyStore {
+class JournaledKeys implements IdempotencyKeys {
   constructor(
     private readonly store: InMemoryIdempotencyStore,
     private readonly undo: Undo,

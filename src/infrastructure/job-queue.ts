@@ -1,0 +1,79 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { JobQueue, JobWorker } from '../application/index.js';
+import { EmbeddedJobQueue } from '../adapters/jobs/embedded-job-queue.js';
+import { InMemoryJobQueue } from '../adapters/jobs/in-memory-job-queue.js';
+import { DEFAULT_JOB_QUEUE_SETTINGS, type JobQueueSettings } from '../adapters/jobs/job-settings.js';
+import type { Config } from './config.js';
+
+/** The job queue adapters, named by where their jobs live. */
+export type JobQueueKind = 'bullmq-redis' | 'bullmq-postgres' | 'embedded-sqlite' | 'in-memory';
+
+/**
+ * Which queue a deployment uses: Redis when REDIS_URL is set (BullMQ); else the database the
+ * instances already share — PostgreSQL through BullMQ's PostgreSQL backend, SQLite through the
+ * embedded queue in that file; in-memory stores get the in-memory queue, which nothing else sees.
+ */
+export function jobQueueKind(config: Pick<Config, 'redisUrl' | 'database'>, persistence: 'sql' | 'memory'): JobQueueKind {
+  if (persistence === 'memory') return 'in-memory';
+  if (config.redisUrl) return 'bullmq-redis';
+  return config.database.kind === 'postgres' ? 'bullmq-postgres' : 'embedded-sqlite';
+}
+
+/** An open job queue: what producers use, and how this process runs its jobs. */
+export interface OpenedJobQueue {
+  kind: JobQueueKind;
+  queue: JobQueue;
+  /** A worker in this process; it opens its own connections where the adapter needs them. */
+  worker(): JobWorker;
+  /** Closes every connection the queue opened. Stop its workers first. */
+  close(): Promise<void>;
+}
+
+/** What an adapter may be built from. */
+export interface JobQueueSources {
+  config: Config;
+  /** The service's database; null with in-memory stores. */
+  db: Knex | null;
+  settings: JobQueueSettings;
+  logger: Logger;
+}
+
+export type JobQueueOpener = (sources: JobQueueSources) => Promise<OpenedJobQueue>;
+
+const openInMemory: JobQueueOpener = async ({ settings }) => {
+  const queue = new InMemoryJobQueue(settings);
+  return { kind: 'in-memory', queue, worker: () => queue.worker(), close: async () => {} };
+};
+
+/**
+ * The adapter of each kind this build has. A kind without one falls back to the in-memory queue,
+ * with a warning: jobs then run, but only in the process that enqueued them, and none survives it.
+ */
+const openEmbedded: JobQueueOpener = async ({ db, settings, logger }) => {
+  if (!db) throw new Error('the embedded job queue lives in the service database, and there is none');
+  const log = logger.child({ component: 'jobs' });
+  const queue = new EmbeddedJobQueue(db, { ...settings, log: { warn: (message) => log.warn(message) } });
+  return { kind: 'embedded-sqlite', queue, worker: () => queue.worker(), close: () => queue.close() };
+};
+
+export const JOB_QUEUE_OPENERS: Partial<Record<JobQueueKind, JobQueueOpener>> = {
+  'in-memory': openInMemory,
+  'embedded-sqlite': openEmbedded,
+};
+
+export function jobQueueSettings(config: Config): JobQueueSettings {
+  return { ...DEFAULT_JOB_QUEUE_SETTINGS, attempts: config.jobs.attempts, concurrency: config.jobs.concurrency };
+}
+
+export async function openJobQueue(
+  config: Config,
+  { db, persistence, logger }: { db: Knex | null; persistence: 'sql' | 'memory'; logger: Logger },
+): Promise<OpenedJobQueue> {
+  const kind = jobQueueKind(config, persistence);
+  const sources: JobQueueSources = { config, db, settings: jobQueueSettings(config), logger };
+  const open = JOB_QUEUE_OPENERS[kind];
+  if (open) return open(sources);
+  logger.warn({ jobQueue: kind }, `this build has no ${kind} job queue; jobs are kept in this process's memory and lost when it stops`);
+  return openInMemory(sources);
+}
