@@ -54,7 +54,7 @@ export class EmbeddedJobStore {
     await this.db('job_schedules')
       .insert({ queue, key, payload: JSON.stringify(payload), every_ms: everyMs, next_at: now + everyMs })
       .onConflict(['queue', 'key'])
-      .merge({ payload: JSON.stringify(payload), every_ms: everyMs, next_at: this.db.raw('min(job_schedules.next_at, excluded.next_at)') });
+      .merge({ payload: JSON.stringify(payload), every_ms: everyMs, next_at: this.db.raw('case when job_schedules.next_at < excluded.next_at then job_schedules.next_at else excluded.next_at end') });
   }
 
   /** The job with this key unless it runs, the schedule with this key, and its tick that has not started. */
