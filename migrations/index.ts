@@ -8,6 +8,7 @@ import * as taskTagsByTriggers from './20261206_006_task_tags_by_triggers.js';
 import * as stripedTaskCounts from './20261207_007_striped_task_counts.js';
 import * as personalAccessTokens from './20261207_008_personal_access_tokens.js';
 import * as changeLog from './20261208_009_change_log.js';
+import * as exportsTable from './20261209_011_exports.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -31,6 +32,7 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261207_007_striped_task_counts', migration: stripedTaskCounts },
   { file: '20261207_008_personal_access_tokens', migration: personalAccessTokens },
   { file: '20261208_009_change_log', migration: changeLog },
+  { file: '20261209_011_exports', migration: exportsTable },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -1,4 +1,5 @@
 import type { EventPublisher } from './event-publisher.js';
+import type { ExportRepository } from './export-repository.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { TaskRepository } from './task-repository.js';
 
@@ -6,6 +7,7 @@ import type { TaskRepository } from './task-repository.js';
 export interface TransactionScope {
   tasks: TaskRepository;
   idempotency: IdempotencyStore;
+  exports: ExportRepository;
   /** Publishes the unit's events (see EventPublisher): they commit with its writes, or not at all. */
   events: EventPublisher;
 }
