@@ -4,3 +4,4 @@ export * from './users/index.js';
 export * from './tasks/index.js';
 export * from './tokens/index.js';
 export * from './events/index.js';
+export * from './exports/index.js';
