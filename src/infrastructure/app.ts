@@ -111,6 +111,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
     tokenService,
     notifier,
     liveEvents: { ...DEFAULT_LIVE_EVENTS_OPTIONS, maxStreamsPerUser: config.events.maxStreamsPerUser },
+    reportError: (error, what) => logger.error({ err: error }, what),
   });
 
   if (config.admin) {

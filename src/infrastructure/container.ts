@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { Knex } from 'knex';
+import path from 'node:path';
 import { container as rootContainer, instanceCachingFactory, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import {
   Authenticate,
@@ -65,7 +66,31 @@ import {
   type TokenService,
   type TransactionRunner,
   type UserRepository,
+  BLOB_STORAGE,
+  EXPORT_ENCODERS,
+  EXPORT_REPOSITORY,
+  ExpireExports,
+  GetExport,
+  JOB_QUEUE,
+  ListExports,
+  OpenExportDownload,
+  RequestExport,
+  RunExport,
+  TASK_SNAPSHOTS,
+  type BlobStorage,
+  type ExportEncoders,
+  type ExportRepository,
+  type JobQueue,
+  type TaskSnapshots,
 } from '../application/index.js';
+import { exportEncoders } from '../adapters/exports/export-encoders.js';
+import { InMemoryJobQueue } from '../adapters/jobs/in-memory-job-queue.js';
+import { KnexExportRepository } from '../adapters/persistence/knex/knex-export-repository.js';
+import { KnexTaskSnapshots } from '../adapters/persistence/knex/knex-task-snapshots.js';
+import { InMemoryExportRepository } from '../adapters/persistence/memory/in-memory-export-repository.js';
+import { InMemoryTaskSnapshots } from '../adapters/persistence/memory/in-memory-task-snapshots.js';
+import { FilesystemBlobStorage } from '../adapters/storage/filesystem-blob-storage.js';
+import { InMemoryBlobStorage } from '../adapters/storage/in-memory-blob-storage.js';
 import type { HttpUseCases } from '../adapters/http/http-app.js';
 import { KnexPersonalAccessTokenRepository } from '../adapters/persistence/knex/knex-personal-access-token-repository.js';
 import { KnexIdempotencyStore } from '../adapters/persistence/knex/knex-idempotency-store.js';
@@ -112,7 +137,13 @@ export interface ContainerOptions {
   /** How commits reach the streams of other instances (Redis, PostgreSQL); this process alone when omitted. */
   notifier?: ChangeNotifier;
   liveEvents?: LiveEventsOptions;
+  /** Where use cases hand background work; omitted: a queue in this process's memory. */
+  jobQueue?: JobQueue;
+  /** Told of failures in work that no caller waits for (a job not enqueued after its row committed); stderr when omitted. */
+  reportError?: (error: unknown, what: string) => void;
 }
+
+const toStderr = (error: unknown, what: string): void => console.error(`${what}:`, error);
 
 /** In-memory stores drop a deleted user's data, as ON DELETE CASCADE does in SQL. */
 function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: DependencyContainer, store: T): T {
@@ -121,7 +152,8 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 }
 
 /** The one place that chooses adapters. */
-export function createContainer({ config, db, reads, argon2, tokenService, notifier, liveEvents }: ContainerOptions): DependencyContainer {
+export function createContainer(options: ContainerOptions): DependencyContainer {
+  const { config, db, reads, argon2, tokenService, notifier, liveEvents } = options;
   const c = rootContainer.createChildContainer();
 
   single<Clock>(c, CLOCK, () => new SystemClock());
@@ -133,10 +165,14 @@ export function createContainer({ config, db, reads, argon2, tokenService, notif
   single<PersonalTokenSecrets>(c, PERSONAL_TOKEN_SECRETS, () => new Sha256PersonalTokenSecrets());
   single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
-  if (db) registerSqlStores(c, db, reads ?? db);
+  single<JobQueue>(c, JOB_QUEUE, () => options.jobQueue ?? new InMemoryJobQueue());
+  single<ExportEncoders>(c, EXPORT_ENCODERS, () => exportEncoders());
+
+  if (db) registerSqlStores(c, db, reads ?? db, config);
   else registerInMemoryStores(c);
   registerUseCases(c);
   registerEventUseCases(c, config);
+  registerExportUseCases(c, config, options.reportError ?? toStderr);
   single(c, LiveEvents, (c) =>
     new LiveEvents(r(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK), liveEvents),
   );
@@ -147,7 +183,7 @@ export function createContainer({ config, db, reads, argon2, tokenService, notif
  * Every request asks the database: no process keeps a copy of sessions, roles or tasks that
  * another process (a second instance, even on the same SQLite file, or the CLI) could change.
  */
-function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void {
+function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex, config: Config): void {
   single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db, reads));
   single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db, reads));
   single<PersonalAccessTokenRepository>(c, PERSONAL_ACCESS_TOKEN_REPOSITORY, () => new KnexPersonalAccessTokenRepository(db, reads));
@@ -157,6 +193,9 @@ function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void 
   single<EventPublisher>(c, EVENT_PUBLISHER, (c) => new KnexEventPublisher(db, r(c, CHANGE_NOTIFIER)));
   single<EventTicketStore>(c, EVENT_TICKET_STORE, () => new KnexEventTicketStore(db));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new KnexTransactionRunner(db, r(c, CHANGE_NOTIFIER)));
+  single<ExportRepository>(c, EXPORT_REPOSITORY, () => new KnexExportRepository(db, reads));
+  single<TaskSnapshots>(c, TASK_SNAPSHOTS, () => new KnexTaskSnapshots(reads));
+  single<BlobStorage>(c, BLOB_STORAGE, () => new FilesystemBlobStorage(path.join(config.dataDir, 'blobs')));
 }
 
 function registerInMemoryStores(c: DependencyContainer): void {
@@ -170,8 +209,18 @@ function registerInMemoryStores(c: DependencyContainer): void {
   single<ChangeLog>(c, CHANGE_LOG, (c) => cascadeFromUsers(c, new InMemoryChangeLog()));
   single<EventPublisher>(c, EVENT_PUBLISHER, (c) => new InMemoryEventPublisher(r<InMemoryChangeLog>(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER)));
   single<EventTicketStore>(c, EVENT_TICKET_STORE, (c) => cascadeFromUsers(c, new InMemoryEventTicketStore()));
+  single<ExportRepository>(c, EXPORT_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryExportRepository()));
+  single<TaskSnapshots>(c, TASK_SNAPSHOTS, (c) => new InMemoryTaskSnapshots(r(c, TASK_REPOSITORY)));
+  // Nothing else outlives this process in this mode; files on disk would outlive their rows.
+  single<BlobStorage>(c, BLOB_STORAGE, () => new InMemoryBlobStorage());
   single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) =>
-    new InMemoryTransactionRunner(r<InMemoryTaskRepository>(c, TASK_REPOSITORY), r<InMemoryIdempotencyStore>(c, IDEMPOTENCY_STORE), r<InMemoryChangeLog>(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER)),
+    new InMemoryTransactionRunner(
+      r<InMemoryTaskRepository>(c, TASK_REPOSITORY),
+      r<InMemoryIdempotencyStore>(c, IDEMPOTENCY_STORE),
+      r<InMemoryChangeLog>(c, CHANGE_LOG),
+      r(c, CHANGE_NOTIFIER),
+      r<InMemoryExportRepository>(c, EXPORT_REPOSITORY),
+    ),
   );
 }
 
@@ -215,6 +264,22 @@ function registerEventUseCases(c: DependencyContainer, config: Config): void {
   single(c, PurgeExpiredEvents, (c) => new PurgeExpiredEvents(r(c, CHANGE_LOG), r(c, EVENT_TICKET_STORE), r(c, CLOCK), retentionMs));
 }
 
+/** Exports: requested over HTTP, written by the `exports` queue's handler, expired by housekeeping. */
+function registerExportUseCases(c: DependencyContainer, config: Config, reportError: (error: unknown, what: string) => void): void {
+  const reportEnqueueFailure = (error: unknown) =>
+    reportError(error, 'enqueueing an export job failed; housekeeping enqueues it again once the export has waited 5 minutes');
+  single(c, RequestExport, (c) => new RequestExport(r(c, EXPORT_REPOSITORY), r(c, JOB_QUEUE), r(c, ID_GENERATOR), r(c, CLOCK), reportEnqueueFailure));
+  single(c, ListExports, (c) => new ListExports(r(c, EXPORT_REPOSITORY)));
+  single(c, GetExport, (c) => new GetExport(r(c, EXPORT_REPOSITORY)));
+  single(c, OpenExportDownload, (c) => new OpenExportDownload(r(c, EXPORT_REPOSITORY), r(c, BLOB_STORAGE), r(c, CLOCK)));
+  single(c, RunExport, (c) =>
+    new RunExport(r(c, EXPORT_REPOSITORY), r(c, TASK_SNAPSHOTS), r(c, BLOB_STORAGE), r(c, EXPORT_ENCODERS), r(c, TRANSACTION_RUNNER), r(c, CLOCK), {
+      ttlMs: config.exportTtlSeconds * 1000,
+    }),
+  );
+  single(c, ExpireExports, (c) => new ExpireExports(r(c, EXPORT_REPOSITORY), r(c, BLOB_STORAGE), r(c, JOB_QUEUE)));
+}
+
 export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
   return {
     registerUser: r(c, RegisterUser),
@@ -241,5 +306,9 @@ export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
     issueEventTicket: r(c, IssueEventTicket),
     redeemEventTicket: r(c, RedeemEventTicket),
     liveEvents: r(c, LiveEvents),
+    requestExport: r(c, RequestExport),
+    listExports: r(c, ListExports),
+    getExport: r(c, GetExport),
+    openExportDownload: r(c, OpenExportDownload),
   };
 }

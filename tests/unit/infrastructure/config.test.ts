@@ -128,10 +128,17 @@ describe('loadConfig', () => {
     ['DATABASE_CONNECT_TIMEOUT_MS', { DATABASE_CONNECT_TIMEOUT_MS: '600001' }],
     ['EVENT_RETENTION', { EVENT_RETENTION: 'a week' }],
     ['EVENT_RETENTION', { EVENT_RETENTION: '0' }],
+    ['EXPORT_TTL', { EXPORT_TTL: 'a day' }],
+    ['EXPORT_TTL', { EXPORT_TTL: '366d' }],
   ])('rejects a bad %s with a one-line message naming it', (variable, env) => {
     const message = configError(env);
     expect(message).toContain(variable);
     expect(message).not.toContain('\n');
+  });
+
+  it('keeps succeeded exports downloadable for EXPORT_TTL, 24 hours by default', () => {
+    expect(load({}).exportTtlSeconds).toBe(24 * 3600);
+    expect(load({ EXPORT_TTL: '90m' }).exportTtlSeconds).toBe(90 * 60);
   });
 
   it('reads the live events settings, with 30 s heartbeats, a 1 MiB buffer and 20 streams a user by default', () => {

@@ -6,9 +6,20 @@ const EVENT_ID_DESCRIPTION = 'Opaque, at most 64 characters of [A-Za-z0-9._:-]; 
 export const EventDto = Type.Object(
   {
     id: Type.String({ maxLength: 64, description: EVENT_ID_DESCRIPTION, examples: ['1042'] }),
-    type: Type.String({ description: 'task.created, task.updated or task.deleted (more kinds may come: ignore the ones you do not know).', examples: ['task.updated'] }),
+    type: Type.String({
+      description: 'task.created, task.updated, task.deleted, export.completed or export.failed (more kinds may come: ignore the ones you do not know).',
+      examples: ['task.updated'],
+    }),
     occurred_at: Timestamp,
-    data: Type.Object({}, { additionalProperties: true, description: 'task.created and task.updated: { task } as GET /tasks/{id} returns it; task.deleted: { id }.' }),
+    data: Type.Object(
+      {},
+      {
+        additionalProperties: true,
+        description:
+          'task.created and task.updated: { task } as GET /tasks/{id} returns it; task.deleted: { id }; ' +
+          'export.completed and export.failed: { export } as GET /exports/{id} returns it.',
+      },
+    ),
   },
   { $id: 'Event', additionalProperties: false },
 );
