@@ -10,6 +10,7 @@ import * as personalAccessTokens from './20261207_008_personal_access_tokens.js'
 import * as changeLog from './20261208_009_change_log.js';
 import * as taskReminders from './20261209_010_task_reminders.js';
 import * as jobs from './20261209_012_jobs.js';
+import * as exportsTable from './20261209_011_exports.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -35,6 +36,7 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261208_009_change_log', migration: changeLog },
   { file: '20261209_010_task_reminders', migration: taskReminders },
   { file: '20261209_012_jobs', migration: jobs },
+  { file: '20261209_011_exports', migration: exportsTable },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -5,3 +5,4 @@ export * from './tasks/index.js';
 export * from './tokens/index.js';
 export * from './events/index.js';
 export * from './jobs/index.js';
+export * from './exports/index.js';

@@ -17,7 +17,10 @@ export type DomainErrorCode =
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'IDEMPOTENCY_KEY_IN_FLIGHT'
   | 'HISTORY_GONE'
-  | 'TOO_MANY_STREAMS';
+  | 'TOO_MANY_STREAMS'
+  | 'EXPORT_NOT_FOUND'
+  | 'EXPORT_NOT_READY'
+  | 'EXPORT_EXPIRED';
 
 export interface FieldError {
   field: string;

@@ -5,3 +5,4 @@ export * from './task.js';
 export * from './scope.js';
 export * from './personal-access-token.js';
 export * from './event-ticket.js';
+export * from './export.js';

@@ -62,8 +62,8 @@ export async function createApplication(config: Config, options: ApplicationOpti
     tokenService,
     notifier,
     liveEvents: { ...DEFAULT_LIVE_EVENTS_OPTIONS, maxStreamsPerUser: config.events.maxStreamsPerUser },
-    reportReminderFailure: (error) => logger.error({ err: error }, 'a task reminder could not be scheduled or cancelled; the due-reminders sweep fires it when due'),
     jobQueue: jobQueue.queue,
+    reportError: (error, what) => logger.error({ err: error }, what),
   });
 
   if (config.admin) {

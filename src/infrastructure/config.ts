@@ -41,6 +41,8 @@ export interface Config {
   events: EventsConfig;
   /** The job queue and the workers that run its jobs. */
   jobs: JobsConfig;
+  /** EXPORT_TTL: how long the file of a succeeded export can be downloaded. */
+  exportTtlSeconds: number;
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
 }
@@ -209,6 +211,15 @@ function readJobs(reader: EnvReader): JobsConfig {
   };
 }
 
+/** Beyond a year an export is an archive, which exports are not for; the bound also keeps expiry dates within what databases store. */
+const MAX_EXPORT_TTL_SECONDS = 365 * 86_400;
+
+function readExportTtl(reader: EnvReader): number {
+  const seconds = reader.duration('EXPORT_TTL', '24h');
+  if (seconds > MAX_EXPORT_TTL_SECONDS) throw new ConfigError(`EXPORT_TTL must be at most 365d; got ${seconds} seconds`);
+  return seconds;
+}
+
 function readAdmin(reader: EnvReader): Config['admin'] {
   const username = reader.optional('ADMIN_USERNAME');
   const email = reader.optional('ADMIN_EMAIL');
@@ -268,6 +279,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     events: readEvents(reader),
     jobs: readJobs(reader),
+    exportTtlSeconds: readExportTtl(reader),
     warnings,
   };
 }

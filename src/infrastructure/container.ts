@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { Knex } from 'knex';
+import path from 'node:path';
 import { container as rootContainer, instanceCachingFactory, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import {
   Authenticate,
@@ -74,7 +75,29 @@ import {
   type TokenService,
   type TransactionRunner,
   type UserRepository,
+  BLOB_STORAGE,
+  EXPORT_ENCODERS,
+  EXPORT_REPOSITORY,
+  ExpireExports,
+  GetExport,
+  ListExports,
+  OpenExportDownload,
+  RequestExport,
+  RunExport,
+  TASK_SNAPSHOTS,
+  type BlobStorage,
+  type ExportEncoders,
+  type ExportRepository,
+  type TaskSnapshots,
 } from '../application/index.js';
+import { exportEncoders } from '../adapters/exports/export-encoders.js';
+import { InMemoryJobQueue } from '../adapters/jobs/in-memory-job-queue.js';
+import { KnexExportRepository } from '../adapters/persistence/knex/knex-export-repository.js';
+import { KnexTaskSnapshots } from '../adapters/persistence/knex/knex-task-snapshots.js';
+import { InMemoryExportRepository } from '../adapters/persistence/memory/in-memory-export-repository.js';
+import { InMemoryTaskSnapshots } from '../adapters/persistence/memory/in-memory-task-snapshots.js';
+import { FilesystemBlobStorage } from '../adapters/storage/filesystem-blob-storage.js';
+import { InMemoryBlobStorage } from '../adapters/storage/in-memory-blob-storage.js';
 import type { HttpUseCases } from '../adapters/http/http-app.js';
 import { KnexPersonalAccessTokenRepository } from '../adapters/persistence/knex/knex-personal-access-token-repository.js';
 import { KnexIdempotencyStore } from '../adapters/persistence/knex/knex-idempotency-store.js';
@@ -97,7 +120,6 @@ import { KnexEventTicketStore } from '../adapters/persistence/knex/knex-event-ti
 import { InMemoryChangeLog } from '../adapters/persistence/memory/in-memory-change-log.js';
 import { InMemoryEventPublisher } from '../adapters/persistence/memory/in-memory-event-publisher.js';
 import { InMemoryEventTicketStore } from '../adapters/persistence/memory/in-memory-event-ticket-store.js';
-import { InMemoryJobQueue } from '../adapters/jobs/in-memory-job-queue.js';
 import { SystemClock } from '../adapters/system/system-clock.js';
 import { UuidGenerator } from '../adapters/system/uuid-generator.js';
 import { EVENT_TICKET_PREFIX } from '../domain/index.js';
@@ -122,14 +144,13 @@ export interface ContainerOptions {
   /** How commits reach the streams of other instances (Redis, PostgreSQL); this process alone when omitted. */
   notifier?: ChangeNotifier;
   liveEvents?: LiveEventsOptions;
-  /** Where a reminder that could not be (un)scheduled after its write committed is reported; a warning when omitted. */
-  reportReminderFailure?: ReportFailure;
-  /** Where use cases hand work to the workers; processes that start no jobs omit it. */
+  /** Where use cases hand background work; omitted: a queue in this process's memory (the due-reminders sweep fires what it held). */
   jobQueue?: JobQueue;
+  /** Told of failures in work that no caller waits for (a job not enqueued after its write committed); stderr when omitted. */
+  reportError?: (error: unknown, what: string) => void;
 }
 
-const warnOfReminderFailure: ReportFailure = (error) =>
-  process.emitWarning(`a task reminder could not be scheduled or cancelled (the due-reminders sweep fires it when due): ${String(error)}`);
+const toStderr = (error: unknown, what: string): void => console.error(`${what}:`, error);
 
 /** In-memory stores drop a deleted user's data, as ON DELETE CASCADE does in SQL. */
 function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: DependencyContainer, store: T): T {
@@ -138,7 +159,9 @@ function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: De
 }
 
 /** The one place that chooses adapters. */
-export function createContainer({ config, db, reads, argon2, tokenService, notifier, liveEvents, reportReminderFailure, jobQueue }: ContainerOptions): DependencyContainer {
+export function createContainer(options: ContainerOptions): DependencyContainer {
+  const { config, db, reads, argon2, tokenService, notifier, liveEvents } = options;
+  const reportError = options.reportError ?? toStderr;
   const c = rootContainer.createChildContainer();
 
   single<Clock>(c, CLOCK, () => new SystemClock());
@@ -150,15 +173,16 @@ export function createContainer({ config, db, reads, argon2, tokenService, notif
   single<PersonalTokenSecrets>(c, PERSONAL_TOKEN_SECRETS, () => new Sha256PersonalTokenSecrets());
   single<CursorCodec>(c, CURSOR_CODEC, () => HmacCursorCodec.fromSecret(config.jwt.secret));
 
-  if (db) registerSqlStores(c, db, reads ?? db);
+  single<JobQueue>(c, JOB_QUEUE, () => options.jobQueue ?? new InMemoryJobQueue());
+  single<ExportEncoders>(c, EXPORT_ENCODERS, () => exportEncoders());
+
+  if (db) registerSqlStores(c, db, reads ?? db, config);
   else registerInMemoryStores(c);
-  // Processes that run no jobs (the CLI) get a queue of their own: the due-reminders sweep fires what they schedule.
-  if (jobQueue) c.register<JobQueue>(JOB_QUEUE, { useValue: jobQueue });
-  else single<JobQueue>(c, JOB_QUEUE, () => new InMemoryJobQueue());
-  registerReminders(c, reportReminderFailure ?? warnOfReminderFailure);
+  registerReminders(c, (error) => reportError(error, 'a task reminder could not be scheduled or cancelled; the due-reminders sweep fires it when due'));
   registerUseCases(c);
   registerEventUseCases(c, config);
   registerHousekeepingUseCases(c, config);
+  registerExportUseCases(c, config, reportError);
   single(c, LiveEvents, (c) =>
     new LiveEvents(r(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK), liveEvents),
   );
@@ -169,7 +193,7 @@ export function createContainer({ config, db, reads, argon2, tokenService, notif
  * Every request asks the database: no process keeps a copy of sessions, roles or tasks that
  * another process (a second instance, even on the same SQLite file, or the CLI) could change.
  */
-function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void {
+function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex, config: Config): void {
   single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db, reads));
   single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db, reads));
   single<PersonalAccessTokenRepository>(c, PERSONAL_ACCESS_TOKEN_REPOSITORY, () => new KnexPersonalAccessTokenRepository(db, reads));
@@ -179,6 +203,9 @@ function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void 
   single<EventPublisher>(c, EVENT_PUBLISHER, (c) => new KnexEventPublisher(db, r(c, CHANGE_NOTIFIER)));
   single<EventTicketStore>(c, EVENT_TICKET_STORE, () => new KnexEventTicketStore(db));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new KnexTransactionRunner(db, r(c, CHANGE_NOTIFIER)));
+  single<ExportRepository>(c, EXPORT_REPOSITORY, () => new KnexExportRepository(db, reads));
+  single<TaskSnapshots>(c, TASK_SNAPSHOTS, () => new KnexTaskSnapshots(reads));
+  single<BlobStorage>(c, BLOB_STORAGE, () => new FilesystemBlobStorage(path.join(config.dataDir, 'blobs')));
 }
 
 function registerInMemoryStores(c: DependencyContainer): void {
@@ -192,8 +219,18 @@ function registerInMemoryStores(c: DependencyContainer): void {
   single<ChangeLog>(c, CHANGE_LOG, (c) => cascadeFromUsers(c, new InMemoryChangeLog()));
   single<EventPublisher>(c, EVENT_PUBLISHER, (c) => new InMemoryEventPublisher(r<InMemoryChangeLog>(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER)));
   single<EventTicketStore>(c, EVENT_TICKET_STORE, (c) => cascadeFromUsers(c, new InMemoryEventTicketStore()));
+  single<ExportRepository>(c, EXPORT_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryExportRepository()));
+  single<TaskSnapshots>(c, TASK_SNAPSHOTS, (c) => new InMemoryTaskSnapshots(r(c, TASK_REPOSITORY)));
+  // Nothing else outlives this process in this mode; files on disk would outlive their rows.
+  single<BlobStorage>(c, BLOB_STORAGE, () => new InMemoryBlobStorage());
   single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) =>
-    new InMemoryTransactionRunner(r<InMemoryTaskRepository>(c, TASK_REPOSITORY), r<InMemoryIdempotencyStore>(c, IDEMPOTENCY_STORE), r<InMemoryChangeLog>(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER)),
+    new InMemoryTransactionRunner(
+      r<InMemoryTaskRepository>(c, TASK_REPOSITORY),
+      r<InMemoryIdempotencyStore>(c, IDEMPOTENCY_STORE),
+      r<InMemoryChangeLog>(c, CHANGE_LOG),
+      r(c, CHANGE_NOTIFIER),
+      r<InMemoryExportRepository>(c, EXPORT_REPOSITORY),
+    ),
   );
 }
 
@@ -253,6 +290,22 @@ function registerHousekeepingUseCases(c: DependencyContainer, config: Config): v
   single(c, PurgeExpiredPersonalAccessTokens, (c) => new PurgeExpiredPersonalAccessTokens(r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK)));
 }
 
+/** Exports: requested over HTTP, written by the `exports` queue's handler, expired by housekeeping. */
+function registerExportUseCases(c: DependencyContainer, config: Config, reportError: (error: unknown, what: string) => void): void {
+  const reportEnqueueFailure = (error: unknown) =>
+    reportError(error, 'enqueueing an export job failed; housekeeping enqueues it again once the export has waited 5 minutes');
+  single(c, RequestExport, (c) => new RequestExport(r(c, EXPORT_REPOSITORY), r(c, JOB_QUEUE), r(c, ID_GENERATOR), r(c, CLOCK), reportEnqueueFailure));
+  single(c, ListExports, (c) => new ListExports(r(c, EXPORT_REPOSITORY)));
+  single(c, GetExport, (c) => new GetExport(r(c, EXPORT_REPOSITORY)));
+  single(c, OpenExportDownload, (c) => new OpenExportDownload(r(c, EXPORT_REPOSITORY), r(c, BLOB_STORAGE), r(c, CLOCK)));
+  single(c, RunExport, (c) =>
+    new RunExport(r(c, EXPORT_REPOSITORY), r(c, TASK_SNAPSHOTS), r(c, BLOB_STORAGE), r(c, EXPORT_ENCODERS), r(c, TRANSACTION_RUNNER), r(c, CLOCK), {
+      ttlMs: config.exportTtlSeconds * 1000,
+    }),
+  );
+  single(c, ExpireExports, (c) => new ExpireExports(r(c, EXPORT_REPOSITORY), r(c, BLOB_STORAGE), r(c, JOB_QUEUE)));
+}
+
 export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
   return {
     registerUser: r(c, RegisterUser),
@@ -279,5 +332,9 @@ export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
     issueEventTicket: r(c, IssueEventTicket),
     redeemEventTicket: r(c, RedeemEventTicket),
     liveEvents: r(c, LiveEvents),
+    requestExport: r(c, RequestExport),
+    listExports: r(c, ListExports),
+    getExport: r(c, GetExport),
+    openExportDownload: r(c, OpenExportDownload),
   };
 }

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
 import {
+  CLOCK,
+  ExpireExports,
   FireDueReminders,
   FireReminder,
   Housekeeping,
@@ -9,6 +11,8 @@ import {
   PurgeExpiredEvents,
   PurgeExpiredIdempotencyKeys,
   PurgeExpiredPersonalAccessTokens,
+  RunExport,
+  type Clock,
   type HousekeepingPayload,
   type JobQueue,
   type PurgeChore,
@@ -36,6 +40,7 @@ export function purgeChores(c: DependencyContainer): PurgeChore[] {
     counting('idempotency_keys', () => c.resolve(PurgeExpiredIdempotencyKeys).execute()),
     counting('sessions', () => c.resolve(PurgeEndedSessions).execute()),
     counting('personal_access_tokens', () => c.resolve(PurgeExpiredPersonalAccessTokens).execute()),
+    counting('exports', () => c.resolve(ExpireExports).run(c.resolve<Clock>(CLOCK).now())),
     {
       name: 'events',
       run: async () => {
@@ -58,6 +63,7 @@ export function jobHandlers(c: DependencyContainer, logger: Logger): JobHandlers
     if (Object.values(counts).some((count) => count > 0)) log.info({ chore, ...counts }, 'purged what was past keeping');
   };
   return {
+    [JOB_QUEUES.exports]: c.resolve(RunExport),
     [JOB_QUEUES.reminders]: c.resolve(FireReminder),
     [JOB_QUEUES.housekeeping]: new Housekeeping({ purges: purgeChores(c), dueReminders: dueRemindersStep(c), onPurged }),
   };

@@ -21,6 +21,7 @@ import { registerRouteAccess } from './route-access.js';
 import { routeLabel } from './route-label.js';
 import { authRoutes, type AuthRoutesOptions } from './routes/auth-routes.js';
 import { eventRoutes, type EventRoutesOptions } from './routes/event-routes.js';
+import { exportRoutes, type ExportRoutesOptions } from './routes/export-routes.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health-routes.js';
 import type { RouteGuards } from './routes/route-guards.js';
 import { personalTokenRoutes, type PersonalTokenRoutesOptions } from './routes/personal-token-routes.js';
@@ -31,7 +32,10 @@ import { Problem } from './schemas/common.js';
 import { rejectNonDecimalIds, schemaCompiler } from './validation.js';
 
 /** Every use case the HTTP transport calls: what its route plugins need, plus the credential checks. */
-export type HttpUseCases = Omit<AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions & PersonalTokenRoutesOptions & SyncRoutesOptions & EventRoutesOptions, 'guards' | 'streams'> & {
+export type HttpUseCases = Omit<
+  AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions & PersonalTokenRoutesOptions & SyncRoutesOptions & EventRoutesOptions & ExportRoutesOptions,
+  'guards' | 'streams'
+> & {
   authenticate: Authenticate;
   redeemEventTicket: RedeemEventTicket;
 };
@@ -146,5 +150,6 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   await app.register(personalTokenRoutes, { ...useCases, guards });
   await app.register(syncRoutes, { ...useCases, guards });
   await app.register(eventRoutes, { ...useCases, guards, streams: options.eventStreams });
+  await app.register(exportRoutes, { ...useCases, guards });
   return app;
 }

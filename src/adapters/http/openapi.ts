@@ -38,6 +38,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'tokens', description: 'Personal access tokens, for scripts and integrations' },
         { name: 'sync', description: 'Delta sync for offline-capable clients' },
         { name: 'events', description: 'Live events: your changes as they happen, over a WebSocket or Server-Sent Events' },
+        { name: 'exports', description: 'All your tasks as a JSON or CSV file, made in the background' },
         { name: 'operations', description: 'Health and monitoring' },
       ],
       components: {

@@ -33,6 +33,9 @@ export const DOMAIN_ERROR_STATUS: Record<DomainErrorCode, { status: number; type
   IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, type: 'idempotency-key-in-flight', title: 'Request with this key in progress' },
   HISTORY_GONE: { status: 410, type: 'history-gone', title: 'Changes no longer available' },
   TOO_MANY_STREAMS: { status: 429, type: 'too-many-streams', title: 'Too many event streams' },
+  EXPORT_NOT_FOUND: { status: 404, type: 'not-found', title: 'Not found' },
+  EXPORT_NOT_READY: { status: 409, type: 'export-not-ready', title: 'Export not ready' },
+  EXPORT_EXPIRED: { status: 410, type: 'export-expired', title: 'Export expired' },
 };
 
 export const problemType = (slug: string): string => `${PROBLEM_BASE}${slug}`;

@@ -1,8 +1,10 @@
 import { ValidationError, parseDueDate } from '../../domain/index.js';
 import { JobRefusedError, type JobOptions, type JobPayload } from '../ports/index.js';
 
+import { JOB_QUEUES } from './queues.js';
+
 /** The queue reminder jobs run on. */
-export const REMINDERS_QUEUE = 'reminders';
+export const REMINDERS_QUEUE = JOB_QUEUES.reminders;
 
 /** One reminder of one task: the task's owner, the task, and the remind_at it is for. */
 export interface Reminder {

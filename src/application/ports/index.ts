@@ -14,3 +14,7 @@ export * from './personal-token-secrets.js';
 export * from './change-log.js';
 export * from './event-ticket-store.js';
 export * from './job-queue.js';
+export * from './export-repository.js';
+export * from './blob-storage.js';
+export * from './task-snapshots.js';
+export * from './export-encoder.js';

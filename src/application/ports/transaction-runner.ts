@@ -1,11 +1,13 @@
 import type { EventPublisher } from './event-publisher.js';
 import type { IdempotencyKeys } from './idempotency-store.js';
+import type { ExportRepository } from './export-repository.js';
 import type { TaskRepository } from './task-repository.js';
 
 /** The stores a unit of work may write through; every write made through them commits or rolls back together. */
 export interface TransactionScope {
   tasks: TaskRepository;
   idempotency: IdempotencyKeys;
+  exports: ExportRepository;
   /** Publishes the unit's events (see EventPublisher): they commit with its writes, or not at all. */
   events: EventPublisher;
 }

@@ -135,6 +135,8 @@ describe('loadConfig', () => {
     ['JOB_ATTEMPTS', { JOB_ATTEMPTS: 'many' }],
     ['JOB_CONCURRENCY', { JOB_CONCURRENCY: '0' }],
     ['JOB_CONCURRENCY', { JOB_CONCURRENCY: '2.5' }],
+    ['EXPORT_TTL', { EXPORT_TTL: 'a day' }],
+    ['EXPORT_TTL', { EXPORT_TTL: '366d' }],
   ])('rejects a bad %s with a one-line message naming it', (variable, env) => {
     const message = configError(env);
     expect(message).toContain(variable);
@@ -149,6 +151,11 @@ describe('loadConfig', () => {
       attempts: 3,
       concurrency: 16,
     });
+  });
+
+  it('keeps succeeded exports downloadable for EXPORT_TTL, 24 hours by default', () => {
+    expect(load({}).exportTtlSeconds).toBe(24 * 3600);
+    expect(load({ EXPORT_TTL: '90m' }).exportTtlSeconds).toBe(90 * 60);
   });
 
   it('reads the live events settings, with 30 s heartbeats, a 1 MiB buffer and 20 streams a user by default', () => {

@@ -1,19 +1,24 @@
-import type { LoggedEvent, TaskEvent } from '../../../application/index.js';
+import type { ExportEvent, LoggedEvent, TaskEvent } from '../../../application/index.js';
 import { formatUtc } from '../../shared/utc-timestamps.js';
+import { toExportDto } from '../export-mappers.js';
 import type { EventDto, ReadyMessage } from '../schemas/event-schemas.js';
 import { toTaskDto } from '../task-mappers.js';
 
-type PayloadOf<T extends TaskEvent['type']> = Extract<TaskEvent, { type: T }>['payload'];
+/** Every event a client may be shown. */
+type ClientEvent = TaskEvent | ExportEvent;
+type PayloadOf<T extends ClientEvent['type']> = Extract<ClientEvent, { type: T }>['payload'];
 
 /** A whitelist per event type, as for every other response: what a client sees of each payload. */
-const DATA_OF: { [T in TaskEvent['type']]: (payload: PayloadOf<T>) => EventDto['data'] } = {
+const DATA_OF: { [T in ClientEvent['type']]: (payload: PayloadOf<T>) => EventDto['data'] } = {
   'task.created': ({ task }) => ({ task: toTaskDto(task) }),
   'task.updated': ({ task }) => ({ task: toTaskDto(task) }),
   'task.deleted': ({ taskId }) => ({ id: taskId }),
   'task.reminder': ({ task }) => ({ task: toTaskDto(task) }),
+  'export.completed': ({ export: entity }) => ({ export: toExportDto(entity) }),
+  'export.failed': ({ export: entity }) => ({ export: toExportDto(entity) }),
 };
 
-const isKnownType = (type: string): type is TaskEvent['type'] => Object.hasOwn(DATA_OF, type);
+const isKnownType = (type: string): type is ClientEvent['type'] => Object.hasOwn(DATA_OF, type);
 
 /** The event as both transports send it; null for a type this version cannot show. */
 export function toEventDto(event: LoggedEvent): EventDto | null {

@@ -7,7 +7,7 @@ export const EventDto = Type.Object(
   {
     id: Type.String({ maxLength: 64, description: EVENT_ID_DESCRIPTION, examples: ['1042'] }),
     type: Type.String({
-      description: 'task.created, task.updated, task.deleted or task.reminder (more kinds may come: ignore the ones you do not know).',
+      description: 'task.created, task.updated, task.deleted, task.reminder, export.completed or export.failed (more kinds may come: ignore the ones you do not know).',
       examples: ['task.updated'],
     }),
     occurred_at: Timestamp,
@@ -16,7 +16,8 @@ export const EventDto = Type.Object(
       {
         additionalProperties: true,
         description:
-          'task.created, task.updated and task.reminder: { task } as GET /tasks/{id} returns it (for task.reminder, as it is when its remind_at comes); task.deleted: { id }.',
+          'task.created, task.updated and task.reminder: { task } as GET /tasks/{id} returns it (for task.reminder, as it is when its remind_at comes); ' +
+          'task.deleted: { id }; export.completed and export.failed: { export } as GET /exports/{id} returns it.',
       },
     ),
   },

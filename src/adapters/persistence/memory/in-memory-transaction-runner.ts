@@ -4,6 +4,8 @@ import type {
   DomainEvent,
   DueReminder,
   EventPublisher,
+  ExportOutcome,
+  ExportRepository,
   IdempotencyClaim,
   IdempotencyKeys,
   NewTask,
@@ -13,8 +15,9 @@ import type {
   TransactionRunner,
   TransactionScope,
 } from '../../../application/index.js';
-import type { Task } from '../../../domain/index.js';
+import type { Export, Task } from '../../../domain/index.js';
 import { InMemoryChangeLog } from './in-memory-change-log.js';
+import { InMemoryExportRepository } from './in-memory-export-repository.js';
 import type { InMemoryIdempotencyStore } from './in-memory-idempotency-store.js';
 import type { InMemoryTaskRepository } from './in-memory-task-repository.js';
 
@@ -122,6 +125,50 @@ class JournaledKeys implements IdempotencyKeys {
   }
 }
 
+/** The exports as a unit of work sees them: every write notes how to undo itself. */
+class JournaledExports implements ExportRepository {
+  constructor(
+    private readonly store: InMemoryExportRepository,
+    private readonly undo: Undo,
+  ) {}
+
+  create(entity: Export): Promise<void> {
+    return journaled(this.undo, this.store.undoPoint(entity.id), this.store.create(entity), () => true);
+  }
+
+  findById(userId: number, id: string): Promise<Export | null> {
+    return this.store.findById(userId, id);
+  }
+
+  listOfUser(userId: number, limit: number): Promise<Export[]> {
+    return this.store.listOfUser(userId, limit);
+  }
+
+  markRunning(userId: number, id: string): Promise<Export | null> {
+    return journaled(this.undo, this.store.undoPoint(id), this.store.markRunning(userId, id), (updated) => updated !== null);
+  }
+
+  finish(userId: number, id: string, outcome: ExportOutcome): Promise<Export | null> {
+    return journaled(this.undo, this.store.undoPoint(id), this.store.finish(userId, id, outcome), (updated) => updated !== null);
+  }
+
+  expiredWithFiles(now: Date, limit: number): Promise<Export[]> {
+    return this.store.expiredWithFiles(now, limit);
+  }
+
+  markFileRemoved(id: string, at: Date): Promise<void> {
+    return journaled(this.undo, this.store.undoPoint(id), this.store.markFileRemoved(id, at), () => true);
+  }
+
+  deleteFinishedBefore(cutoff: Date): Promise<number> {
+    return journaled(this.undo, this.store.undoPoint(), this.store.deleteFinishedBefore(cutoff), (deleted) => deleted > 0);
+  }
+
+  queuedBefore(cutoff: Date, limit: number): Promise<Export[]> {
+    return this.store.queuedBefore(cutoff, limit);
+  }
+}
+
 /**
  * The change log as a unit of work sees it: what it publishes is held back and appended when the
  * unit commits. Appended at once, an event would be read by a live stream before its unit
@@ -158,6 +205,7 @@ export class InMemoryTransactionRunner implements TransactionRunner {
     private readonly idempotency: InMemoryIdempotencyStore,
     private readonly changes: InMemoryChangeLog = new InMemoryChangeLog(),
     private readonly notifier?: ChangeNotifier,
+    private readonly exports: InMemoryExportRepository = new InMemoryExportRepository(),
   ) {}
 
   async run<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> {
@@ -165,7 +213,12 @@ export class InMemoryTransactionRunner implements TransactionRunner {
     const releases: Array<() => void> = [];
     const events = new PendingEvents();
     try {
-      const result = await work({ tasks: new JournaledTasks(this.tasks, undo, this.locks, releases), idempotency: new JournaledKeys(this.idempotency, undo), events });
+      const result = await work({
+        tasks: new JournaledTasks(this.tasks, undo, this.locks, releases),
+        idempotency: new JournaledKeys(this.idempotency, undo),
+        exports: new JournaledExports(this.exports, undo),
+        events,
+      });
       const users = events.commitTo(this.changes);
       if (users.length > 0) this.notifier?.notify(users);
       return result;

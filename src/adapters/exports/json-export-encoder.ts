@@ -1,0 +1,21 @@
+import type { ExportEncoder } from '../../application/index.js';
+import type { Task } from '../../domain/index.js';
+import { toTaskDto } from '../http/task-mappers.js';
+
+/**
+ * A JSON array of the tasks exactly as `GET /tasks/{id}` returns them, each with its
+ * `attachments` (none yet: tasks have no attachments). The bytes are those of
+ * `JSON.stringify(array)`, written a page at a time.
+ */
+export class JsonExportEncoder implements ExportEncoder {
+  async *encode(pages: AsyncIterable<Task[]>): AsyncIterable<Uint8Array> {
+    let separator = '[';
+    for await (const page of pages) {
+      if (page.length === 0) continue;
+      const items = page.map((task) => JSON.stringify({ ...toTaskDto(task), attachments: [] })).join(',');
+      yield Buffer.from(separator + items, 'utf8');
+      separator = ',';
+    }
+    yield Buffer.from(separator === '[' ? '[]' : ']', 'utf8');
+  }
+}

@@ -1,0 +1,11 @@
+import type { ExportFormat, Task } from '../../domain/index.js';
+
+/** Writes an export's file in one format. */
+export interface ExportEncoder {
+  /** The file's bytes, written as the pages arrive: never more than a page of tasks at a time. */
+  encode(pages: AsyncIterable<Task[]>): AsyncIterable<Uint8Array>;
+}
+
+export type ExportEncoders = Readonly<Record<ExportFormat, ExportEncoder>>;
+
+export const EXPORT_ENCODERS = Symbol('ExportEncoders');
