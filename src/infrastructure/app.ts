@@ -13,7 +13,7 @@ import type { Config } from './config.js';
 import { createChangeNotifier } from './change-notifier.js';
 import { createContainer, resolveHttpUseCases } from './container.js';
 import { createJobInstrumentation } from './job-instrumentation.js';
-import { openJobQueue } from './job-queue.js';
+import { openJobQueue, type JobQueueKind } from './job-queue.js';
 import { startJobs, type RunningJobs } from './jobs.js';
 import { createLogger } from './logger.js';
 import { createRedisClient, redisAnswers } from './redis.js';
@@ -40,6 +40,8 @@ export interface ApplicationOptions {
   /** An already open database (tests); the application then leaves closing it to the caller. */
   db?: Knex;
   argon2?: Argon2Options;
+  /** The job queue to use instead of the one the configuration leads to (tests that run jobs themselves). */
+  jobQueue?: JobQueueKind;
 }
 
 /** Builds the whole service from configuration; `http.close()` releases everything it opened. */
@@ -53,7 +55,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
   const tokenService = await createJwtTokenService(config.jwt);
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
   const { notifier, connected: notifierConnected, started: notifierStarted } = createChangeNotifier(config, { redis, sharedStores: db !== null, logger });
-  const jobQueue = await openJobQueue(config, { db, persistence: db ? 'sql' : 'memory', logger });
+  const jobQueue = await openJobQueue(config, { db, persistence: db ? 'sql' : 'memory', logger, kind: options.jobQueue });
   const container = createContainer({
     config,
     db: db ?? undefined,

@@ -68,9 +68,9 @@ export function jobQueueSettings(config: Config): JobQueueSettings {
 
 export async function openJobQueue(
   config: Config,
-  { db, persistence, logger }: { db: Knex | null; persistence: 'sql' | 'memory'; logger: Logger },
+  { db, persistence, logger, kind: chosen }: { db: Knex | null; persistence: 'sql' | 'memory'; logger: Logger; kind?: JobQueueKind },
 ): Promise<OpenedJobQueue> {
-  const kind = jobQueueKind(config, persistence);
+  const kind = chosen ?? jobQueueKind(config, persistence);
   const sources: JobQueueSources = { config, db, settings: jobQueueSettings(config), logger };
   const open = JOB_QUEUE_OPENERS[kind];
   if (open) return open(sources);

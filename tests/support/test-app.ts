@@ -51,8 +51,10 @@ export async function buildTestApp(
  */
 export async function buildTestAppOn(database: TestDatabase | null, env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestApp> {
   const postgres: Record<string, string> = database?.engine === 'postgres' ? { DATABASE_URL: (await postgresUrl())! } : {};
-  const config = testConfig({ ...postgres, ...env });
+  // Jobs run where a test runs them (the queue's worker() or a handler), never behind its back.
+  const config = testConfig({ WORKERS: 'off', ...postgres, ...env });
   const application = await createApplication(config, {
+    jobQueue: 'in-memory',
     logger: options.logger ?? pino({ level: 'silent' }),
     persistence: database ? 'sql' : 'memory',
     db: database?.db,
