@@ -171,14 +171,22 @@ class BullmqJobWorker implements JobWorker {
     };
     this.consumers = Object.entries(handlers).map(([queue, handler]) =>
       this.store.consumer(queue, (job) => this.process(queue, handler, job), tuning, {
-        error: this.reportError,
+        // What a connection closed by force says on its way out is no news.
+        error: (error) => {
+          if (!this.handingBack) this.reportError(error);
+        },
         failed: (job, error) => {
           // Failed by BullMQ without running it (stalled too often): the handler still hears of it.
           if (job?.deferredFailure) void this.tellFailed(handler, job, error, contextOf(queue, job, new AbortController().signal));
         },
       }),
     );
-    await Promise.all(this.consumers.map((consumer) => consumer.waitUntilReady()));
+    try {
+      await Promise.all(this.consumers.map((consumer) => consumer.waitUntilReady()));
+    } catch (error) {
+      await Promise.all(this.consumers.map((consumer) => consumer.close(true).catch(() => {})));
+      throw error;
+    }
   }
 
   stop(timeoutMs: number): Promise<void> {
