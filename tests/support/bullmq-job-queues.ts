@@ -27,32 +27,54 @@ export type OpenJobQueueDeployment = (settings: JobQueueSettings & { leaseMs: nu
  * tests never see each other's jobs, and removes it when closed.
  */
 export async function bullmqKinds(): Promise<Record<string, OpenJobQueueDeployment>> {
-  const kinds: Record<string, OpenJobQueueDeployment> = {};
+  return Object.fromEntries(
+    Object.entries(bullmqTestStores()).map(([kind, newStore]) => [kind, (settings) => deploy(kind, newStore(), settings)] as const),
+  ) as Record<string, OpenJobQueueDeployment>;
+}
+
+/** A store of one's own for a test: where BullMQ keeps the jobs, and how to remove them afterwards. */
+export interface BullmqTestStore {
+  connection: BullmqConnection;
+  /** The server behind the connection, for a TcpProxy to stand in front of. */
+  server: { host: string; port: number };
+  /** The same store, reached through another address (a proxy's). */
+  via(address: { host: string; port: number }): BullmqConnection;
+  remove(): Promise<void>;
+}
+
+/** A new store for each call: a Redis key prefix, a PostgreSQL schema. */
+export function bullmqTestStores(): Record<string, () => BullmqTestStore> {
+  const stores: Record<string, () => BullmqTestStore> = {};
   const redisUrl = process.env.TEST_REDIS_URL;
   const databaseUrl = process.env.TEST_DATABASE_URL;
   if (redisUrl) {
-    kinds['bullmq-redis'] = (settings) => {
+    stores['bullmq-redis'] = () => {
       const prefix = `taskforge-test-${randomBytes(6).toString('hex')}`;
-      return deploy('bullmq-redis', { kind: 'redis', url: redisUrl, prefix }, settings, () => deleteRedisKeys(redisUrl, prefix));
+      return {
+        connection: { kind: 'redis', url: redisUrl, prefix },
+        server: address(redisUrl, 6379),
+        via: (proxy) => ({ kind: 'redis', url: redirected(redisUrl, proxy), prefix }),
+        remove: () => deleteRedisKeys(redisUrl, prefix),
+      };
     };
   }
   if (databaseUrl) {
-    kinds['bullmq-postgres'] = (settings) => {
+    stores['bullmq-postgres'] = () => {
       assertTestDatabase(databaseUrl);
       const schema = `bullmq_test_${randomBytes(6).toString('hex')}`;
-      return deploy('bullmq-postgres', { kind: 'postgres', connectionString: databaseUrl, schema }, settings, () => dropSchema(databaseUrl, schema));
+      return {
+        connection: { kind: 'postgres', connectionString: databaseUrl, schema },
+        server: address(databaseUrl, 5432),
+        via: (proxy) => ({ kind: 'postgres', connectionString: redirected(databaseUrl, proxy), schema }),
+        remove: () => dropSchema(databaseUrl, schema),
+      };
     };
   }
-  return kinds;
+  return stores;
 }
 
-async function deploy(
-  kind: string,
-  connection: BullmqConnection,
-  { leaseMs, ...settings }: JobQueueSettings & { leaseMs: number },
-  removeStore: () => Promise<void>,
-): Promise<JobQueueDeployment> {
-  const queue = await BullmqJobQueue.open({ connection, settings, leaseMs, onError: () => {} });
+async function deploy(kind: string, store: BullmqTestStore, { leaseMs, ...settings }: JobQueueSettings & { leaseMs: number }): Promise<JobQueueDeployment> {
+  const queue = await BullmqJobQueue.open({ connection: store.connection, settings, leaseMs, onError: () => {} });
   return {
     kind,
     durable: true,
@@ -60,14 +82,26 @@ async function deploy(
     worker: () => queue.worker(),
     reopen: async () => {
       await queue.close();
-      return deploy(kind, connection, { leaseMs, ...settings }, removeStore);
+      return deploy(kind, store, { leaseMs, ...settings });
     },
     close: async () => {
       await queue.close();
-      await removeStore();
+      await store.remove();
     },
   };
 }
+
+const address = (url: string, defaultPort: number) => {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port || defaultPort) };
+};
+
+const redirected = (url: string, { host, port }: { host: string; port: number }): string => {
+  const parsed = new URL(url);
+  parsed.hostname = host;
+  parsed.port = String(port);
+  return parsed.href;
+};
 
 async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
   const client = new Redis(url);

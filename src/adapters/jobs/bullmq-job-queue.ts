@@ -323,6 +323,7 @@ class RedisStore implements Store {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: PRODUCER_PATIENCE_MS,
+      commandTimeout: PRODUCER_PATIENCE_MS, // a network gone silent
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
     this.client.on('error', () => {}); // every producer call that fails says so itself
@@ -376,7 +377,12 @@ class PostgresStore implements Store {
 
   producer(queue: string): Producer {
     const producer = new PostgresBullmq.Queue<JobPayload, void, string>(queue, {
-      connection: { connectionString: this.connectionString, schema: this.schema, connectionTimeoutMillis: PRODUCER_PATIENCE_MS },
+      connection: {
+        connectionString: this.connectionString,
+        schema: this.schema,
+        connectionTimeoutMillis: PRODUCER_PATIENCE_MS,
+        query_timeout: PRODUCER_PATIENCE_MS, // a network gone silent
+      },
     });
     producer.on('error', () => {}); // reported by the calls that fail
     return producer;
