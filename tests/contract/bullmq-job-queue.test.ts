@@ -265,6 +265,26 @@ describe.skipIf(kinds.length === 0).each(kinds)('BullmqJobQueue: %s', (_kind, op
     expect(runs.length - cancelledAfter).toBeLessThanOrEqual(2); // the sentinel, and one that may have been running
   });
 
+  it('never runs two ticks of a schedule side by side: a tick that falls due while one runs is skipped', async () => {
+    const { queue, worker } = await deployment({ concurrency: 4 });
+    const housekeeping = aQueue('housekeeping');
+    let running = 0;
+    let overlapped = false;
+    const { runs, handler } = recorder(async () => {
+      running += 1;
+      overlapped ||= running > 1;
+      await settle(runs.length === 1 ? 350 : 0); // the first tick outlasts three intervals
+      running -= 1;
+    });
+    await started(worker, { [housekeeping]: handler });
+    await queue.repeat(housekeeping, { chore: 'purge' }, { key: 'housekeeping-purge', everyMs: 100 });
+    await vi.waitFor(() => expect(runs.length).toBeGreaterThanOrEqual(3), WAIT);
+    expect(overlapped).toBe(false);
+    // The ticks that fell due during the long run were skipped, not kept for later.
+    expect(runs[1]!.at - runs[0]!.at).toBeGreaterThanOrEqual(350);
+    expect(runs[2]!.at - runs[1]!.at).toBeGreaterThanOrEqual(50);
+  });
+
   it('cancels a job that has not started and lets a running one finish', async () => {
     const { queue, worker } = await deployment();
     const exports = aQueue();

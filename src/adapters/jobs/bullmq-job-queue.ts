@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, createPostgresBackend, runMigrations, withBackend, type Job, type JobsOptions } from 'bullmq';
+import { Job, Queue, UnrecoverableError, Worker, createPostgresBackend, runMigrations, withBackend, type JobSchedulerJobOptions, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import {
@@ -11,7 +11,7 @@ import {
   type JobWorker,
   type RepeatOptions,
 } from '../../application/index.js';
-import { assertJobKey, DEFAULT_JOB_QUEUE_SETTINGS, type JobQueueSettings } from './job-settings.js';
+import { assertJobKey, backoffDelayMs, DEFAULT_JOB_QUEUE_SETTINGS, type JobQueueSettings } from './job-settings.js';
 
 /** Where the jobs are kept: BullMQ on Redis, or BullMQ 6 on PostgreSQL. */
 export type BullmqConnection =
@@ -105,9 +105,12 @@ export class BullmqJobQueue implements JobQueue {
     return worker;
   }
 
-  /** Closes every connection: workers not stopped yet hand their jobs back at once. */
+  /**
+   * Closes every connection. Stop workers first: one still running jobs here leaves them as a
+   * crash would, to run again once their lease has run out.
+   */
   async close(): Promise<void> {
-    await Promise.all([...this.workers].map((worker) => worker.stop(0)));
+    await Promise.all([...this.workers].map((worker) => worker.abandon()));
     const producers = [...this.producers.values()];
     this.producers.clear();
     await Promise.all(producers.map(async (ready) => (await ready.catch(() => null))?.close()));
@@ -169,8 +172,8 @@ class BullmqJobWorker implements JobWorker {
       // fails after as many stalls as it has attempts, not at the second.
       maxStalledCount: this.settings.attempts,
     };
-    this.consumers = Object.entries(handlers).map(([queue, handler]) =>
-      this.store.consumer(queue, (job) => this.process(queue, handler, job), tuning, {
+    this.consumers = Object.entries(handlers).map(([queue, handler]) => {
+      const consumer: Consumer = this.store.consumer(queue, (job) => this.process(queue, handler, job, consumer), tuning, {
         // What a connection closed by force says on its way out is no news.
         error: (error) => {
           if (!this.handingBack) this.reportError(error);
@@ -179,8 +182,9 @@ class BullmqJobWorker implements JobWorker {
           // Failed by BullMQ without running it (stalled too often): the handler still hears of it.
           if (job?.deferredFailure) void this.tellFailed(handler, job, error, contextOf(queue, job, new AbortController().signal));
         },
-      }),
-    );
+      });
+      return consumer;
+    });
     try {
       await Promise.all(this.consumers.map((consumer) => consumer.waitUntilReady()));
     } catch (error) {
@@ -191,6 +195,15 @@ class BullmqJobWorker implements JobWorker {
 
   stop(timeoutMs: number): Promise<void> {
     this.stopped ??= this.shutDown(timeoutMs).finally(this.onStopped);
+    return this.stopped;
+  }
+
+  /** Ends like a process that died: connections closed, running jobs left to their lease, nothing aborted. */
+  abandon(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.handingBack = true;
+      await Promise.all(this.consumers.map((consumer) => consumer.close(true)));
+    })().finally(this.onStopped);
     return this.stopped;
   }
 
@@ -224,12 +237,13 @@ class BullmqJobWorker implements JobWorker {
     return true;
   }
 
-  private process(queue: string, handler: JobHandler, job: Job<JobPayload>): Promise<void> {
+  private process(queue: string, handler: JobHandler, job: Job<JobPayload>, consumer: Consumer): Promise<void> {
     const run: Running = { abort: new AbortController(), done: Promise.resolve() };
     const context = contextOf(queue, job, run.abort.signal);
     this.running.add(run);
     run.done = (async () => {
       try {
+        if (await this.earlierTickUnfinished(job, consumer)) return;
         await handler.run(structuredClone(job.data), context);
       } catch (error) {
         if (this.handingBack) throw error; // BullMQ, closed, records nothing: the job is handed back
@@ -244,6 +258,26 @@ class BullmqJobWorker implements JobWorker {
     return run.done;
   }
 
+  /**
+   * Whether an earlier tick of this job's schedule is still unfinished: running, or waiting for a
+   * retry. Ticks of one schedule never run side by side nor pile up, in every queue of this port;
+   * BullMQ makes a schedule's next tick as soon as one starts, so that next tick is skipped (it
+   * succeeds without running) while an earlier one is unfinished. Ticks lie on one grid, with ids
+   * `repeat:<key>:<due ms>` (BullMQ's documented form); the look-back spans the time a tick can
+   * spend in retries and two intervals more for a slow run.
+   */
+  private async earlierTickUnfinished(job: Job<JobPayload>, consumer: Consumer): Promise<boolean> {
+    const every = (job.opts as JobSchedulerJobOptions).repeat?.every; // a tick's options are a scheduler's
+    const due = TICK_ID.exec(job.id ?? '')?.[1];
+    if (!job.repeatJobKey || !every || due === undefined) return false;
+    let retriesMs = 0;
+    for (let attempt = 1; attempt < (job.opts.attempts ?? 1); attempt += 1) retriesMs += backoffDelayMs(this.settings.backoffMs, attempt);
+    const ticks = Math.min(MAX_TICKS_LOOKED_BACK, Math.ceil(retriesMs / every) + 2);
+    const earlier = Array.from({ length: ticks }, (_, back) => `repeat:${job.repeatJobKey}:${Number(due) - (back + 1) * every}`);
+    const states = await Promise.all(earlier.map((jobId) => consumer.jobState(jobId)));
+    return states.some((state) => UNFINISHED_STATES.has(state));
+  }
+
   private async tellFailed(handler: JobHandler, job: Job<JobPayload>, error: Error, context: JobContext): Promise<void> {
     try {
       await handler.failed?.(structuredClone(job.data), error, context);
@@ -252,6 +286,10 @@ class BullmqJobWorker implements JobWorker {
     }
   }
 }
+
+const TICK_ID = /^repeat:[^:]+:(\d+)$/;
+const MAX_TICKS_LOOKED_BACK = 12;
+const UNFINISHED_STATES = new Set(['waiting', 'prioritized', 'delayed', 'active']);
 
 function contextOf(queue: string, job: Job<JobPayload>, signal: AbortSignal): JobContext {
   // attemptsMade counts failed runs only: a run handed back or lost with its worker is not one.
@@ -281,6 +319,18 @@ interface Consumer {
   waitUntilReady(): Promise<void>;
   pause(doNotWaitActive?: boolean): Promise<void>;
   close(force?: boolean): Promise<void>;
+  /** The state of a job of this queue ('unknown' when there is none). */
+  jobState(jobId: string): Promise<string>;
+}
+
+/** A BullMQ Worker, of either store, as a Consumer. */
+function consumerOf(worker: Omit<Consumer, 'jobState'> & Parameters<typeof Job.fromId>[0]): Consumer {
+  return {
+    waitUntilReady: () => worker.waitUntilReady(),
+    pause: (doNotWaitActive) => worker.pause(doNotWaitActive),
+    close: (force) => worker.close(force),
+    jobState: async (jobId) => (await (await Job.fromId(worker, jobId))?.getState()) ?? 'unknown',
+  };
 }
 
 interface ConsumerTuning {
@@ -343,7 +393,7 @@ class RedisStore implements Store {
     });
     worker.on('error', events.error);
     worker.on('failed', events.failed);
-    return worker;
+    return consumerOf(worker);
   }
 
   async reachable(): Promise<void> {
@@ -395,7 +445,7 @@ class PostgresStore implements Store {
     });
     worker.on('error', events.error);
     worker.on('failed', events.failed);
-    return worker;
+    return consumerOf(worker);
   }
 
   async reachable(): Promise<void> {} // a pool gives up on its own after its connection timeout
