@@ -122,6 +122,9 @@ describe.skipIf(kinds.length === 0).each(kinds)('BullmqJobQueue: %s', (_kind, op
     await queue.enqueue(reminders, { n: 4 });
     expect(await queue.waiting(exports)).toBe(2);
     expect(await queue.waiting(aQueue('housekeeping'))).toBe(0);
+    // Delayed until a moment ago, with no worker to move it to waiting: ready all the same.
+    await queue.enqueue(exports, { n: 5 }, { runAt: new Date(Date.now() + 100) });
+    await vi.waitFor(async () => expect(await queue.waiting(exports)).toBe(3), WAIT);
   });
 
   it('adds nothing for a key that is waiting or delayed, and accepts it again once that job succeeded', async () => {
@@ -372,6 +375,13 @@ describe.skipIf(kinds.length === 0).each(kinds)('BullmqJobQueue: %s', (_kind, op
     await vi.waitFor(() => expect(runs).toHaveLength(count), WAIT);
     await settle(100);
     expect(runs.map((run) => run.payload.n).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: count }, (_, n) => n));
+  });
+
+  it('refuses work once closed', async () => {
+    const deployed = await deployment({});
+    await deployed.queue.enqueue(aQueue(), { n: 1 });
+    await (deployed.queue as BullmqJobQueue).close();
+    await expect(deployed.queue.enqueue(aQueue(), { n: 2 })).rejects.toThrow('closed');
   });
 
   it('keeps jobs and schedules across a reopen', async () => {

@@ -1,6 +1,4 @@
-import { Job, Queue, UnrecoverableError, Worker, createPostgresBackend, runMigrations, withBackend, type JobSchedulerJobOptions, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import { UnrecoverableError, type Job, type JobSchedulerJobOptions, type JobsOptions } from 'bullmq';
 import {
   JobRefusedError,
   type JobContext,
@@ -11,12 +9,10 @@ import {
   type JobWorker,
   type RepeatOptions,
 } from '../../application/index.js';
+import { openStore, type BullmqConnection, type Consumer, type ConsumerTuning, type Producer, type Store } from './bullmq-stores.js';
 import { assertJobKey, backoffDelayMs, DEFAULT_JOB_QUEUE_SETTINGS, type JobQueueSettings } from './job-settings.js';
 
-/** Where the jobs are kept: BullMQ on Redis, or BullMQ 6 on PostgreSQL. */
-export type BullmqConnection =
-  | { kind: 'redis'; url: string; /** BullMQ's key prefix: every key of these queues starts with it. */ prefix: string }
-  | { kind: 'postgres'; connectionString: string; /** The schema BullMQ's tables live in, migrated by open(). */ schema: string };
+export type { BullmqConnection } from './bullmq-stores.js';
 
 export interface BullmqJobQueueOptions {
   connection: BullmqConnection;
@@ -31,8 +27,6 @@ export interface BullmqJobQueueOptions {
 }
 
 const DEFAULT_LEASE_MS = 30_000;
-/** How long a producer waits for its store before an enqueue fails: a request never hangs on it. */
-const PRODUCER_PATIENCE_MS = 2_000;
 
 /**
  * The job queue on BullMQ, with Redis or PostgreSQL underneath. A job's key is its BullMQ job id
@@ -42,15 +36,13 @@ const PRODUCER_PATIENCE_MS = 2_000;
 export class BullmqJobQueue implements JobQueue {
   private readonly producers = new Map<string, Promise<Producer>>();
   private readonly workers = new Set<BullmqJobWorker>();
+  private closed = false;
   private readonly jobOptions: JobsOptions;
   readonly settings: JobQueueSettings;
 
   /** Opens the queue; on PostgreSQL it first brings BullMQ's schema up to date (once, here, not on every connection). */
   static async open(options: BullmqJobQueueOptions): Promise<BullmqJobQueue> {
-    const { connection } = options;
-    if (connection.kind === 'postgres') await migratePostgres(connection.connectionString, connection.schema);
-    const store = connection.kind === 'redis' ? new RedisStore(connection.url, connection.prefix) : new PostgresStore(connection.connectionString, connection.schema);
-    return new BullmqJobQueue(store, options);
+    return new BullmqJobQueue(await openStore(options.connection), options);
   }
 
   private constructor(
@@ -110,6 +102,7 @@ export class BullmqJobQueue implements JobQueue {
    * crash would, to run again once their lease has run out.
    */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.workers].map((worker) => worker.abandon()));
     const producers = [...this.producers.values()];
     this.producers.clear();
@@ -122,6 +115,7 @@ export class BullmqJobQueue implements JobQueue {
    * dropped, so that the next call tries again instead of failing forever.
    */
   private async producer(queue: string): Promise<Producer> {
+    if (this.closed) throw new Error('the job queue is closed');
     await this.store.reachable();
     let ready = this.producers.get(queue);
     if (!ready) {
@@ -301,165 +295,3 @@ function contextOf(queue: string, job: Job<JobPayload>, signal: AbortSignal): Jo
  * prefix on every key keeps them apart from BullMQ's ids and from each other.
  */
 const jobIdOf = (key: string): string => `key-${key}`;
-
-/** What the queue uses of a BullMQ Queue, whichever store it runs on. */
-interface Producer {
-  add(name: string, data: JobPayload, options: JobsOptions): Promise<unknown>;
-  upsertJobScheduler(id: string, repeat: { every: number; startDate: number }, template: { name: string; data: JobPayload; opts: JobsOptions }): Promise<unknown>;
-  remove(jobId: string): Promise<number>;
-  removeJobScheduler(id: string): Promise<boolean>;
-  getWaitingCount(): Promise<number>;
-  getDelayedCount(timestamp?: number): Promise<number>;
-  waitUntilReady(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** What a worker uses of a BullMQ Worker. */
-interface Consumer {
-  waitUntilReady(): Promise<void>;
-  pause(doNotWaitActive?: boolean): Promise<void>;
-  close(force?: boolean): Promise<void>;
-  /** The state of a job of this queue ('unknown' when there is none). */
-  jobState(jobId: string): Promise<string>;
-}
-
-/** A BullMQ Worker, of either store, as a Consumer. */
-function consumerOf(worker: Omit<Consumer, 'jobState'> & Parameters<typeof Job.fromId>[0]): Consumer {
-  return {
-    waitUntilReady: () => worker.waitUntilReady(),
-    pause: (doNotWaitActive) => worker.pause(doNotWaitActive),
-    close: (force) => worker.close(force),
-    jobState: async (jobId) => (await (await Job.fromId(worker, jobId))?.getState()) ?? 'unknown',
-  };
-}
-
-interface ConsumerTuning {
-  concurrency: number;
-  lockDuration: number;
-  stalledInterval: number;
-  maxStalledCount: number;
-}
-
-interface ConsumerEvents {
-  error(error: Error): void;
-  failed(job: Job<JobPayload> | undefined, error: Error): void;
-}
-
-type Process = (job: Job<JobPayload>) => Promise<void>;
-
-/** The store underneath: how producers and workers connect to it. */
-interface Store {
-  producer(queue: string): Producer;
-  consumer(queue: string, process: Process, tuning: ConsumerTuning, events: ConsumerEvents): Consumer;
-  /** Rejects soon when the store cannot be reached now, so that a producer never waits on it. */
-  reachable(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * Redis, as BullMQ's production guide connects to it. Producers share one connection that queues
- * nothing while Redis is away, so an enqueue fails at once instead of waiting for Redis to come
- * back; each worker has its own connections, which wait out an outage
- * (`maxRetriesPerRequest: null`).
- */
-class RedisStore implements Store {
-  private readonly client: Redis;
-
-  constructor(
-    private readonly url: string,
-    private readonly prefix: string,
-  ) {
-    this.client = new Redis(url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: PRODUCER_PATIENCE_MS,
-      commandTimeout: PRODUCER_PATIENCE_MS, // a network gone silent
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    });
-    this.client.on('error', () => {}); // every producer call that fails says so itself
-  }
-
-  producer(queue: string): Producer {
-    const producer = new Queue<JobPayload, void, string>(queue, { connection: this.client, prefix: this.prefix });
-    producer.on('error', () => {}); // the shared connection's troubles, reported by the calls that fail
-    return producer;
-  }
-
-  consumer(queue: string, process: Process, tuning: ConsumerTuning, events: ConsumerEvents): Consumer {
-    const worker = new Worker<JobPayload, void, string>(queue, process, {
-      ...tuning,
-      connection: { url: this.url, maxRetriesPerRequest: null },
-      prefix: this.prefix,
-    });
-    worker.on('error', events.error);
-    worker.on('failed', events.failed);
-    return consumerOf(worker);
-  }
-
-  async reachable(): Promise<void> {
-    if (this.client.status === 'ready') return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.client.off('ready', ready);
-        reject(new Error(`Redis has not answered for ${PRODUCER_PATIENCE_MS} ms`));
-      }, PRODUCER_PATIENCE_MS);
-      const ready = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.client.once('ready', ready);
-    });
-  }
-
-  async close(): Promise<void> {
-    this.client.disconnect();
-  }
-}
-
-const PostgresBullmq = withBackend(createPostgresBackend);
-
-/** PostgreSQL through BullMQ's backend for it: each producer and worker has a pool of its own in the one schema. */
-class PostgresStore implements Store {
-  constructor(
-    private readonly connectionString: string,
-    private readonly schema: string,
-  ) {}
-
-  producer(queue: string): Producer {
-    const producer = new PostgresBullmq.Queue<JobPayload, void, string>(queue, {
-      connection: {
-        connectionString: this.connectionString,
-        schema: this.schema,
-        connectionTimeoutMillis: PRODUCER_PATIENCE_MS,
-        query_timeout: PRODUCER_PATIENCE_MS, // a network gone silent
-      },
-    });
-    producer.on('error', () => {}); // reported by the calls that fail
-    return producer;
-  }
-
-  consumer(queue: string, process: Process, tuning: ConsumerTuning, events: ConsumerEvents): Consumer {
-    const worker = new PostgresBullmq.Worker<JobPayload, void, string>(queue, process, {
-      ...tuning,
-      connection: { connectionString: this.connectionString, schema: this.schema },
-    });
-    worker.on('error', events.error);
-    worker.on('failed', events.failed);
-    return consumerOf(worker);
-  }
-
-  async reachable(): Promise<void> {} // a pool gives up on its own after its connection timeout
-
-  async close(): Promise<void> {}
-}
-
-/** BullMQ's own migrations, on one dedicated session as runMigrations requires. */
-async function migratePostgres(connectionString: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  try {
-    await runMigrations(client, schema);
-  } finally {
-    await client.end();
-  }
-}
