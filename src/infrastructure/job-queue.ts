@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { JobQueue, JobWorker } from '../application/index.js';
+import { BullmqJobQueue, type BullmqConnection } from '../adapters/jobs/bullmq-job-queue.js';
 import { EmbeddedJobQueue } from '../adapters/jobs/embedded-job-queue.js';
 import { InMemoryJobQueue } from '../adapters/jobs/in-memory-job-queue.js';
 import { DEFAULT_JOB_QUEUE_SETTINGS, type JobQueueSettings } from '../adapters/jobs/job-settings.js';
@@ -46,10 +47,6 @@ const openInMemory: JobQueueOpener = async ({ settings }) => {
   return { kind: 'in-memory', queue, worker: () => queue.worker(), close: async () => {} };
 };
 
-/**
- * The adapter of each kind this build has. A kind without one falls back to the in-memory queue,
- * with a warning: jobs then run, but only in the process that enqueued them, and none survives it.
- */
 const openEmbedded: JobQueueOpener = async ({ db, settings, logger }) => {
   if (!db) throw new Error('the embedded job queue lives in the service database, and there is none');
   const log = logger.child({ component: 'jobs' });
@@ -57,9 +54,27 @@ const openEmbedded: JobQueueOpener = async ({ db, settings, logger }) => {
   return { kind: 'embedded-sqlite', queue, worker: () => queue.worker(), close: () => queue.close() };
 };
 
-export const JOB_QUEUE_OPENERS: Partial<Record<JobQueueKind, JobQueueOpener>> = {
+/** BullMQ's PostgreSQL tables live in a schema of their own, beside the service's. */
+export const BULLMQ_POSTGRES_SCHEMA = 'taskforge_jobs';
+
+function bullmqConnection(config: Config): BullmqConnection {
+  if (config.redisUrl) return { kind: 'redis', url: config.redisUrl, prefix: `${config.redisKeyPrefix}jobs` };
+  if (config.database.kind === 'postgres') return { kind: 'postgres', connectionString: config.database.url, schema: BULLMQ_POSTGRES_SCHEMA };
+  throw new Error('BullMQ needs Redis (REDIS_URL) or a PostgreSQL database');
+}
+
+const openBullmq: JobQueueOpener = async ({ config, settings, logger }) => {
+  const log = logger.child({ component: 'jobs' });
+  const queue = await BullmqJobQueue.open({ connection: bullmqConnection(config), settings, onError: (error) => log.warn({ err: error }, 'the job queue reported an error') });
+  return { kind: config.redisUrl ? 'bullmq-redis' : 'bullmq-postgres', queue, worker: () => queue.worker(), close: () => queue.close() };
+};
+
+/** How each kind of queue is opened from the service's configuration. */
+export const JOB_QUEUE_OPENERS: Record<JobQueueKind, JobQueueOpener> = {
   'in-memory': openInMemory,
   'embedded-sqlite': openEmbedded,
+  'bullmq-redis': openBullmq,
+  'bullmq-postgres': openBullmq,
 };
 
 export function jobQueueSettings(config: Config): JobQueueSettings {
@@ -72,8 +87,5 @@ export async function openJobQueue(
 ): Promise<OpenedJobQueue> {
   const kind = chosen ?? jobQueueKind(config, persistence);
   const sources: JobQueueSources = { config, db, settings: jobQueueSettings(config), logger };
-  const open = JOB_QUEUE_OPENERS[kind];
-  if (open) return open(sources);
-  logger.warn({ jobQueue: kind }, `this build has no ${kind} job queue; jobs are kept in this process's memory and lost when it stops`);
-  return openInMemory(sources);
+  return JOB_QUEUE_OPENERS[kind](sources);
 }

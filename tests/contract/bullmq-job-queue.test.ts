@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JobRefusedError, type JobContext, type JobHandler, type JobPayload, type JobWorker } from '../../src/application/index.js';
 import { BullmqJobQueue } from '../../src/adapters/jobs/bullmq-job-queue.js';
-import { bullmqKinds, bullmqTestStores, type JobQueueDeployment } from '../support/bullmq-job-queues.js';
+import { bullmqKinds, bullmqTestStores } from '../support/bullmq-job-queues.js';
+import type { JobQueueDeployment } from '../support/job-queues.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const kinds = Object.entries(await bullmqKinds());

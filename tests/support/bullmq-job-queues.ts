@@ -1,25 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { JobQueue, JobWorker } from '../../src/application/index.js';
 import { BullmqJobQueue, type BullmqConnection } from '../../src/adapters/jobs/bullmq-job-queue.js';
 import type { JobQueueSettings } from '../../src/adapters/jobs/job-settings.js';
+import type { JobQueueDeployment, OpenJobQueueDeployment } from './job-queues.js';
 
-// The shape tests/support/job-queues.ts declares for every kind of the job queue contract.
-export interface JobQueueDeployment {
-  kind: string;
-  /** Whether jobs and schedules survive reopen() (false for in-memory). */
-  durable: boolean;
-  /** A producer, as an API instance holds it. */
-  queue: JobQueue;
-  /** A worker as another process would run it (own connections). */
-  worker(): JobWorker;
-  /** Closes everything and opens again on the same store. */
-  reopen(): Promise<JobQueueDeployment>;
-  /** Closes every connection it opened; removes its store. */
-  close(): Promise<void>;
-}
-export type OpenJobQueueDeployment = (settings: JobQueueSettings & { leaseMs: number }) => Promise<JobQueueDeployment>;
 
 /**
  * The BullMQ kinds that can run here: on Redis when TEST_REDIS_URL is set, on PostgreSQL when

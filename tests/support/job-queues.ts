@@ -7,6 +7,7 @@ import { EmbeddedJobQueue } from '../../src/adapters/jobs/embedded-job-queue.js'
 import { InMemoryJobQueue } from '../../src/adapters/jobs/in-memory-job-queue.js';
 import type { JobQueueSettings } from '../../src/adapters/jobs/job-settings.js';
 import { createDatabase, migrateToLatest } from '../../src/adapters/persistence/knex/database.js';
+import { bullmqKinds } from './bullmq-job-queues.js';
 
 /** One deployment of a job queue: its store, a producer, and workers as separate processes would run them. */
 export interface JobQueueDeployment {
@@ -28,15 +29,12 @@ export interface JobQueueDeployment {
 
 export type OpenJobQueueDeployment = (settings: JobQueueSettings & { leaseMs: number }) => Promise<JobQueueDeployment>;
 
-/**
- * The job queue kinds this machine runs. The BullMQ kinds (Redis, PostgreSQL) join from
- * tests/support/bullmq-job-queues.ts, which lists only those whose server is configured:
- *   ...(await bullmqKinds()),
- */
+/** The job queue kinds this machine runs: the BullMQ ones only where their server is configured. */
 export async function jobQueueKinds(): Promise<Record<string, OpenJobQueueDeployment>> {
   return {
     'in-memory': openInMemory,
     'embedded-sqlite': openEmbeddedSqlite,
+    ...(await bullmqKinds()),
   };
 }
 
