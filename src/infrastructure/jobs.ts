@@ -78,6 +78,8 @@ export async function scheduleHousekeeping(queue: JobQueue): Promise<void> {
 }
 
 export interface RunningJobs {
+  /** Resolves once the worker runs and the schedules are declared (which may wait for the queue's store to come back). */
+  started: Promise<void>;
   /**
    * Takes no new job from now on; running ones get `timeoutMs` to finish, then are handed back
    * to the queue. Calling it again waits for the same stop.
@@ -98,12 +100,68 @@ export async function startJobs({
   logger: Logger;
 }): Promise<RunningJobs> {
   const handlers = instrumentation.instrument(jobHandlers(container, logger));
-  await scheduleHousekeeping(jobQueue.queue);
   const worker = jobQueue.worker();
-  await worker.start(handlers);
-  logger.info({ jobQueue: jobQueue.kind, queues: Object.keys(handlers) }, 'running jobs');
+  const startup = inOrderUntilDone(
+    [
+      {
+        what: 'starting the job worker',
+        run: async () => {
+          await worker.start(handlers);
+          logger.info({ jobQueue: jobQueue.kind, queues: Object.keys(handlers) }, 'running jobs');
+        },
+      },
+      { what: 'declaring the housekeeping schedules', run: () => scheduleHousekeeping(jobQueue.queue) },
+    ],
+    logger,
+  );
   let stopping: Promise<void> | null = null;
   return {
-    stop: (timeoutMs) => (stopping ??= worker.stop(timeoutMs)),
+    started: startup.done,
+    stop: (timeoutMs) => (stopping ??= startup.stop().then(() => worker.stop(timeoutMs))),
+  };
+}
+
+export const STARTUP_RETRY_MS = 30_000;
+
+interface StartupStep {
+  what: string;
+  run(): Promise<void>;
+}
+
+/**
+ * Runs the steps one after the other, each again every STARTUP_RETRY_MS until it succeeds: a
+ * process that starts while its queue's store is away (a database still coming up) serves
+ * requests all the same, and runs jobs once the store is back.
+ */
+function inOrderUntilDone(steps: readonly StartupStep[], logger: Logger): { done: Promise<void>; stop(): Promise<void> } {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+      timer = setTimeout(resolve, STARTUP_RETRY_MS).unref();
+    });
+  const done = (async () => {
+    for (const step of steps) {
+      while (!stopped) {
+        try {
+          await step.run();
+          break;
+        } catch (error) {
+          logger.warn({ err: error, retryInMs: STARTUP_RETRY_MS }, `${step.what} failed; trying again`);
+          await pause();
+        }
+      }
+    }
+  })();
+  return {
+    done,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      wake?.();
+      await done;
+    },
   };
 }

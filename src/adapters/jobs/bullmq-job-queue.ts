@@ -157,6 +157,7 @@ class BullmqJobWorker implements JobWorker {
   ) {}
 
   async start(handlers: Readonly<Record<string, JobHandler>>): Promise<void> {
+    await this.store.reachable();
     const tuning: ConsumerTuning = {
       concurrency: this.settings.concurrency,
       lockDuration: this.leaseMs,

@@ -1,6 +1,7 @@
-import { Job, Queue, Worker, createPostgresBackend, runMigrations, withBackend, type JobsOptions } from 'bullmq';
+import { Job, Queue, Worker, createPostgresBackend, runMigrations, withBackend, type JobsOptions, type PgPoolConfig } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import type { JobPayload } from '../../application/index.js';
 
 /** Where the jobs are kept: BullMQ on Redis, or BullMQ 6 on PostgreSQL. */
@@ -13,10 +14,9 @@ const PRODUCER_PATIENCE_MS = 2_000;
 /** Connections of one queue's producer on PostgreSQL: an enqueue holds one for a millisecond or two. */
 const PRODUCER_POOL_SIZE = 3;
 
-/** The store for a connection; on PostgreSQL, BullMQ's schema is brought up to date first (once, here, not on every connection). */
+/** The store for a connection; on PostgreSQL, BullMQ's schema is brought up to date before its first use (once, not on every connection). */
 export async function openStore(connection: BullmqConnection): Promise<Store> {
   if (connection.kind === 'redis') return new RedisStore(connection.url, connection.prefix);
-  await migratePostgres(connection.connectionString, connection.schema);
   return new PostgresStore(connection.connectionString, connection.schema);
 }
 
@@ -149,7 +149,7 @@ class PostgresStore implements Store {
   producer(queue: string): Producer {
     const producer = new PostgresBullmq.Queue<JobPayload, void, string>(queue, {
       connection: {
-        connectionString: this.connectionString,
+        ...this.server(),
         schema: this.schema,
         connectionTimeoutMillis: PRODUCER_PATIENCE_MS,
         query_timeout: PRODUCER_PATIENCE_MS, // a network gone silent
@@ -164,21 +164,45 @@ class PostgresStore implements Store {
     const worker = new PostgresBullmq.Worker<JobPayload, void, string>(queue, process, {
       ...tuning,
       // A connection per job slot, and some for fetching, lock renewals and the stalled check.
-      connection: { connectionString: this.connectionString, schema: this.schema, max: tuning.concurrency + 2 },
+      connection: { ...this.server(), schema: this.schema, max: tuning.concurrency + 2 },
     });
     worker.on('error', events.error);
     worker.on('failed', events.failed);
     return consumerOf(worker);
   }
 
-  async reachable(): Promise<void> {} // a pool gives up on its own after its connection timeout
+  private migrated: Promise<void> | null = null;
+
+  /**
+   * Once BullMQ's schema is up to date: a worker on a schema without its functions would fail in
+   * a tight loop. Tried again on the next call when the database could not be reached.
+   */
+  reachable(): Promise<void> {
+    this.migrated ??= migratePostgres(this.connectionString, this.schema).catch((error: unknown) => {
+      this.migrated = null;
+      throw error;
+    });
+    return this.migrated;
+  }
+
+  /**
+   * The server and credentials, parsed here rather than handed over as a URL: BullMQ pins the
+   * search_path to its schema through the connection's `options`, and options in a URL (a
+   * deployment's own search_path) would override it.
+   */
+  private server(): PgPoolConfig {
+    const { password, ...server } = parseIntoClientConfig(this.connectionString);
+    return { ...server, password: typeof password === 'string' ? password : undefined };
+  }
 
   async close(): Promise<void> {}
 }
 
+const MIGRATION_CONNECT_TIMEOUT_MS = 5_000;
+
 /** BullMQ's own migrations, on one dedicated session as runMigrations requires. */
 async function migratePostgres(connectionString: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString });
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: MIGRATION_CONNECT_TIMEOUT_MS });
   await client.connect();
   try {
     await runMigrations(client, schema);

@@ -30,7 +30,7 @@ describe('the JSON export', () => {
     expect(chunks).toBe(3);
     expect(JSON.parse(text)[1]).toEqual({
       id: 2, user_id: 1, title: 'Über “quotes”, 日本語 ✓', description: 'line one\nline two', status: 'done', completed: true, priority: 'medium',
-      due_date: null, tags: [], completed_at: '2026-12-01T08:00:00.000Z', created_at: '2026-12-01T08:00:00.000Z', updated_at: '2026-12-01T08:00:00.000Z',
+      due_date: null, remind_at: null, tags: [], completed_at: '2026-12-01T08:00:00.000Z', created_at: '2026-12-01T08:00:00.000Z', updated_at: '2026-12-01T08:00:00.000Z',
       version: 1, attachments: [],
     });
   });
