@@ -203,6 +203,8 @@ const MIGRATION_CONNECT_TIMEOUT_MS = 5_000;
 /** BullMQ's own migrations, on one dedicated session as runMigrations requires. */
 async function migratePostgres(connectionString: string, schema: string): Promise<void> {
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: MIGRATION_CONNECT_TIMEOUT_MS });
+  // A connection lost between two statements: the next statement fails with it, and that is what the caller hears.
+  client.on('error', () => {});
   await client.connect();
   try {
     await runMigrations(client, schema);
