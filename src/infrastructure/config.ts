@@ -67,6 +67,8 @@ export interface JobsConfig {
   attempts: number;
   /** JOB_CONCURRENCY: jobs one worker runs at the same time. */
   concurrency: number;
+  /** JOB_LEASE: how long a job whose worker vanished (killed, no heartbeat) stays claimed before another worker runs it. */
+  leaseMs: number;
 }
 
 /** A bad setting: the message names the variable and is the one line the process prints. */
@@ -202,12 +204,27 @@ function readEvents(reader: EnvReader): EventsConfig {
   };
 }
 
+/**
+ * A running job renews its lease every third of it: below a second, a busy event loop or a slow
+ * statement would let leases lapse under jobs that are running fine. Above an hour, a crashed
+ * worker's job would wait longer than anyone would call a retry.
+ */
+const JOB_LEASE_BOUNDS_SECONDS = { min: 1, max: 3_600 };
+
+function readJobLeaseMs(reader: EnvReader): number {
+  const seconds = reader.duration('JOB_LEASE', '30s');
+  const { min, max } = JOB_LEASE_BOUNDS_SECONDS;
+  if (seconds < min || seconds > max) throw new ConfigError(`JOB_LEASE must be from ${min} s to ${max / 60} minutes; got ${seconds} seconds`);
+  return Math.round(seconds * 1000);
+}
+
 function readJobs(reader: EnvReader): JobsConfig {
   return {
     workers: reader.oneOf('WORKERS', ['embedded', 'off'], 'embedded'),
     workerPort: reader.integer('WORKER_PORT', 3001, 0, 65_535),
     attempts: reader.integer('JOB_ATTEMPTS', 5, 1, 100),
     concurrency: reader.integer('JOB_CONCURRENCY', 4, 1, 1_000),
+    leaseMs: readJobLeaseMs(reader),
   };
 }
 

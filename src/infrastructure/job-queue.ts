@@ -47,10 +47,10 @@ const openInMemory: JobQueueOpener = async ({ settings }) => {
   return { kind: 'in-memory', queue, worker: () => queue.worker(), close: async () => {} };
 };
 
-const openEmbedded: JobQueueOpener = async ({ db, settings, logger }) => {
+const openEmbedded: JobQueueOpener = async ({ config, db, settings, logger }) => {
   if (!db) throw new Error('the embedded job queue lives in the service database, and there is none');
   const log = logger.child({ component: 'jobs' });
-  const queue = new EmbeddedJobQueue(db, { ...settings, log: { warn: (message) => log.warn(message) } });
+  const queue = new EmbeddedJobQueue(db, { ...settings, leaseMs: config.jobs.leaseMs, log: { warn: (message) => log.warn(message) } });
   return { kind: 'embedded-sqlite', queue, worker: () => queue.worker(), close: () => queue.close() };
 };
 
@@ -65,7 +65,12 @@ function bullmqConnection(config: Config): BullmqConnection {
 
 const openBullmq: JobQueueOpener = async ({ config, settings, logger }) => {
   const log = logger.child({ component: 'jobs' });
-  const queue = await BullmqJobQueue.open({ connection: bullmqConnection(config), settings, onError: (error) => log.warn({ err: error }, 'the job queue reported an error') });
+  const queue = await BullmqJobQueue.open({
+    connection: bullmqConnection(config),
+    settings,
+    leaseMs: config.jobs.leaseMs,
+    onError: (error) => log.warn({ err: error }, 'the job queue reported an error'),
+  });
   return { kind: config.redisUrl ? 'bullmq-redis' : 'bullmq-postgres', queue, worker: () => queue.worker(), close: () => queue.close() };
 };
 

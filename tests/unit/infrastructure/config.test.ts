@@ -135,6 +135,10 @@ describe('loadConfig', () => {
     ['JOB_ATTEMPTS', { JOB_ATTEMPTS: 'many' }],
     ['JOB_CONCURRENCY', { JOB_CONCURRENCY: '0' }],
     ['JOB_CONCURRENCY', { JOB_CONCURRENCY: '2.5' }],
+    ['JOB_LEASE', { JOB_LEASE: 'a while' }],
+    ['JOB_LEASE', { JOB_LEASE: '0' }],
+    ['JOB_LEASE', { JOB_LEASE: '0.5s' }],
+    ['JOB_LEASE', { JOB_LEASE: '2h' }],
     ['EXPORT_TTL', { EXPORT_TTL: 'a day' }],
     ['EXPORT_TTL', { EXPORT_TTL: '366d' }],
   ])('rejects a bad %s with a one-line message naming it', (variable, env) => {
@@ -143,14 +147,23 @@ describe('loadConfig', () => {
     expect(message).not.toContain('\n');
   });
 
-  it('runs jobs in the API process on port 3001 for workers, 5 attempts and 4 at a time by default', () => {
-    expect(load({}).jobs).toEqual({ workers: 'embedded', workerPort: 3001, attempts: 5, concurrency: 4 });
-    expect(load({ WORKERS: 'off', WORKER_PORT: '4001', JOB_ATTEMPTS: '3', JOB_CONCURRENCY: '16' }).jobs).toEqual({
+  it('runs jobs in the API process on port 3001 for workers, 5 attempts and 4 at a time, on 30 s leases by default', () => {
+    expect(load({}).jobs).toEqual({ workers: 'embedded', workerPort: 3001, attempts: 5, concurrency: 4, leaseMs: 30_000 });
+    expect(load({ WORKERS: 'off', WORKER_PORT: '4001', JOB_ATTEMPTS: '3', JOB_CONCURRENCY: '16', JOB_LEASE: '2m' }).jobs).toEqual({
       workers: 'off',
       workerPort: 4001,
       attempts: 3,
       concurrency: 16,
+      leaseMs: 120_000,
     });
+  });
+
+  it.each([
+    ['1', 1_000],
+    ['1.5s', 1_500],
+    ['60m', 3_600_000],
+  ])('reads JOB_LEASE=%s, within its bounds, as %i ms', (text, ms) => {
+    expect(load({ JOB_LEASE: text }).jobs.leaseMs).toBe(ms);
   });
 
   it('keeps succeeded exports downloadable for EXPORT_TTL, 24 hours by default', () => {
