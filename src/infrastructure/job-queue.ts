@@ -57,9 +57,20 @@ const openEmbedded: JobQueueOpener = async ({ config, db, settings, logger }) =>
 /** BullMQ's PostgreSQL tables live in a schema of their own, beside the service's. */
 export const BULLMQ_POSTGRES_SCHEMA = 'taskforge_jobs';
 
+/**
+ * The schema of BullMQ's tables for a deployment: `taskforge_jobs`, or `<schema>_jobs` when
+ * DATABASE_URL puts the service in a schema of its own (`options=-c search_path=<schema>`), so
+ * that deployments sharing one database never take each other's jobs.
+ */
+export function bullmqSchemaOf(databaseUrl: string): string {
+  const options = new URL(databaseUrl).searchParams.get('options') ?? '';
+  const schema = /search_path\s*=\s*"?([A-Za-z_][A-Za-z0-9_]{0,53})"?(?:[,\s]|$)/.exec(options)?.[1];
+  return schema && schema.toLowerCase() !== 'public' ? `${schema}_jobs` : BULLMQ_POSTGRES_SCHEMA;
+}
+
 function bullmqConnection(config: Config): BullmqConnection {
   if (config.redisUrl) return { kind: 'redis', url: config.redisUrl, prefix: `${config.redisKeyPrefix}jobs` };
-  if (config.database.kind === 'postgres') return { kind: 'postgres', connectionString: config.database.url, schema: BULLMQ_POSTGRES_SCHEMA };
+  if (config.database.kind === 'postgres') return { kind: 'postgres', connectionString: config.database.url, schema: bullmqSchemaOf(config.database.url) };
   throw new Error('BullMQ needs Redis (REDIS_URL) or a PostgreSQL database');
 }
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/infrastructure/logger.js';
-import { jobQueueKind, jobQueueSettings, openJobQueue } from '../../../src/infrastructure/job-queue.js';
+import { bullmqSchemaOf, jobQueueKind, jobQueueSettings, openJobQueue } from '../../../src/infrastructure/job-queue.js';
 import { testConfig } from '../../support/test-app.js';
 
 const POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
@@ -36,5 +36,14 @@ describe('the job queue a deployment gets', () => {
     expect(opened.kind).toBe('in-memory');
     expect(warnings).toEqual([]);
     await opened.close();
+  });
+});
+
+describe('the schema of BullMQ on PostgreSQL', () => {
+  it('is taskforge_jobs, or <schema>_jobs for a deployment in a schema of its own', () => {
+    expect(bullmqSchemaOf('postgres://u@db:5432/app')).toBe('taskforge_jobs');
+    expect(bullmqSchemaOf('postgres://u@db:5432/app?options=-c%20search_path%3Dpublic')).toBe('taskforge_jobs');
+    expect(bullmqSchemaOf('postgres://u@db:5432/app?options=-c%20search_path%3Dtenant_a')).toBe('tenant_a_jobs');
+    expect(bullmqSchemaOf('postgres://u@db:5432/app?options=-c%20search_path%3Dtenant_b%2Cpublic')).toBe('tenant_b_jobs');
   });
 });
