@@ -12,8 +12,9 @@ export class JsonExportEncoder implements ExportEncoder {
     let separator = '[';
     for await (const page of pages) {
       if (page.length === 0) continue;
-      const items = page.map((task) => JSON.stringify({ ...toTaskDto(task), attachments: [] })).join(',');
-      yield Buffer.from(separator + items, 'utf8');
+      let items = separator;
+      for (const task of page) items += `${JSON.stringify(toTaskDto(task)).slice(0, -1)},"attachments":[]},`;
+      yield Buffer.from(items.slice(0, -1), 'utf8');
       separator = ',';
     }
     yield Buffer.from(separator === '[' ? '[]' : ']', 'utf8');
