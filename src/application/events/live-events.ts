@@ -210,14 +210,20 @@ export class LiveEvents {
       if (feed.streams.size === 0) return;
       const from = Math.min(...[...feed.streams].map((stream) => stream.position));
       const events = await this.log.readAfter(userId, from, READ_BATCH);
-      for (const event of events) this.deliver(userId, feed, event);
+      for (const event of events) this.deliver(userId, feed, event, from);
       if (events.length < READ_BATCH) return;
     }
   }
 
-  private deliver(userId: number, feed: UserFeed, event: LoggedEvent): void {
+  /**
+   * Hands `event`, read in a batch of the events after `from`, to the streams it is next for. A
+   * stream that joined while the batch was read, from further back than `from`, is left for the
+   * next round (its join asked for one): given this batch, it would skip the events between its
+   * own position and `from`.
+   */
+  private deliver(userId: number, feed: UserFeed, event: LoggedEvent, from: number): void {
     for (const stream of feed.streams) {
-      if (event.position <= stream.position) continue;
+      if (event.position <= stream.position || stream.position < from) continue;
       if (stream.sink.deliver(event)) {
         stream.position = event.position;
       } else if (this.forget(userId, stream)) {

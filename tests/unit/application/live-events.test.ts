@@ -172,6 +172,29 @@ describe('LiveEvents streams', () => {
     expect(sink.closes).toEqual([]);
   });
 
+  it('gives a stream that joins during a read from further back every event after its own position, not only those of the read', async () => {
+    const { h, log, live, write } = setUp();
+    const { principal } = await h.account();
+    await write(principal, 1, 2, 3, 4, 5);
+    const [, second, , fourth] = await log.readAfter(principal.userId, 0, 10);
+    // The first stream's read waits until the second stream, further back, has joined.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const readAfter = log.readAfter.bind(log);
+    const spy = vi.spyOn(log, 'readAfter').mockImplementationOnce(async (...args) => {
+      await held;
+      return readAfter(...args);
+    });
+    const ahead = new RecordingSink();
+    live.open(principal, await live.prepare(principal, fourth!.id), ahead);
+    const behind = new RecordingSink();
+    live.open(principal, await live.prepare(principal, second!.id), behind);
+    release();
+    await vi.waitFor(() => expect(behind.taskIds).toEqual([3, 4, 5]));
+    expect(ahead.taskIds).toEqual([5]);
+    spy.mockRestore();
+  });
+
   it('replays a long history in order, across read batches, and then goes on live', async () => {
     const { h, live, write } = setUp();
     const { principal } = await h.account();
