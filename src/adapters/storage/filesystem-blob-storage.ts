@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants, createWriteStream, type ReadStream } from 'node:fs';
+import { constants, type ReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -47,6 +47,9 @@ export class FilesystemBlobStorage implements BlobStorage {
     const temporary = path.join(incoming, `${randomUUID()}.part`);
     const hash = createHash('sha256');
     let size = 0;
+    // Created before anything is written, so that a failed write always finds it to remove: a
+    // stream left to open it itself could create it after the cleanup had run.
+    const file = await open(temporary, 'wx', 0o600);
     try {
       await pipeline(
         bytes,
@@ -58,12 +61,13 @@ export class FilesystemBlobStorage implements BlobStorage {
           }
         },
         // Flushed to disk before it takes the key's name: after a crash the key holds all of it or the old blob.
-        createWriteStream(temporary, { flags: 'wx', mode: 0o600, flush: true }),
+        file.createWriteStream({ flush: true }),
       );
       await mkdir(path.dirname(target), { recursive: true });
       await rename(temporary, target);
       await syncDirectory(path.dirname(target));
     } catch (error) {
+      await file.close().catch(() => {}); // the stream closes it when it ends; this covers one that never started
       await rm(temporary, { force: true });
       throw error;
     }
