@@ -168,4 +168,24 @@ describe('the filesystem blob storage', () => {
     await under.storage.delete('exports/one.json');
     expect(filesOnDisk()).toEqual([]);
   });
+
+  it('deletes what a writer killed mid-write left of a key, and nothing of another key', async () => {
+    await under.storage.put('attachments/1/kept', chunksOf('kept'));
+    // A killed writer's file: the adapter names it after its key, whichever process wrote it.
+    async function* hanging(): AsyncIterable<Uint8Array> {
+      yield Buffer.from('half of it');
+      await new Promise(() => {});
+    }
+    void under.storage.put('attachments/1/cut-off', hanging());
+    void under.storage.put('attachments/1/other-cut-off', hanging());
+    await expect.poll(() => filesOnDisk().filter((file) => file.startsWith('.incoming')).length).toBe(2);
+
+    await under.storage.delete('attachments/1/cut-off');
+
+    expect(filesOnDisk().filter((file) => file.startsWith('.incoming'))).toHaveLength(1);
+    expect(filesOnDisk()).toContain(path.join('attachments', '1', 'kept'));
+    await under.storage.delete('attachments/1/other-cut-off');
+    await under.storage.delete('attachments/1/kept');
+    expect(filesOnDisk()).toEqual([]);
+  });
 });

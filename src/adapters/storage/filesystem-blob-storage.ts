@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, type ReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStorage, ByteRange, StoredBlob } from '../../application/index.js';
@@ -27,7 +27,8 @@ async function syncDirectory(directory: string): Promise<void> {
 
 /**
  * Blobs as files under one root directory, each key a relative path. A blob is written to a file
- * of its own in `<root>/.incoming`, flushed to disk, then renamed over its key's path: rename is
+ * of its own in `<root>/.incoming` (named after its key, so that deleting the key also finds the
+ * file a killed writer left there), flushed to disk, then renamed over its key's path: rename is
  * atomic within a file system, so a reader opens the old file or the new one, never a part. A
  * reader holds its file open, and reads it whole even if it is replaced or deleted meanwhile.
  * Bytes stream through in chunks: no blob is ever held in memory. As in any file system, a key
@@ -44,7 +45,7 @@ export class FilesystemBlobStorage implements BlobStorage {
     const target = this.pathOf(key);
     const incoming = path.join(this.root, INCOMING);
     await mkdir(incoming, { recursive: true });
-    const temporary = path.join(incoming, `${randomUUID()}.part`);
+    const temporary = path.join(incoming, `${this.partialPrefixOf(key)}${randomUUID()}.part`);
     const hash = createHash('sha256');
     let size = 0;
     // Created before anything is written, so that a failed write always finds it to remove: a
@@ -92,6 +93,29 @@ export class FilesystemBlobStorage implements BlobStorage {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+    await this.deletePartials(key);
+  }
+
+  /** Removes the temporary files of writes of `key` that a killed process never finished. */
+  private async deletePartials(key: string): Promise<void> {
+    const prefix = this.partialPrefixOf(key);
+    let names: string[];
+    try {
+      names = await readdir(path.join(this.root, INCOMING));
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw error;
+    }
+    await Promise.all(names.filter((name) => name.startsWith(prefix)).map((name) => rm(path.join(this.root, INCOMING, name), { force: true })));
+  }
+
+  /**
+   * Starts the names of a key's temporary files, so that deleting the key finds what a crash left:
+   * a digest, since a key may be longer than a file name may be.
+   */
+  private partialPrefixOf(key: string): string {
+    assertBlobKey(key);
+    return `${createHash('sha256').update(key).digest('hex')}.`;
   }
 
   /** The key's file: the key is checked first, so no key names a path outside the root. */

@@ -37,7 +37,12 @@ export interface BlobStorage {
    */
   get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | null>;
   stat(key: string): Promise<{ size: number } | null>;
-  /** Removes the blob; nothing happens when there is none. */
+  /**
+   * Removes the blob, and what a write of the key that never finished left behind (a process
+   * killed mid-write leaves partial bytes no reader sees, but that still take space); nothing
+   * happens when there is neither. Callers never delete a key while it is being written: the
+   * service's keys name fresh ids, so a record that names a key is how its bytes are found again.
+   */
   delete(key: string): Promise<void>;
 }
 
