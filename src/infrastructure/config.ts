@@ -69,6 +69,8 @@ export interface JobsConfig {
   concurrency: number;
   /** JOB_LEASE: how long a job whose worker vanished (killed, no heartbeat) stays claimed before another worker runs it. */
   leaseMs: number;
+  /** JOB_FAILED_RETENTION: how long a job that failed for good is kept (and holds its key) before it is forgotten. */
+  failedRetentionMs: number;
 }
 
 /** A bad setting: the message names the variable and is the one line the process prints. */
@@ -218,6 +220,19 @@ function readJobLeaseMs(reader: EnvReader): number {
   return Math.round(seconds * 1000);
 }
 
+/**
+ * BullMQ counts a retention in whole seconds; beyond a year a failed job is history, which the
+ * queue is not for, and the bound keeps the cut-off within what every store compares.
+ */
+const JOB_FAILED_RETENTION_BOUNDS_SECONDS = { min: 1, max: 365 * 86_400 };
+
+function readJobFailedRetentionMs(reader: EnvReader): number {
+  const seconds = reader.duration('JOB_FAILED_RETENTION', '7d');
+  const { min, max } = JOB_FAILED_RETENTION_BOUNDS_SECONDS;
+  if (seconds < min || seconds > max) throw new ConfigError(`JOB_FAILED_RETENTION must be from ${min} s to 365d; got ${seconds} seconds`);
+  return Math.round(seconds * 1000);
+}
+
 function readJobs(reader: EnvReader): JobsConfig {
   return {
     workers: reader.oneOf('WORKERS', ['embedded', 'off'], 'embedded'),
@@ -225,6 +240,7 @@ function readJobs(reader: EnvReader): JobsConfig {
     attempts: reader.integer('JOB_ATTEMPTS', 5, 1, 100),
     concurrency: reader.integer('JOB_CONCURRENCY', 4, 1, 1_000),
     leaseMs: readJobLeaseMs(reader),
+    failedRetentionMs: readJobFailedRetentionMs(reader),
   };
 }
 
