@@ -44,7 +44,7 @@ describe.each(kinds)('AttachmentRepository contract: %s', (kind) => {
 
   async function created(userId: number, taskId: number, overrides: Partial<Attachment> = {}, quota = 1_000_000): Promise<Attachment> {
     const entity = anAttachment(userId, taskId, overrides);
-    expect(await stores.attachments.create(entity, quota)).toBe(true);
+    expect(await stores.attachments.create(entity, quota)).toBe('created');
     return entity;
   }
 
@@ -90,18 +90,30 @@ describe.each(kinds)('AttachmentRepository contract: %s', (kind) => {
     const { userId, taskId } = await owner();
     await created(userId, taskId, { size: 60 }, 100);
     const over = anAttachment(userId, taskId, { size: 41 });
-    expect(await stores.attachments.create(over, 100)).toBe(false);
+    expect(await stores.attachments.create(over, 100)).toBe('over-quota');
     expect(await stores.attachments.findById(userId, taskId, over.id)).toBeNull();
     expect(await stores.attachments.usage(userId)).toBe(60);
     await created(userId, taskId, { size: 40 }, 100);
     expect(await stores.attachments.usage(userId)).toBe(100);
   });
 
+  it('refuses an attachment whose task is gone or another user’s, charging nothing', async () => {
+    const { userId, taskId } = await owner();
+    const other = await owner();
+    expect(await stores.attachments.create(anAttachment(userId, other.taskId), 1_000)).toBe('task-gone');
+    await stores.deleteTask(userId, taskId);
+    const orphan = anAttachment(userId, taskId);
+    expect(await stores.attachments.create(orphan, 1_000)).toBe('task-gone');
+    expect(await stores.attachments.findById(userId, taskId, orphan.id)).toBeNull();
+    expect(await stores.attachments.usage(userId)).toBe(0);
+  });
+
   it('lets exactly the concurrent uploads of one user that fit the quota in, each in its unit of work', async () => {
     const { userId, taskId } = await owner();
     const entities = Array.from({ length: 8 }, () => anAttachment(userId, taskId, { size: 30 }));
     const outcomes = await Promise.all(entities.map((entity) => stores.transactions.run((scope) => scope.attachments.create(entity, 100))));
-    expect(outcomes.filter(Boolean)).toHaveLength(3);
+    expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(3);
+    expect(outcomes.filter((outcome) => outcome === 'over-quota')).toHaveLength(5);
     expect(await stores.attachments.usage(userId)).toBe(90);
     expect(await stores.attachments.listOfTask(userId, taskId)).toHaveLength(3);
   });
@@ -153,7 +165,7 @@ describe.each(kinds)('AttachmentRepository contract: %s', (kind) => {
 
     await expect(
       stores.transactions.run(async (scope) => {
-        expect(await scope.attachments.create(entity, 1_000)).toBe(true);
+        expect(await scope.attachments.create(entity, 1_000)).toBe('created');
         expect(await scope.attachments.claimGarbage(entity.storageKey, T0)).toBe(true);
         await scope.events.publish(event);
         throw new Error('crashed before the commit');

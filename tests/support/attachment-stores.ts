@@ -34,7 +34,7 @@ export async function openAttachmentStores(kind: StoreKind): Promise<AttachmentS
   const newTask = async (userId: number) => (await base.tasks.create(aNewTask(userId))).id;
   if (kind === 'memory') {
     const tasks = base.tasks as InMemoryTaskRepository;
-    const attachments = new InMemoryAttachmentRepository();
+    const attachments = new InMemoryAttachmentRepository(tasks);
     tasks.onDelete.push((userId, taskId) => attachments.deleteAllOfTask(userId, taskId));
     const log = new InMemoryChangeLog();
     return {

@@ -1,5 +1,7 @@
 import type { Attachment } from '../../domain/index.js';
 
+export type AttachmentCreation = 'created' | 'over-quota' | 'task-gone';
+
 /**
  * The attachments of every user, their owners' usage, and the blob garbage: storage keys whose
  * bytes no attachment names (or soon will not), with when they may be deleted.
@@ -14,10 +16,10 @@ import type { Attachment } from '../../domain/index.js';
 export interface AttachmentRepository {
   /**
    * Inserts the attachment and charges its size to its owner's usage, atomically and only if the
-   * usage stays within `quotaBytes`: of concurrent creates by one user, exactly those that fit
-   * succeed. False (nothing written) when it would not fit.
+   * usage stays within `quotaBytes` (of concurrent creates by one user, exactly those that fit
+   * succeed) and its task is still there, the owner's. Otherwise writes nothing and says why.
    */
-  create(entity: Attachment, quotaBytes: number): Promise<boolean>;
+  create(entity: Attachment, quotaBytes: number): Promise<AttachmentCreation>;
   findById(userId: number, taskId: number, id: string): Promise<Attachment | null>;
   /** The task's attachments, oldest first (ties by id). */
   listOfTask(userId: number, taskId: number): Promise<Attachment[]>;

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
-import type { AttachmentRepository } from '../../../application/index.js';
+import type { AttachmentCreation, AttachmentRepository } from '../../../application/index.js';
 import type { Attachment } from '../../../domain/index.js';
 import { lookupChunks } from './lookup-chunks.js';
+import { isForeignKeyViolation } from './sql-errors.js';
 import { isStorableId } from './sql-ids.js';
 import { fromDbTime, toDbTime } from './sql-values.js';
 
@@ -55,17 +56,26 @@ export class KnexAttachmentRepository implements AttachmentRepository {
     private readonly reads: Knex | Knex.Transaction = db,
   ) {}
 
-  async create(entity: Attachment, quotaBytes: number): Promise<boolean> {
-    // Two statements, one outcome: the conditional update is the guard, and the insert only follows it.
-    const charge = async (trx: Knex.Transaction): Promise<boolean> => {
+  async create(entity: Attachment, quotaBytes: number): Promise<AttachmentCreation> {
+    // The conditional update is the guard; the insert only follows it, in the same transaction.
+    const charge = async (trx: Knex.Transaction): Promise<AttachmentCreation> => {
+      if (!isStorableId(entity.taskId)) return 'task-gone';
+      const task = await trx('tasks').where({ id: entity.taskId, user_id: entity.userId }).first('id');
+      if (!task) return 'task-gone';
       await trx('attachment_usage').insert({ user_id: entity.userId, bytes: 0 }).onConflict('user_id').ignore();
       const charged = await trx('attachment_usage')
         .where({ user_id: entity.userId })
         .andWhereRaw('bytes + ? <= ?', [entity.size, quotaBytes])
         .update({ bytes: trx.raw('bytes + ?', [entity.size]) });
-      if (charged !== 1) return false;
-      await trx('attachments').insert(toRow(entity));
-      return true;
+      if (charged !== 1) return 'over-quota';
+      try {
+        await trx('attachments').insert(toRow(entity));
+      } catch (error) {
+        // The task was deleted after it was read, by a transaction that committed first.
+        if (isForeignKeyViolation(error)) return 'task-gone';
+        throw error;
+      }
+      return 'created';
     };
     // Inside a unit of work the charge belongs to it; alone, it gets its own transaction.
     if (this.db.isTransaction) return charge(this.db as Knex.Transaction);

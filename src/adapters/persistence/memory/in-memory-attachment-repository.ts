@@ -1,4 +1,4 @@
-import type { AttachmentRepository } from '../../../application/index.js';
+import type { AttachmentCreation, AttachmentRepository, TaskRepository } from '../../../application/index.js';
 import type { Attachment } from '../../../domain/index.js';
 
 const copy = (entity: Attachment): Attachment => structuredClone(entity);
@@ -17,15 +17,20 @@ export class InMemoryAttachmentRepository implements AttachmentRepository {
   private readonly usageOf = new Map<number, number>();
   private readonly garbage = new Map<string, Date>();
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  /** `tasks`: whose tasks exist, as the SQL foreign key knows. */
+  constructor(
+    private readonly tasks: Pick<TaskRepository, 'findById'>,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
-  async create(entity: Attachment, quotaBytes: number): Promise<boolean> {
+  async create(entity: Attachment, quotaBytes: number): Promise<AttachmentCreation> {
     if (this.stored.has(entity.id)) throw new Error(`attachment ${entity.id} exists already`);
+    if (!(await this.tasks.findById(entity.userId, entity.taskId))) return 'task-gone';
     const used = this.usageOf.get(entity.userId) ?? 0;
-    if (used + entity.size > quotaBytes) return false;
+    if (used + entity.size > quotaBytes) return 'over-quota';
     this.usageOf.set(entity.userId, used + entity.size);
     this.stored.set(entity.id, copy(entity));
-    return true;
+    return 'created';
   }
 
   async findById(userId: number, taskId: number, id: string): Promise<Attachment | null> {

@@ -1,4 +1,5 @@
 import type {
+  AttachmentCreation,
   AttachmentRepository,
   ChangeNotifier,
   ClaimOutcome,
@@ -178,9 +179,9 @@ class JournaledAttachments implements AttachmentRepository {
     private readonly undo: Undo,
   ) {}
 
-  create(entity: Attachment, quotaBytes: number): Promise<boolean> {
+  create(entity: Attachment, quotaBytes: number): Promise<AttachmentCreation> {
     const undoPoint = this.store.undoPoint({ id: entity.id, userId: entity.userId });
-    return journaled(this.undo, undoPoint, this.store.create(entity, quotaBytes), (created) => created);
+    return journaled(this.undo, undoPoint, this.store.create(entity, quotaBytes), (outcome) => outcome === 'created');
   }
 
   findById(userId: number, taskId: number, id: string): Promise<Attachment | null> {
@@ -260,7 +261,7 @@ export class InMemoryTransactionRunner implements TransactionRunner {
     private readonly changes: InMemoryChangeLog = new InMemoryChangeLog(),
     private readonly notifier?: ChangeNotifier,
     private readonly exports: InMemoryExportRepository = new InMemoryExportRepository(),
-    private readonly attachments: InMemoryAttachmentRepository = new InMemoryAttachmentRepository(),
+    private readonly attachments: InMemoryAttachmentRepository = new InMemoryAttachmentRepository(tasks),
   ) {}
 
   async run<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> {
