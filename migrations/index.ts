@@ -12,6 +12,7 @@ import * as taskReminders from './20261209_010_task_reminders.js';
 import * as jobs from './20261209_012_jobs.js';
 import * as exportsTable from './20261209_011_exports.js';
 import * as failedJobsIndex from './20261210_013_failed_jobs_index.js';
+import * as attachments from './20261210_014_attachments.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -39,6 +40,7 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261209_012_jobs', migration: jobs },
   { file: '20261209_011_exports', migration: exportsTable },
   { file: '20261210_013_failed_jobs_index', migration: failedJobsIndex },
+  { file: '20261210_014_attachments', migration: attachments },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -43,6 +43,8 @@ export interface Config {
   jobs: JobsConfig;
   /** EXPORT_TTL: how long the file of a succeeded export can be downloaded. */
   exportTtlSeconds: number;
+  /** Files on tasks: the limits on one and on a user's all, and how long an upload may take. */
+  attachments: AttachmentsConfig;
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
 }
@@ -71,6 +73,15 @@ export interface JobsConfig {
   leaseMs: number;
   /** JOB_FAILED_RETENTION: how long a job that failed for good is kept (and holds its key) before it is forgotten. */
   failedRetentionMs: number;
+}
+
+export interface AttachmentsConfig {
+  /** ATTACHMENT_MAX_BYTES: the largest file; larger → 413. */
+  maxBytes: number;
+  /** ATTACHMENT_QUOTA_BYTES: the most one user's attachments may take in all; more → 413 quota-exceeded. */
+  quotaBytes: number;
+  /** ATTACHMENT_UPLOAD_TIMEOUT: how long one upload may take; an upload still running then is aborted. */
+  uploadTimeoutMs: number;
 }
 
 /** A bad setting: the message names the variable and is the one line the process prints. */
@@ -253,6 +264,21 @@ function readExportTtl(reader: EnvReader): number {
   return seconds;
 }
 
+/** An upload that needs more than a day is a transfer this API is not for; the bound also keeps deadlines within what databases store. */
+const MAX_UPLOAD_TIMEOUT_SECONDS = 86_400;
+
+function readAttachments(reader: EnvReader): AttachmentsConfig {
+  const timeout = reader.duration('ATTACHMENT_UPLOAD_TIMEOUT', '1h');
+  if (timeout < 1 || timeout > MAX_UPLOAD_TIMEOUT_SECONDS) {
+    throw new ConfigError(`ATTACHMENT_UPLOAD_TIMEOUT must be from 1 s to 24h; got ${timeout} seconds`);
+  }
+  return {
+    maxBytes: reader.bytes('ATTACHMENT_MAX_BYTES', '25mb'),
+    quotaBytes: reader.bytes('ATTACHMENT_QUOTA_BYTES', '1gb'),
+    uploadTimeoutMs: Math.round(timeout * 1000),
+  };
+}
+
 function readAdmin(reader: EnvReader): Config['admin'] {
   const username = reader.optional('ADMIN_USERNAME');
   const email = reader.optional('ADMIN_EMAIL');
@@ -313,6 +339,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     events: readEvents(reader),
     jobs: readJobs(reader),
     exportTtlSeconds: readExportTtl(reader),
+    attachments: readAttachments(reader),
     warnings,
   };
 }
