@@ -58,8 +58,13 @@ export interface S3BlobStorageOptions {
   partSize?: number;
 }
 
+/**
+ * No such object. A missing bucket is a misconfiguration, not a missing blob: GetObject names it
+ * (NoSuchBucket); HeadObject has no body to tell them apart, and without s3:ListBucket S3
+ * answers 403 for a missing key, which is therefore no "not found" either.
+ */
 const isNotFound = (error: unknown): boolean =>
-  error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.name === 'NotFound' || error.$metadata.httpStatusCode === 404);
+  error instanceof S3ServiceException && error.name !== 'NoSuchBucket' && (error.name === 'NoSuchKey' || error.$metadata.httpStatusCode === 404);
 
 /**
  * Blobs as objects of one bucket, each key an object key (under an optional prefix).
@@ -73,10 +78,12 @@ const isNotFound = (error: unknown): boolean =>
  * multipart upload; one killed midway leaves an unfinished upload (invisible to readers, but its
  * parts are billed) that `delete` removes.
  *
- * A read is one GetObject whose response body is streamed: S3 serves a response from the one
- * version it started with, so a reader reads the bytes it opened even if the object is replaced
- * or deleted meanwhile, as long as that response lasts. What S3 does not give: a read cannot be
- * resumed once its connection breaks, so such a read fails rather than mixing versions.
+ * A read is one GetObject whose response body is streamed, which pins the version: S3 documents
+ * that a GET concurrent with a PUT of its key returns the old bytes or the new, never a mix, and
+ * a response under way goes on serving the version it began with when the object is replaced or
+ * deleted (the latter S3 does not spell out; stores that replace files in place, such as s3rver,
+ * cut such a response short, which the reader sees as an error, never as other bytes). The pin
+ * lasts as long as that one response: a read whose connection breaks fails, it is not resumed.
  */
 export class S3BlobStorage implements BlobStorage {
   private readonly bucket: string;
