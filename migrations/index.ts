@@ -11,6 +11,8 @@ import * as changeLog from './20261208_009_change_log.js';
 import * as taskReminders from './20261209_010_task_reminders.js';
 import * as jobs from './20261209_012_jobs.js';
 import * as exportsTable from './20261209_011_exports.js';
+import * as failedJobsIndex from './20261210_013_failed_jobs_index.js';
+import * as attachments from './20261210_014_attachments.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -37,6 +39,8 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261209_010_task_reminders', migration: taskReminders },
   { file: '20261209_012_jobs', migration: jobs },
   { file: '20261209_011_exports', migration: exportsTable },
+  { file: '20261210_013_failed_jobs_index', migration: failedJobsIndex },
+  { file: '20261210_014_attachments', migration: attachments },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

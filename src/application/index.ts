@@ -6,3 +6,4 @@ export * from './tokens/index.js';
 export * from './events/index.js';
 export * from './jobs/index.js';
 export * from './exports/index.js';
+export * from './attachments/index.js';

@@ -20,7 +20,11 @@ export type DomainErrorCode =
   | 'TOO_MANY_STREAMS'
   | 'EXPORT_NOT_FOUND'
   | 'EXPORT_NOT_READY'
-  | 'EXPORT_EXPIRED';
+  | 'EXPORT_EXPIRED'
+  | 'ATTACHMENT_NOT_FOUND'
+  | 'ATTACHMENT_TOO_LARGE'
+  | 'ATTACHMENT_QUOTA_EXCEEDED'
+  | 'ATTACHMENT_UPLOAD_TIMED_OUT';
 
 export interface FieldError {
   field: string;

@@ -6,3 +6,4 @@ export * from './scope.js';
 export * from './personal-access-token.js';
 export * from './event-ticket.js';
 export * from './export.js';
+export * from './attachment.js';

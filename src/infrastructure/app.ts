@@ -100,6 +100,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
       metricsToken: config.metricsToken,
       metricsRegistries: [jobInstrumentation.registry],
       eventStreams: { heartbeatSeconds: config.events.heartbeatSeconds, maxBufferBytes: config.events.maxBufferBytes },
+      attachmentUploads: { maxBytes: config.attachments.maxBytes, timeoutMs: config.attachments.uploadTimeoutMs },
     },
   );
   await notifierStarted;

@@ -45,6 +45,8 @@ export interface Config {
   exportTtlSeconds: number;
   /** STORAGE_URL and S3_*: where blobs (export files, attachments) live. */
   storage: StorageConfig;
+  /** Files on tasks: the limits on one and on a user's all, and how long an upload may take. */
+  attachments: AttachmentsConfig;
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
 }
@@ -71,6 +73,17 @@ export interface JobsConfig {
   concurrency: number;
   /** JOB_LEASE: how long a job whose worker vanished (killed, no heartbeat) stays claimed before another worker runs it. */
   leaseMs: number;
+  /** JOB_FAILED_RETENTION: how long a job that failed for good is kept (and holds its key) before it is forgotten. */
+  failedRetentionMs: number;
+}
+
+export interface AttachmentsConfig {
+  /** ATTACHMENT_MAX_BYTES: the largest file; larger → 413. */
+  maxBytes: number;
+  /** ATTACHMENT_QUOTA_BYTES: the most one user's attachments may take in all; more → 413 quota-exceeded. */
+  quotaBytes: number;
+  /** ATTACHMENT_UPLOAD_TIMEOUT: how long one upload may take; an upload still running then is aborted. */
+  uploadTimeoutMs: number;
 }
 
 /**
@@ -246,6 +259,19 @@ function readJobLeaseMs(reader: EnvReader): number {
   return Math.round(seconds * 1000);
 }
 
+/**
+ * BullMQ counts a retention in whole seconds; beyond a year a failed job is history, which the
+ * queue is not for, and the bound keeps the cut-off within what every store compares.
+ */
+const JOB_FAILED_RETENTION_BOUNDS_SECONDS = { min: 1, max: 365 * 86_400 };
+
+function readJobFailedRetentionMs(reader: EnvReader): number {
+  const seconds = reader.duration('JOB_FAILED_RETENTION', '7d');
+  const { min, max } = JOB_FAILED_RETENTION_BOUNDS_SECONDS;
+  if (seconds < min || seconds > max) throw new ConfigError(`JOB_FAILED_RETENTION must be from ${min} s to 365d; got ${seconds} seconds`);
+  return Math.round(seconds * 1000);
+}
+
 function readJobs(reader: EnvReader): JobsConfig {
   return {
     workers: reader.oneOf('WORKERS', ['embedded', 'off'], 'embedded'),
@@ -253,6 +279,7 @@ function readJobs(reader: EnvReader): JobsConfig {
     attempts: reader.integer('JOB_ATTEMPTS', 5, 1, 100),
     concurrency: reader.integer('JOB_CONCURRENCY', 4, 1, 1_000),
     leaseMs: readJobLeaseMs(reader),
+    failedRetentionMs: readJobFailedRetentionMs(reader),
   };
 }
 
@@ -322,6 +349,21 @@ function readStorage(reader: EnvReader, dataDir: string, cwd: string, warnings: 
   return { kind: 'file', directory: path.resolve(cwd, directory) };
 }
 
+/** An upload that needs more than a day is a transfer this API is not for; the bound also keeps deadlines within what databases store. */
+const MAX_UPLOAD_TIMEOUT_SECONDS = 86_400;
+
+function readAttachments(reader: EnvReader): AttachmentsConfig {
+  const timeout = reader.duration('ATTACHMENT_UPLOAD_TIMEOUT', '1h');
+  if (timeout < 1 || timeout > MAX_UPLOAD_TIMEOUT_SECONDS) {
+    throw new ConfigError(`ATTACHMENT_UPLOAD_TIMEOUT must be from 1 s to 24h; got ${timeout} seconds`);
+  }
+  return {
+    maxBytes: reader.bytes('ATTACHMENT_MAX_BYTES', '25mb'),
+    quotaBytes: reader.bytes('ATTACHMENT_QUOTA_BYTES', '1gb'),
+    uploadTimeoutMs: Math.round(timeout * 1000),
+  };
+}
+
 function readAdmin(reader: EnvReader): Config['admin'] {
   const username = reader.optional('ADMIN_USERNAME');
   const email = reader.optional('ADMIN_EMAIL');
@@ -383,6 +425,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     jobs: readJobs(reader),
     exportTtlSeconds: readExportTtl(reader),
     storage: readStorage(reader, dataDir, cwd, warnings),
+    attachments: readAttachments(reader),
     warnings,
   };
 }

@@ -88,7 +88,17 @@ import {
   type ExportEncoders,
   type ExportRepository,
   type TaskSnapshots,
+  ATTACHMENT_REPOSITORY,
+  DeleteAttachment,
+  GetAttachment,
+  ListAttachments,
+  OpenAttachmentContent,
+  PurgeBlobGarbage,
+  UploadAttachment,
+  type AttachmentRepository,
 } from '../application/index.js';
+import { KnexAttachmentRepository } from '../adapters/persistence/knex/knex-attachment-repository.js';
+import { InMemoryAttachmentRepository } from '../adapters/persistence/memory/in-memory-attachment-repository.js';
 import { exportEncoders } from '../adapters/exports/export-encoders.js';
 import { InMemoryJobQueue } from '../adapters/jobs/in-memory-job-queue.js';
 import { KnexExportRepository } from '../adapters/persistence/knex/knex-export-repository.js';
@@ -210,6 +220,7 @@ export function createContainer(options: ContainerOptions): DependencyContainer 
   registerEventUseCases(c, config);
   registerHousekeepingUseCases(c, config);
   registerExportUseCases(c, config, reportError);
+  registerAttachmentUseCases(c, config, reportError);
   single(c, LiveEvents, (c) =>
     new LiveEvents(r(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK), liveEvents),
   );
@@ -232,6 +243,7 @@ function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void 
   single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new KnexTransactionRunner(db, r(c, CHANGE_NOTIFIER)));
   single<ExportRepository>(c, EXPORT_REPOSITORY, () => new KnexExportRepository(db, reads));
   single<TaskSnapshots>(c, TASK_SNAPSHOTS, () => new KnexTaskSnapshots(reads));
+  single<AttachmentRepository>(c, ATTACHMENT_REPOSITORY, () => new KnexAttachmentRepository(db, reads));
 }
 
 function registerInMemoryStores(c: DependencyContainer): void {
@@ -247,6 +259,12 @@ function registerInMemoryStores(c: DependencyContainer): void {
   single<EventTicketStore>(c, EVENT_TICKET_STORE, (c) => cascadeFromUsers(c, new InMemoryEventTicketStore()));
   single<ExportRepository>(c, EXPORT_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryExportRepository()));
   single<TaskSnapshots>(c, TASK_SNAPSHOTS, (c) => new InMemoryTaskSnapshots(r(c, TASK_REPOSITORY)));
+  single<AttachmentRepository>(c, ATTACHMENT_REPOSITORY, (c) => {
+    const tasks = r<InMemoryTaskRepository>(c, TASK_REPOSITORY);
+    const attachments = cascadeFromUsers(c, new InMemoryAttachmentRepository(tasks, () => r<Clock>(c, CLOCK).now()));
+    tasks.onDelete.push((userId, taskId) => attachments.deleteAllOfTask(userId, taskId));
+    return attachments;
+  });
   // Nothing else outlives this process in this mode; files on disk would outlive their rows.
   single<BlobStorage>(c, BLOB_STORAGE, () => new InMemoryBlobStorage());
   single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) =>
@@ -256,6 +274,7 @@ function registerInMemoryStores(c: DependencyContainer): void {
       r<InMemoryChangeLog>(c, CHANGE_LOG),
       r(c, CHANGE_NOTIFIER),
       r<InMemoryExportRepository>(c, EXPORT_REPOSITORY),
+      r<InMemoryAttachmentRepository>(c, ATTACHMENT_REPOSITORY),
     ),
   );
 }
@@ -332,6 +351,22 @@ function registerExportUseCases(c: DependencyContainer, config: Config, reportEr
   single(c, ExpireExports, (c) => new ExpireExports(r(c, EXPORT_REPOSITORY), r(c, BLOB_STORAGE), r(c, JOB_QUEUE)));
 }
 
+/** Attachments: uploaded, read and deleted over HTTP; their bytes removed by housekeeping's purge (and a job after each delete). */
+function registerAttachmentUseCases(c: DependencyContainer, config: Config, reportError: (error: unknown, what: string) => void): void {
+  const reportEnqueueFailure = (error: unknown) =>
+    reportError(error, 'enqueueing the purge of a deleted attachment\'s bytes failed; the hourly purge removes them');
+  single(c, UploadAttachment, (c) =>
+    new UploadAttachment(r(c, TASK_REPOSITORY), r(c, ATTACHMENT_REPOSITORY), r(c, BLOB_STORAGE), r(c, TRANSACTION_RUNNER), r(c, ID_GENERATOR), r(c, CLOCK), config.attachments),
+  );
+  single(c, ListAttachments, (c) => new ListAttachments(r(c, TASK_REPOSITORY), r(c, ATTACHMENT_REPOSITORY)));
+  single(c, GetAttachment, (c) => new GetAttachment(r(c, TASK_REPOSITORY), r(c, ATTACHMENT_REPOSITORY)));
+  single(c, OpenAttachmentContent, (c) => new OpenAttachmentContent(r(c, TASK_REPOSITORY), r(c, ATTACHMENT_REPOSITORY), r(c, BLOB_STORAGE)));
+  single(c, DeleteAttachment, (c) =>
+    new DeleteAttachment(r(c, TASK_REPOSITORY), r(c, ATTACHMENT_REPOSITORY), r(c, TRANSACTION_RUNNER), r(c, JOB_QUEUE), r(c, CLOCK), reportEnqueueFailure),
+  );
+  single(c, PurgeBlobGarbage, (c) => new PurgeBlobGarbage(r(c, ATTACHMENT_REPOSITORY), r(c, BLOB_STORAGE), r(c, CLOCK)));
+}
+
 export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
   return {
     registerUser: r(c, RegisterUser),
@@ -362,5 +397,10 @@ export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
     listExports: r(c, ListExports),
     getExport: r(c, GetExport),
     openExportDownload: r(c, OpenExportDownload),
+    uploadAttachment: r(c, UploadAttachment),
+    listAttachments: r(c, ListAttachments),
+    getAttachment: r(c, GetAttachment),
+    openAttachmentContent: r(c, OpenAttachmentContent),
+    deleteAttachment: r(c, DeleteAttachment),
   };
 }

@@ -16,9 +16,9 @@ export function parseDurationSeconds(text: string): number | null {
   return seconds > 0 ? seconds : null;
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 };
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
 
-/** "1048576", "512kb", "1mb" → bytes; null when unreadable. */
+/** "1048576", "512kb", "1mb", "1gb" → bytes; null when unreadable. */
 export function parseByteSize(text: string): number | null {
   const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
   const factor = match && SIZE_UNITS[match[2]!.toLowerCase()];

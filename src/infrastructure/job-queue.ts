@@ -94,7 +94,8 @@ export const JOB_QUEUE_OPENERS: Record<JobQueueKind, JobQueueOpener> = {
 };
 
 export function jobQueueSettings(config: Config): JobQueueSettings {
-  return { ...DEFAULT_JOB_QUEUE_SETTINGS, attempts: config.jobs.attempts, concurrency: config.jobs.concurrency };
+  const { attempts, concurrency, failedRetentionMs } = config.jobs;
+  return { ...DEFAULT_JOB_QUEUE_SETTINGS, attempts, concurrency, failedRetentionMs };
 }
 
 export async function openJobQueue(

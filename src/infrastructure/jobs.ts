@@ -7,6 +7,7 @@ import {
   FireReminder,
   Housekeeping,
   JOB_QUEUES,
+  PurgeBlobGarbage,
   PurgeEndedSessions,
   PurgeExpiredEvents,
   PurgeExpiredIdempotencyKeys,
@@ -33,14 +34,19 @@ export const HOUSEKEEPING_SCHEDULES: readonly HousekeepingSchedule[] = [
   { key: 'housekeeping-due-reminders', everyMs: 60 * 1000, payload: { chore: 'due-reminders' } },
 ];
 
+const counting = (name: string, purge: () => Promise<number>): PurgeChore => ({ name, run: async () => ({ [name]: await purge() }) });
+
+/** The bytes of deleted attachments and of uploads that never finished: in `purge`, and alone after a delete. */
+export const blobGarbageChore = (c: DependencyContainer): PurgeChore => counting('blob_garbage', () => c.resolve(PurgeBlobGarbage).execute());
+
 /** Every purge of `purge`, in the order they run. */
 export function purgeChores(c: DependencyContainer): PurgeChore[] {
-  const counting = (name: string, purge: () => Promise<number>): PurgeChore => ({ name, run: async () => ({ [name]: await purge() }) });
   return [
     counting('idempotency_keys', () => c.resolve(PurgeExpiredIdempotencyKeys).execute()),
     counting('sessions', () => c.resolve(PurgeEndedSessions).execute()),
     counting('personal_access_tokens', () => c.resolve(PurgeExpiredPersonalAccessTokens).execute()),
     counting('exports', () => c.resolve(ExpireExports).run(c.resolve<Clock>(CLOCK).now())),
+    blobGarbageChore(c),
     {
       name: 'events',
       run: async () => {
@@ -65,15 +71,19 @@ export function jobHandlers(c: DependencyContainer, logger: Logger): JobHandlers
   return {
     [JOB_QUEUES.exports]: c.resolve(RunExport),
     [JOB_QUEUES.reminders]: c.resolve(FireReminder),
-    [JOB_QUEUES.housekeeping]: new Housekeeping({ purges: purgeChores(c), dueReminders: dueRemindersStep(c), onPurged }),
+    [JOB_QUEUES.housekeeping]: new Housekeeping({ purges: purgeChores(c), dueReminders: dueRemindersStep(c), blobGarbage: blobGarbageChore(c), onPurged }),
   };
 }
 
-/** Declares housekeeping's schedules, and runs each chore once now rather than a whole interval after a restart. */
+/**
+ * Declares housekeeping's schedules, and runs each chore once now rather than a whole interval
+ * after a restart (so the bytes a killed upload left go once their deadline has passed, not an
+ * hour later). The start-up run has a key: processes starting together enqueue it once.
+ */
 export async function scheduleHousekeeping(queue: JobQueue): Promise<void> {
   for (const { key, everyMs, payload } of HOUSEKEEPING_SCHEDULES) {
     await queue.repeat(JOB_QUEUES.housekeeping, payload, { key, everyMs });
-    await queue.enqueue(JOB_QUEUES.housekeeping, payload);
+    await queue.enqueue(JOB_QUEUES.housekeeping, payload, { key: `${key}-at-start` });
   }
 }
 

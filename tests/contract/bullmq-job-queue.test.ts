@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JobRefusedError, type JobContext, type JobHandler, type JobPayload, type JobWorker } from '../../src/application/index.js';
 import { BullmqJobQueue } from '../../src/adapters/jobs/bullmq-job-queue.js';
+import { DEFAULT_JOB_QUEUE_SETTINGS } from '../../src/adapters/jobs/job-settings.js';
 import { bullmqKinds, bullmqTestStores } from '../support/bullmq-job-queues.js';
 import type { JobQueueDeployment } from '../support/job-queues.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -9,7 +10,7 @@ import { TcpProxy } from '../support/tcp-proxy.js';
 const kinds = Object.entries(await bullmqKinds());
 const stores = Object.entries(bullmqTestStores());
 
-const SETTINGS = { attempts: 3, backoffMs: 40, concurrency: 2, leaseMs: 500 };
+const SETTINGS = { ...DEFAULT_JOB_QUEUE_SETTINGS, attempts: 3, backoffMs: 40, concurrency: 2, leaseMs: 500 };
 const WAIT = { timeout: 8_000, interval: 10 };
 
 interface Run {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test, vi } from 'vitest';
 import { JobRefusedError, type JobContext, type JobHandler, type JobPayload, type JobWorker } from '../../src/application/index.js';
-import type { JobQueueSettings } from '../../src/adapters/jobs/job-settings.js';
+import { DEFAULT_JOB_QUEUE_SETTINGS, type JobQueueSettings } from '../../src/adapters/jobs/job-settings.js';
 import { jobQueueKinds, type JobQueueDeployment, type OpenJobQueueDeployment } from '../support/job-queues.js';
 
 /**
@@ -14,8 +14,8 @@ const kinds = Object.entries(await jobQueueKinds());
 
 type Settings = JobQueueSettings & { leaseMs: number };
 
-/** One worker slot: jobs then run one after another, in the order they fell due. */
-const SETTINGS: Settings = { attempts: 3, backoffMs: 20, concurrency: 1, leaseMs: 800 };
+/** One worker slot: jobs then run one after another, in the order they fell due. Failed jobs are kept for the default 7 days. */
+const SETTINGS: Settings = { ...DEFAULT_JOB_QUEUE_SETTINGS, attempts: 3, backoffMs: 20, concurrency: 1, leaseMs: 800 };
 const SOON = { timeout: 5_000, interval: 10 };
 
 interface Run {
@@ -303,6 +303,54 @@ describe.concurrent.each(kinds)('JobQueue: %s', (_kind, open: OpenJobQueueDeploy
       expect(seen.failures).toHaveLength(1);
       expect(seen.failures[0]!.error.message).toBe('exportId is missing');
       expect(seen.failures[0]!.context.attempt).toBe(1);
+    });
+  });
+
+  describe('failed jobs', () => {
+    /** The shortest BullMQ can keep them: it counts whole seconds. */
+    const RETENTION_MS = 1_000;
+    const refusing = () =>
+      recorder(async (payload) => {
+        if ((payload as { refuse?: boolean }).refuse) throw new JobRefusedError('not a valid payload');
+      });
+
+    it('are forgotten once a later job of their queue fails past the retention: their key runs a job again', async ({ jobs }) => {
+      const deployment = await jobs.deploy({ failedRetentionMs: RETENTION_MS });
+      const [queue, key] = [aQueue(), aKey()];
+      const seen = refusing();
+      await jobs.startWorker(deployment, { [queue]: seen.handler });
+      await deployment.queue.enqueue(queue, { n: 1, refuse: true }, { key });
+      await vi.waitFor(() => expect(seen.failures).toHaveLength(1), SOON);
+      // A failure within the retention forgets nothing: the key still dedupes.
+      await deployment.queue.enqueue(queue, { early: true, refuse: true });
+      await vi.waitFor(() => expect(seen.failures).toHaveLength(2), SOON);
+      await deployment.queue.enqueue(queue, { n: 2 }, { key });
+      await barrier(deployment, queue, seen);
+      // The marker ran after the first job was recorded as failed: from this, its retention is over.
+      const retentionOver = new Date(Date.now() + RETENTION_MS);
+      await deployment.queue.enqueue(queue, { late: true, refuse: true }, { runAt: retentionOver });
+      await vi.waitFor(() => expect(seen.failures).toHaveLength(3), { ...SOON, timeout: RETENTION_MS + SOON.timeout });
+      await barrier(deployment, queue, seen);
+      await deployment.queue.enqueue(queue, { n: 3 }, { key });
+      await vi.waitFor(() => expect(jobRuns(seen)).toContainEqual({ n: 3 }), SOON);
+      expect(jobRuns(seen).filter((payload) => (payload as { n?: number }).n)).toEqual([{ n: 1, refuse: true }, { n: 3 }]);
+    });
+
+    it('are kept no more than failedMaxKept a queue, the newest', async ({ jobs }) => {
+      const deployment = await jobs.deploy({ failedMaxKept: 2 });
+      const queue = aQueue();
+      const keys = [aKey(), aKey(), aKey()];
+      const seen = refusing();
+      await jobs.startWorker(deployment, { [queue]: seen.handler });
+      for (const [failed, key] of keys.entries()) {
+        // A millisecond apart at least, so that which failed first is never a tie.
+        await deployment.queue.enqueue(queue, { key, refuse: true }, { key, runAt: new Date(Date.now() + 2) });
+        await vi.waitFor(() => expect(seen.failures).toHaveLength(failed + 1), SOON);
+        await barrier(deployment, queue, seen);
+      }
+      for (const key of keys) await deployment.queue.enqueue(queue, { again: key }, { key });
+      await barrier(deployment, queue, seen);
+      expect(jobRuns(seen).filter((payload) => (payload as { again?: string }).again)).toEqual([{ again: keys[0] }]);
     });
   });
 

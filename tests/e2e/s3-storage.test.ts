@@ -4,13 +4,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JOB_QUEUE, RunExport } from '../../src/application/index.js';
 import type { InMemoryJobQueue } from '../../src/adapters/jobs/in-memory-job-queue.js';
 import { createWorkerApplication } from '../../src/infrastructure/worker-app.js';
-import { openTestDatabase } from '../support/databases.js';
+import { availableEngines, openTestDatabase } from '../support/databases.js';
 import { buildE2eApp, signUp } from '../support/http.js';
 import { startS3Server, type S3TestServer } from '../support/s3-server.js';
 import { json, testConfig, type TestApp } from '../support/test-app.js';
 
+const engines = await availableEngines();
+
 /** The service on an S3 bucket, as STORAGE_URL and the S3 settings name it; credentials from the environment, as the SDK's chain reads them. */
-describe('the service on S3 storage', () => {
+describe.each(engines)('the service on S3 storage, on %s', (engine) => {
   let server: S3TestServer;
   let app: TestApp;
   let storageEnv: Record<string, string>;
@@ -19,7 +21,7 @@ describe('the service on S3 storage', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'S3RVER');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
     storageEnv = { STORAGE_URL: `s3://${server.bucket}/deployment-1`, S3_ENDPOINT: server.endpoint, S3_FORCE_PATH_STYLE: 'true' };
-    app = await buildE2eApp('sqlite', storageEnv);
+    app = await buildE2eApp(engine, storageEnv);
   });
   afterAll(async () => {
     await app.close();
@@ -52,7 +54,7 @@ describe('the service on S3 storage', () => {
   it('reports the bucket in /ready, and is not ready while the bucket does not answer', async () => {
     expect(json(await app.inject({ method: 'GET', url: '/ready' }))).toMatchObject({ status: 'ok', checks: { database: 'ok', storage: 'ok' } });
 
-    const missing = await buildE2eApp('sqlite', { ...storageEnv, STORAGE_URL: 's3://no-such-bucket' });
+    const missing = await buildE2eApp(engine, { ...storageEnv, STORAGE_URL: 's3://no-such-bucket' });
     try {
       const ready = await missing.inject({ method: 'GET', url: '/ready' });
       expect(ready.statusCode).toBe(503);
@@ -62,7 +64,8 @@ describe('the service on S3 storage', () => {
     }
   });
 
-  it('has the worker process report the same bucket in its /ready', async () => {
+  // The worker's storage wiring does not depend on the database: once is enough.
+  it.runIf(engine === 'sqlite')('has the worker process report the same bucket in its /ready', async () => {
     const database = await openTestDatabase('sqlite');
     const worker = await createWorkerApplication(testConfig({ ...storageEnv, WORKER_PORT: '0' }), { db: database.db, logger: pino({ level: 'silent' }) });
     try {

@@ -23,6 +23,8 @@ const FRAMEWORK_ERRORS: Record<string, (error: FastifyError) => ProblemDetails> 
   BODY_TOO_DEEP: (error) => httpProblem(400, error.message),
   FORBIDDEN_JSON_KEY: (error) => httpProblem(400, error.message),
   RATE_LIMITED: (error) => httpProblem(429, error.message),
+  NOT_MULTIPART: (error) => httpProblem(415, error.message),
+  MALFORMED_MULTIPART: (error) => httpProblem(400, error.message),
 };
 
 export interface ErrorHandlingOptions {

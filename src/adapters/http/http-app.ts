@@ -19,6 +19,7 @@ import { requestIdFor } from './request-id.js';
 import { lazyChildLogger } from './request-logger.js';
 import { registerRouteAccess } from './route-access.js';
 import { routeLabel } from './route-label.js';
+import { attachmentRoutes, type AttachmentRoutesOptions, type AttachmentUploadSettings } from './routes/attachment-routes.js';
 import { authRoutes, type AuthRoutesOptions } from './routes/auth-routes.js';
 import { eventRoutes, type EventRoutesOptions } from './routes/event-routes.js';
 import { exportRoutes, type ExportRoutesOptions } from './routes/export-routes.js';
@@ -33,8 +34,15 @@ import { rejectNonDecimalIds, schemaCompiler } from './validation.js';
 
 /** Every use case the HTTP transport calls: what its route plugins need, plus the credential checks. */
 export type HttpUseCases = Omit<
-  AuthRoutesOptions & UserRoutesOptions & TaskRoutesOptions & PersonalTokenRoutesOptions & SyncRoutesOptions & EventRoutesOptions & ExportRoutesOptions,
-  'guards' | 'streams'
+  AuthRoutesOptions &
+    UserRoutesOptions &
+    TaskRoutesOptions &
+    PersonalTokenRoutesOptions &
+    SyncRoutesOptions &
+    EventRoutesOptions &
+    ExportRoutesOptions &
+    AttachmentRoutesOptions,
+  'guards' | 'streams' | 'uploads'
 > & {
   authenticate: Authenticate;
   redeemEventTicket: RedeemEventTicket;
@@ -55,6 +63,8 @@ export interface HttpAppOptions {
   metricsRegistries?: readonly Registry[];
   /** GET /events: heartbeats and the most a client may have queued. */
   eventStreams: EventStreamSettings;
+  /** POST /tasks/{id}/attachments: the file's limit and the upload's deadline. */
+  attachmentUploads: AttachmentUploadSettings;
 }
 
 export interface HttpAppDependencies {
@@ -151,5 +161,6 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   await app.register(syncRoutes, { ...useCases, guards });
   await app.register(eventRoutes, { ...useCases, guards, streams: options.eventStreams });
   await app.register(exportRoutes, { ...useCases, guards });
+  await app.register(attachmentRoutes, { ...useCases, guards, uploads: options.attachmentUploads });
   return app;
 }

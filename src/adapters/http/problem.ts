@@ -36,6 +36,10 @@ export const DOMAIN_ERROR_STATUS: Record<DomainErrorCode, { status: number; type
   EXPORT_NOT_FOUND: { status: 404, type: 'not-found', title: 'Not found' },
   EXPORT_NOT_READY: { status: 409, type: 'export-not-ready', title: 'Export not ready' },
   EXPORT_EXPIRED: { status: 410, type: 'export-expired', title: 'Export expired' },
+  ATTACHMENT_NOT_FOUND: { status: 404, type: 'not-found', title: 'Not found' },
+  ATTACHMENT_TOO_LARGE: { status: 413, type: 'attachment-too-large', title: 'Attachment too large' },
+  ATTACHMENT_QUOTA_EXCEEDED: { status: 413, type: 'quota-exceeded', title: 'Attachment quota exceeded' },
+  ATTACHMENT_UPLOAD_TIMED_OUT: { status: 408, type: 'upload-timed-out', title: 'Upload timed out' },
 };
 
 export const problemType = (slug: string): string => `${PROBLEM_BASE}${slug}`;

@@ -31,7 +31,7 @@ const DEFAULT_LEASE_MS = 30_000;
 /**
  * The job queue on BullMQ, with Redis or PostgreSQL underneath. A job's key is its BullMQ job id
  * (BullMQ adds nothing for an id it holds), succeeded jobs are removed so their keys are free
- * again, failed ones are kept; repeats are BullMQ job schedulers named by their key.
+ * again, failed ones are kept for the retention; repeats are BullMQ job schedulers named by their key.
  */
 export class BullmqJobQueue implements JobQueue {
   private readonly producers = new Map<string, Promise<Producer>>();
@@ -54,7 +54,10 @@ export class BullmqJobQueue implements JobQueue {
       attempts: this.settings.attempts,
       backoff: { type: 'exponential', delay: this.settings.backoffMs },
       removeOnComplete: true,
-      removeOnFail: false,
+      // BullMQ applies this when a job fails for good, to the failed jobs of its queue: no timer,
+      // so failures are forgotten at the next failure past the retention, as on every adapter.
+      // The count bounds a queue whose every job fails: the age alone would keep them all.
+      removeOnFail: { age: Math.ceil(this.settings.failedRetentionMs / 1_000), count: this.settings.failedMaxKept },
     };
   }
 

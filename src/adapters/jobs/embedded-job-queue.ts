@@ -55,7 +55,7 @@ export class EmbeddedJobQueue implements JobQueue {
     this.leaseMs = leaseMs;
     this.pollMs = pollMs;
     this.log = log;
-    this.store = new EmbeddedJobStore(db);
+    this.store = new EmbeddedJobStore(db, this.settings);
   }
 
   async enqueue(queue: string, payload: JobPayload, options: JobOptions = {}): Promise<void> {
@@ -229,11 +229,14 @@ class EmbeddedJobWorker implements JobWorker {
     })();
   }
 
-  /** Success deletes the job (freeing its key); a failure retries it or, at the end, keeps it as failed and tells its handler. */
+  /**
+   * Success deletes the job (freeing its key); a failure retries it or, at the end, keeps it as
+   * failed (forgetting its queue's failures past their retention) and tells its handler.
+   */
   private async record(job: ClaimedJob, handler: JobHandler, context: JobContext, failure: Error | null): Promise<void> {
     if (!failure) return this.store.complete(job.leaseToken);
     const { attempts, backoffMs } = this.config.settings;
-    const outcome = await this.store.fail(job.leaseToken, failure.message, {
+    const outcome = await this.store.fail(job, failure.message, {
       attempt: context.attempt,
       final: failure instanceof JobRefusedError || context.attempt >= attempts,
       retryAt: Date.now() + backoffDelayMs(backoffMs, context.attempt),

@@ -15,6 +15,12 @@ export interface ClaimedJob {
 
 export type FailOutcome = 'retried' | 'failed' | 'lost';
 
+/** How long, and how many, failed jobs a queue keeps (JobQueueSettings). */
+export interface FailedJobRetention {
+  failedRetentionMs: number;
+  failedMaxKept: number;
+}
+
 /** How much of an error message is kept with a job: enough to tell what happened, never a whole dump. */
 const MAX_ERROR_LENGTH = 1_000;
 
@@ -35,7 +41,10 @@ const INSERT_TICK = `
  * update cannot interleave with another process's.
  */
 export class EmbeddedJobStore {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly retention: FailedJobRetention,
+  ) {}
 
   /** A job, unless one with its key is still kept (the key then dedupes). */
   async add(queue: string, payload: JobPayload, key: string | null, runAt: number): Promise<void> {
@@ -122,14 +131,37 @@ export class EmbeddedJobStore {
     await this.db('jobs').where({ lease_token: leaseToken }).delete();
   }
 
-  /** Back to waiting until `retryAt`, or kept as failed when `final`; 'lost' when the claim is no longer held. */
-  async fail(leaseToken: string, message: string, { attempt, final, retryAt }: { attempt: number; final: boolean; retryAt: number }): Promise<FailOutcome> {
+  /**
+   * Back to waiting until `retryAt`, or kept as failed when `final`; 'lost' when the claim is no
+   * longer held. Failing for good also forgets the queue's failures past their retention.
+   */
+  async fail(job: Pick<ClaimedJob, 'id' | 'queue' | 'leaseToken'>, message: string, { attempt, final, retryAt }: { attempt: number; final: boolean; retryAt: number }): Promise<FailOutcome> {
     const released = { attempts: attempt, lease_token: null, lease_until: null, last_error: message.slice(0, MAX_ERROR_LENGTH) };
-    const changed = await this.db('jobs')
-      .where({ lease_token: leaseToken })
-      .update(final ? { ...released, state: 'failed', failed_at: Date.now() } : { ...released, state: 'waiting', run_at: retryAt });
-    if (changed === 0) return 'lost';
-    return final ? 'failed' : 'retried';
+    if (!final) {
+      const changed = await this.db('jobs').where({ lease_token: job.leaseToken }).update({ ...released, state: 'waiting', run_at: retryAt });
+      return changed === 0 ? 'lost' : 'retried';
+    }
+    return this.db.transaction(async (trx) => {
+      const now = Date.now();
+      const changed = await trx('jobs').where({ lease_token: job.leaseToken }).update({ ...released, state: 'failed', failed_at: now });
+      if (changed === 0) return 'lost';
+      await this.forgetFailedBefore(trx, job, now);
+      return 'failed';
+    });
+  }
+
+  /**
+   * The failed jobs of the latest one's queue that are past the retention, or beyond the newest
+   * `failedMaxKept` (the latest counted first): the step BullMQ takes when a job fails for good
+   * (removeOnFail). One statement, on the (queue, state, failed_at) index.
+   */
+  private async forgetFailedBefore(trx: Knex.Transaction, latest: Pick<ClaimedJob, 'id' | 'queue'>, now: number): Promise<void> {
+    const { failedRetentionMs, failedMaxKept } = this.retention;
+    const failed = () => trx('jobs').where({ queue: latest.queue, state: 'failed' });
+    const beyondMaxKept = failed().whereNot('id', latest.id).orderBy('failed_at', 'desc').offset(failedMaxKept - 1).select('id');
+    await failed()
+      .andWhere((forgotten) => forgotten.where('failed_at', '<=', now - failedRetentionMs).orWhereIn('id', beyondMaxKept))
+      .delete();
   }
 
   /** Jobs a stopping worker gives up: they wait again at once, their interrupted run not counted. */

@@ -23,6 +23,8 @@ interface StoredJob {
   runAt: number;
   attempts: number;
   state: JobState;
+  /** When it failed for good; null until then. */
+  failedAt: number | null;
 }
 
 interface Schedule {
@@ -123,6 +125,8 @@ export class InMemoryJobQueue implements JobQueue {
   retry(job: StoredJob, refused: boolean): boolean {
     if (refused || job.attempts >= this.settings.attempts) {
       job.state = 'failed';
+      job.failedAt = Date.now();
+      this.forgetFailedBefore(job);
       return false;
     }
     job.state = 'waiting';
@@ -146,8 +150,22 @@ export class InMemoryJobQueue implements JobQueue {
 
   private add(queue: string, payload: JobPayload, key: string | null, runAt: number, scheduleKey: string | null = null): void {
     const id = randomUUID();
-    this.jobs.set(id, { id, queue, key, scheduleKey, payload: structuredClone(payload), runAt, attempts: 0, state: 'waiting' });
+    this.jobs.set(id, { id, queue, key, scheduleKey, payload: structuredClone(payload), runAt, attempts: 0, state: 'waiting', failedAt: null });
     this.wake();
+  }
+
+  /**
+   * The step every queue takes when a job fails for good: the failures of its queue that are past
+   * the retention, or beyond the most kept, are forgotten; the one that just failed is the newest.
+   */
+  private forgetFailedBefore(latest: StoredJob): void {
+    const keptSince = latest.failedAt! - this.settings.failedRetentionMs;
+    const earlier = [...this.jobs.values()]
+      .filter((job) => job.queue === latest.queue && job.state === 'failed' && job !== latest)
+      .sort((a, b) => b.failedAt! - a.failedAt!);
+    earlier.forEach((job, newer) => {
+      if (job.failedAt! <= keptSince || newer + 1 >= this.settings.failedMaxKept) this.jobs.delete(job.id);
+    });
   }
 
   private hasUnfinishedTick(schedule: Schedule): boolean {

@@ -1,6 +1,6 @@
 import { JobRefusedError, type JobContext, type JobHandler } from '../ports/index.js';
 
-export const HOUSEKEEPING_CHORES = ['purge', 'due-reminders'] as const;
+export const HOUSEKEEPING_CHORES = ['purge', 'due-reminders', 'blob-garbage'] as const;
 export type HousekeepingChore = (typeof HOUSEKEEPING_CHORES)[number];
 
 export type HousekeepingPayload = { chore: HousekeepingChore };
@@ -20,6 +20,11 @@ export interface HousekeepingChores {
   purges: readonly PurgeChore[];
   /** What `due-reminders` runs: the catch-up for reminders whose own job was lost; null, it does nothing. */
   dueReminders: (() => Promise<unknown>) | null;
+  /**
+   * What `blob-garbage` runs: the purge of deleted attachments' bytes alone, enqueued after a
+   * delete so bytes go soon rather than at the next `purge` (which runs it too). Omitted: nothing.
+   */
+  blobGarbage?: PurgeChore | null;
   /** Told what each purge forgot, so the composition root can log it. */
   onPurged?: (chore: string, counts: PurgeCounts) => void;
 }
@@ -43,7 +48,14 @@ export class Housekeeping implements JobHandler {
   async run(payload: unknown, context: JobContext): Promise<void> {
     const chore = choreOf(payload);
     if (chore === 'due-reminders') await this.chores.dueReminders?.();
+    else if (chore === 'blob-garbage') await this.runBlobGarbage();
     else await this.purge(context.signal);
+  }
+
+  private async runBlobGarbage(): Promise<void> {
+    const chore = this.chores.blobGarbage;
+    if (!chore) return;
+    this.chores.onPurged?.(chore.name, await chore.run());
   }
 
   private async purge(signal: AbortSignal): Promise<void> {

@@ -18,3 +18,4 @@ export * from './export-repository.js';
 export * from './blob-storage.js';
 export * from './task-snapshots.js';
 export * from './export-encoder.js';
+export * from './attachment-repository.js';

@@ -8,8 +8,10 @@ export const JOB_KEY_PATTERN = /^[A-Za-z0-9_.-]{1,200}$/;
 export interface JobOptions {
   /**
    * Names the job within its queue. While a job with this key waits, is delayed, runs or is kept
-   * as failed, enqueueing another with it adds nothing; once it has succeeded, the key is free
-   * again. Must match JOB_KEY_PATTERN.
+   * as failed, enqueueing another with it adds nothing; once it has succeeded, been cancelled or
+   * its failure been forgotten, the key is free again. So a caller that enqueues a key again
+   * after its job failed for good (the purge enqueues again an export still queued) is a no-op
+   * for the failed-job retention, and runs the job afresh after it. Must match JOB_KEY_PATTERN.
    */
   key?: string;
   /** Not before this time; a time in the past runs at once. */
@@ -27,6 +29,11 @@ export interface RepeatOptions {
  * across crashes and restarts, retries a failed one with backoff up to its attempts and then
  * keeps it as failed, and never runs one job on two workers at once. Queues are named by the
  * kind of work (`exports`, `reminders`, `housekeeping`).
+ *
+ * A job kept as failed is kept for a retention (the adapter's setting), and forgotten when a
+ * later job of its queue fails for good past it: forgetting is a step of failing, never a timer,
+ * so a queue where nothing fails any more keeps its last failures. A queue also keeps no more
+ * than a bounded number of failed jobs, the newest.
  */
 export interface JobQueue {
   enqueue(queue: string, payload: JobPayload, options?: JobOptions): Promise<void>;

@@ -1,3 +1,4 @@
+import type { AttachmentRepository } from './attachment-repository.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { IdempotencyKeys } from './idempotency-store.js';
 import type { ExportRepository } from './export-repository.js';
@@ -8,6 +9,7 @@ export interface TransactionScope {
   tasks: TaskRepository;
   idempotency: IdempotencyKeys;
   exports: ExportRepository;
+  attachments: AttachmentRepository;
   /** Publishes the unit's events (see EventPublisher): they commit with its writes, or not at all. */
   events: EventPublisher;
 }

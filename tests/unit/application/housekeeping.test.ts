@@ -23,8 +23,22 @@ describe('Housekeeping', () => {
     const housekeeping = new Housekeeping({ purges: [aChore('sessions', runs)], dueReminders: async () => runs.push('reminders') });
     const refused = housekeeping.run(payload, aContext());
     await expect(refused).rejects.toBeInstanceOf(JobRefusedError);
-    await expect(refused).rejects.toThrow("a housekeeping job needs { chore: 'purge' | 'due-reminders' }");
+    await expect(refused).rejects.toThrow("a housekeeping job needs { chore: 'purge' | 'due-reminders' | 'blob-garbage' }");
     expect(runs).toEqual([]);
+  });
+
+  it('runs the blob-garbage chore alone, and reports what it removed', async () => {
+    const runs: string[] = [];
+    const purged: Array<[string, unknown]> = [];
+    const housekeeping = new Housekeeping({
+      purges: [aChore('sessions', runs)],
+      dueReminders: null,
+      blobGarbage: aChore('blob_garbage', runs),
+      onPurged: (chore, counts) => purged.push([chore, counts]),
+    });
+    await housekeeping.run({ chore: 'blob-garbage' }, aContext());
+    expect(runs).toEqual(['blob_garbage']);
+    expect(purged.map(([chore]) => chore)).toEqual(['blob_garbage']);
   });
 
   it('purges with every chore in turn and reports what each forgot', async () => {

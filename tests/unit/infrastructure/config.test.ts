@@ -139,6 +139,10 @@ describe('loadConfig', () => {
     ['JOB_LEASE', { JOB_LEASE: '0' }],
     ['JOB_LEASE', { JOB_LEASE: '0.5s' }],
     ['JOB_LEASE', { JOB_LEASE: '2h' }],
+    ['JOB_FAILED_RETENTION', { JOB_FAILED_RETENTION: 'a week' }],
+    ['JOB_FAILED_RETENTION', { JOB_FAILED_RETENTION: '0' }],
+    ['JOB_FAILED_RETENTION', { JOB_FAILED_RETENTION: '0.5s' }],
+    ['JOB_FAILED_RETENTION', { JOB_FAILED_RETENTION: '366d' }],
     ['EXPORT_TTL', { EXPORT_TTL: 'a day' }],
     ['EXPORT_TTL', { EXPORT_TTL: '366d' }],
   ])('rejects a bad %s with a one-line message naming it', (variable, env) => {
@@ -147,15 +151,26 @@ describe('loadConfig', () => {
     expect(message).not.toContain('\n');
   });
 
-  it('runs jobs in the API process on port 3001 for workers, 5 attempts and 4 at a time, on 30 s leases by default', () => {
-    expect(load({}).jobs).toEqual({ workers: 'embedded', workerPort: 3001, attempts: 5, concurrency: 4, leaseMs: 30_000 });
-    expect(load({ WORKERS: 'off', WORKER_PORT: '4001', JOB_ATTEMPTS: '3', JOB_CONCURRENCY: '16', JOB_LEASE: '2m' }).jobs).toEqual({
+  it('runs jobs in the API process on port 3001 for workers, 5 attempts and 4 at a time, on 30 s leases, keeping failed ones 7 days by default', () => {
+    expect(load({}).jobs).toEqual({ workers: 'embedded', workerPort: 3001, attempts: 5, concurrency: 4, leaseMs: 30_000, failedRetentionMs: 7 * 86_400_000 });
+    expect(
+      load({ WORKERS: 'off', WORKER_PORT: '4001', JOB_ATTEMPTS: '3', JOB_CONCURRENCY: '16', JOB_LEASE: '2m', JOB_FAILED_RETENTION: '30d' }).jobs,
+    ).toEqual({
       workers: 'off',
       workerPort: 4001,
       attempts: 3,
       concurrency: 16,
       leaseMs: 120_000,
+      failedRetentionMs: 30 * 86_400_000,
     });
+  });
+
+  it.each([
+    ['1', 1_000],
+    ['36h', 36 * 3_600_000],
+    ['365d', 365 * 86_400_000],
+  ])('reads JOB_FAILED_RETENTION=%s, within its bounds, as %i ms', (text, ms) => {
+    expect(load({ JOB_FAILED_RETENTION: text }).jobs.failedRetentionMs).toBe(ms);
   });
 
   it.each([

@@ -17,8 +17,12 @@ describe('the job queue a deployment gets', () => {
     expect(jobQueueKind(testConfig(env), persistence)).toBe(kind);
   });
 
-  it('retries and runs in parallel as JOB_ATTEMPTS and JOB_CONCURRENCY say', () => {
-    expect(jobQueueSettings(testConfig({ JOB_ATTEMPTS: '3', JOB_CONCURRENCY: '9' }))).toMatchObject({ attempts: 3, concurrency: 9 });
+  it('retries, runs in parallel and keeps failed jobs as JOB_ATTEMPTS, JOB_CONCURRENCY and JOB_FAILED_RETENTION say', () => {
+    expect(jobQueueSettings(testConfig({ JOB_ATTEMPTS: '3', JOB_CONCURRENCY: '9', JOB_FAILED_RETENTION: '2d' }))).toMatchObject({
+      attempts: 3,
+      concurrency: 9,
+      failedRetentionMs: 2 * 86_400_000,
+    });
   });
 
   it('opens the in-memory queue for in-memory stores, without a warning', async () => {

@@ -1,11 +1,12 @@
-import type { ExportEvent, LoggedEvent, TaskEvent } from '../../../application/index.js';
+import type { AttachmentEvent, ExportEvent, LoggedEvent, TaskEvent } from '../../../application/index.js';
+import { toAttachmentDto } from '../attachment-mappers.js';
 import { formatUtc } from '../../shared/utc-timestamps.js';
 import { toExportDto } from '../export-mappers.js';
 import type { EventDto, ReadyMessage } from '../schemas/event-schemas.js';
 import { toTaskDto } from '../task-mappers.js';
 
 /** Every event a client may be shown. */
-type ClientEvent = TaskEvent | ExportEvent;
+type ClientEvent = TaskEvent | ExportEvent | AttachmentEvent;
 type PayloadOf<T extends ClientEvent['type']> = Extract<ClientEvent, { type: T }>['payload'];
 
 /** A whitelist per event type, as for every other response: what a client sees of each payload. */
@@ -16,6 +17,8 @@ const DATA_OF: { [T in ClientEvent['type']]: (payload: PayloadOf<T>) => EventDto
   'task.reminder': ({ task }) => ({ task: toTaskDto(task) }),
   'export.completed': ({ export: entity }) => ({ export: toExportDto(entity) }),
   'export.failed': ({ export: entity }) => ({ export: toExportDto(entity) }),
+  'attachment.created': ({ taskId, attachment }) => ({ task_id: taskId, attachment: toAttachmentDto(attachment) }),
+  'attachment.deleted': ({ taskId, id }) => ({ task_id: taskId, id }),
 };
 
 const isKnownType = (type: string): type is ClientEvent['type'] => Object.hasOwn(DATA_OF, type);

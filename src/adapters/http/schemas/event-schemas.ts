@@ -7,7 +7,8 @@ export const EventDto = Type.Object(
   {
     id: Type.String({ maxLength: 64, description: EVENT_ID_DESCRIPTION, examples: ['1042'] }),
     type: Type.String({
-      description: 'task.created, task.updated, task.deleted, task.reminder, export.completed or export.failed (more kinds may come: ignore the ones you do not know).',
+      description:
+        'task.created, task.updated, task.deleted, task.reminder, export.completed, export.failed, attachment.created or attachment.deleted (more kinds may come: ignore the ones you do not know).',
       examples: ['task.updated'],
     }),
     occurred_at: Timestamp,
@@ -17,7 +18,8 @@ export const EventDto = Type.Object(
         additionalProperties: true,
         description:
           'task.created, task.updated and task.reminder: { task } as GET /tasks/{id} returns it (for task.reminder, as it is when its remind_at comes); ' +
-          'task.deleted: { id }; export.completed and export.failed: { export } as GET /exports/{id} returns it.',
+          'task.deleted: { id }; export.completed and export.failed: { export } as GET /exports/{id} returns it; ' +
+          'attachment.created: { task_id, attachment } as GET /tasks/{id}/attachments/{aid} returns it; attachment.deleted: { task_id, id }.',
       },
     ),
   },

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ChangeNotifier, TransactionRunner, TransactionScope } from '../../../application/index.js';
+import { KnexAttachmentRepository } from './knex-attachment-repository.js';
 import { KnexEventAppender } from './knex-change-log.js';
 import { KnexExportRepository } from './knex-export-repository.js';
 import { KnexIdempotencyStore } from './knex-idempotency-store.js';
@@ -21,7 +22,13 @@ export class KnexTransactionRunner implements TransactionRunner {
     let events: KnexEventAppender | undefined;
     const result = await this.db.transaction((trx) => {
       events = new KnexEventAppender(trx);
-      return work({ tasks: new KnexTaskRepository(trx), idempotency: new KnexIdempotencyStore(trx), exports: new KnexExportRepository(trx), events });
+      return work({
+        tasks: new KnexTaskRepository(trx),
+        idempotency: new KnexIdempotencyStore(trx),
+        exports: new KnexExportRepository(trx),
+        attachments: new KnexAttachmentRepository(trx),
+        events,
+      });
     });
     if (events && events.users.size > 0) this.notifier?.notify([...events.users]);
     return result;

@@ -8,3 +8,10 @@ export function uniqueViolationColumn(error: unknown): string | null {
   const sqlite = code?.startsWith('SQLITE_CONSTRAINT') ? /UNIQUE constraint failed: (.+)$/.exec(message ?? '') : null;
   return sqlite?.[1] ?? null;
 }
+
+/** A foreign key's target was missing (a row referenced what another transaction had just deleted). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: string; message?: string };
+  return code === '23503' || (code?.startsWith('SQLITE_CONSTRAINT') === true && /FOREIGN KEY constraint failed/.test(message ?? ''));
+}

@@ -55,6 +55,8 @@ export class InMemoryTaskRepository implements TaskRepository {
   /** The remind_at each task's reminder last fired for (reminder_fired_for in SQL). */
   private readonly firedFor = new Map<number, number>();
   private lastId = 0;
+  /** Told of every task deleted, as ON DELETE CASCADE from tasks (attachments). */
+  readonly onDelete: Array<(userId: number, taskId: number) => void> = [];
 
   async create(task: NewTask): Promise<Task> {
     const created = copy({ ...task, id: ++this.lastId });
@@ -93,7 +95,9 @@ export class InMemoryTaskRepository implements TaskRepository {
     const task = this.tasks.get(id);
     if (!task || task.userId !== userId || (expectedVersion !== undefined && task.version !== expectedVersion)) return false;
     this.firedFor.delete(id);
-    return this.tasks.delete(id);
+    this.tasks.delete(id);
+    for (const listener of this.onDelete) listener(userId, id);
+    return true;
   }
 
   async claimReminder(userId: number, id: number, remindAt: Date): Promise<Task | null> {

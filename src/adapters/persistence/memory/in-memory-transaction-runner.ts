@@ -1,4 +1,6 @@
 import type {
+  AttachmentCreation,
+  AttachmentRepository,
   ChangeNotifier,
   ClaimOutcome,
   DomainEvent,
@@ -15,7 +17,8 @@ import type {
   TransactionRunner,
   TransactionScope,
 } from '../../../application/index.js';
-import type { Export, Task } from '../../../domain/index.js';
+import type { Attachment, Export, Task } from '../../../domain/index.js';
+import { InMemoryAttachmentRepository } from './in-memory-attachment-repository.js';
 import { InMemoryChangeLog } from './in-memory-change-log.js';
 import { InMemoryExportRepository } from './in-memory-export-repository.js';
 import type { InMemoryIdempotencyStore } from './in-memory-idempotency-store.js';
@@ -169,6 +172,58 @@ class JournaledExports implements ExportRepository {
   }
 }
 
+/** The attachments as a unit of work sees them: every write notes how to undo itself. */
+class JournaledAttachments implements AttachmentRepository {
+  constructor(
+    private readonly store: InMemoryAttachmentRepository,
+    private readonly undo: Undo,
+  ) {}
+
+  create(entity: Attachment, quotaBytes: number): Promise<AttachmentCreation> {
+    const undoPoint = this.store.undoPoint({ id: entity.id, userId: entity.userId });
+    return journaled(this.undo, undoPoint, this.store.create(entity, quotaBytes), (outcome) => outcome === 'created');
+  }
+
+  findById(userId: number, taskId: number, id: string): Promise<Attachment | null> {
+    return this.store.findById(userId, taskId, id);
+  }
+
+  listOfTask(userId: number, taskId: number): Promise<Attachment[]> {
+    return this.store.listOfTask(userId, taskId);
+  }
+
+  listOfTasks(userId: number, taskIds: readonly number[]): Promise<Attachment[]> {
+    return this.store.listOfTasks(userId, taskIds);
+  }
+
+  async delete(userId: number, taskId: number, id: string): Promise<Attachment | null> {
+    const found = await this.store.findById(userId, taskId, id);
+    if (!found) return null;
+    const undoPoint = this.store.undoPoint({ id, userId, key: found.storageKey });
+    return journaled(this.undo, undoPoint, this.store.delete(userId, taskId, id), (deleted) => deleted !== null);
+  }
+
+  usage(userId: number): Promise<number> {
+    return this.store.usage(userId);
+  }
+
+  recordGarbage(key: string, deleteAfter: Date): Promise<void> {
+    return journaled(this.undo, this.store.undoPoint({ key }), this.store.recordGarbage(key, deleteAfter), () => true);
+  }
+
+  claimGarbage(key: string, now: Date): Promise<boolean> {
+    return journaled(this.undo, this.store.undoPoint({ key }), this.store.claimGarbage(key, now), (claimed) => claimed);
+  }
+
+  dueGarbage(now: Date, limit: number): Promise<string[]> {
+    return this.store.dueGarbage(now, limit);
+  }
+
+  async forgetGarbage(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await journaled(this.undo, this.store.undoPoint({ key }), this.store.forgetGarbage([key]), () => true);
+  }
+}
+
 /**
  * The change log as a unit of work sees it: what it publishes is held back and appended when the
  * unit commits. Appended at once, an event would be read by a live stream before its unit
@@ -206,6 +261,7 @@ export class InMemoryTransactionRunner implements TransactionRunner {
     private readonly changes: InMemoryChangeLog = new InMemoryChangeLog(),
     private readonly notifier?: ChangeNotifier,
     private readonly exports: InMemoryExportRepository = new InMemoryExportRepository(),
+    private readonly attachments: InMemoryAttachmentRepository = new InMemoryAttachmentRepository(tasks),
   ) {}
 
   async run<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> {
@@ -217,6 +273,7 @@ export class InMemoryTransactionRunner implements TransactionRunner {
         tasks: new JournaledTasks(this.tasks, undo, this.locks, releases),
         idempotency: new JournaledKeys(this.idempotency, undo),
         exports: new JournaledExports(this.exports, undo),
+        attachments: new JournaledAttachments(this.attachments, undo),
         events,
       });
       const users = events.commitTo(this.changes);
