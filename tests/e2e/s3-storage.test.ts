@@ -1,15 +1,17 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { JOB_QUEUE, RunExport } from '../../src/application/index.js';
+import { JOB_QUEUE, PurgeBlobGarbage, RunExport } from '../../src/application/index.js';
 import type { InMemoryJobQueue } from '../../src/adapters/jobs/in-memory-job-queue.js';
 import { createWorkerApplication } from '../../src/infrastructure/worker-app.js';
 import { availableEngines, openTestDatabase } from '../support/databases.js';
-import { buildE2eApp, signUp } from '../support/http.js';
+import { buildE2eApp, expectProblem, signUp } from '../support/http.js';
+import { fileBody } from '../support/multipart.js';
 import { startS3Server, type S3TestServer } from '../support/s3-server.js';
 import { json, testConfig, type TestApp } from '../support/test-app.js';
 
 const engines = await availableEngines();
+const MAX_ATTACHMENT_BYTES = 6 * 1024 * 1024;
 
 /** The service on an S3 bucket, as STORAGE_URL and the S3 settings name it; credentials from the environment, as the SDK's chain reads them. */
 describe.each(engines)('the service on S3 storage, on %s', (engine) => {
@@ -21,7 +23,7 @@ describe.each(engines)('the service on S3 storage, on %s', (engine) => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'S3RVER');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
     storageEnv = { STORAGE_URL: `s3://${server.bucket}/deployment-1`, S3_ENDPOINT: server.endpoint, S3_FORCE_PATH_STYLE: 'true' };
-    app = await buildE2eApp(engine, storageEnv);
+    app = await buildE2eApp(engine, { ...storageEnv, ATTACHMENT_MAX_BYTES: String(MAX_ATTACHMENT_BYTES) });
   });
   afterAll(async () => {
     await app.close();
@@ -30,7 +32,7 @@ describe.each(engines)('the service on S3 storage, on %s', (engine) => {
   });
 
   const objectKeys = async () =>
-    ((await server.client.send(new ListObjectsV2Command({ Bucket: server.bucket }))).Contents ?? []).map((object) => object.Key);
+    ((await server.client.send(new ListObjectsV2Command({ Bucket: server.bucket }))).Contents ?? []).map((object) => object.Key ?? '').sort();
 
   it('writes export files to the bucket under its prefix, and serves them from there', async () => {
     const ada = await signUp(app);
@@ -49,6 +51,38 @@ describe.each(engines)('the service on S3 storage, on %s', (engine) => {
     const download = await app.inject({ method: 'GET', url: `/exports/${requested.id}/download`, headers: ada.auth });
     expect(download.statusCode).toBe(200);
     expect(download.body).toContain('Stored in a bucket');
+  });
+
+  it('keeps attachments in the bucket: a multipart-sized upload is served whole and by range, one over the limit leaves nothing, a deleted one goes at the purge', async () => {
+    const ada = await signUp(app);
+    const taskId = json(await app.inject({ method: 'POST', url: '/tasks', headers: ada.auth, payload: { title: 'With a large file' } })).id;
+    const upload = (bytes: Buffer) => {
+      const body = fileBody(bytes, 'large.bin', 'application/octet-stream');
+      return app.inject({ method: 'POST', url: `/tasks/${taskId}/attachments`, headers: { ...ada.auth, ...body.headers }, payload: body.payload });
+    };
+    const before = await objectKeys();
+    const bytes = Buffer.alloc(5 * 1024 * 1024 + 100, 'abcdefghij');
+    const created = await upload(bytes);
+    expect(created.statusCode, created.body).toBe(201);
+    const { id } = json(created);
+    const [stored] = (await objectKeys()).filter((key) => !before.includes(key));
+    expect(stored).toMatch(new RegExp(`^deployment-1/attachments/${ada.id}/${id}$`));
+
+    const content = `/tasks/${taskId}/attachments/${id}/content`;
+    const whole = await app.inject({ method: 'GET', url: content, headers: ada.auth });
+    expect(whole.statusCode).toBe(200);
+    expect(whole.rawPayload.equals(bytes), 'the same bytes').toBe(true);
+    const range = await app.inject({ method: 'GET', url: content, headers: { ...ada.auth, range: 'bytes=5242870-5242889' } });
+    expect(range.statusCode).toBe(206);
+    expect(range.rawPayload.equals(bytes.subarray(5_242_870, 5_242_890)), 'the same bytes').toBe(true);
+
+    expectProblem(await upload(Buffer.alloc(MAX_ATTACHMENT_BYTES + 1)), 413);
+    expect(await objectKeys()).toEqual([...before, stored].sort());
+    expect(server.unfinishedUploads()).toEqual([]);
+
+    expect((await app.inject({ method: 'DELETE', url: `/tasks/${taskId}/attachments/${id}`, headers: ada.auth })).statusCode).toBe(204);
+    await app.container.resolve(PurgeBlobGarbage).execute();
+    expect(await objectKeys()).toEqual(before);
   });
 
   it('reports the bucket in /ready, and is not ready while the bucket does not answer', async () => {
