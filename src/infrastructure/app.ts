@@ -11,7 +11,7 @@ import type { Argon2Options } from '../adapters/security/argon2-password-hasher.
 import { createJwtTokenService } from '../adapters/security/jwt-token-service.js';
 import type { Config } from './config.js';
 import { createChangeNotifier } from './change-notifier.js';
-import { createContainer, resolveHttpUseCases } from './container.js';
+import { createContainer, openBlobStorage, resolveHttpUseCases } from './container.js';
 import { createJobInstrumentation } from './job-instrumentation.js';
 import { openJobQueue, type JobQueueKind } from './job-queue.js';
 import { startJobs, type RunningJobs } from './jobs.js';
@@ -56,6 +56,8 @@ export async function createApplication(config: Config, options: ApplicationOpti
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
   const { notifier, connected: notifierConnected, started: notifierStarted } = createChangeNotifier(config, { redis, sharedStores: db !== null, logger });
   const jobQueue = await openJobQueue(config, { db, persistence: db ? 'sql' : 'memory', logger, kind: options.jobQueue });
+  // In-memory stores keep blobs in memory too: files would outlive the rows that name them.
+  const blobs = db ? openBlobStorage(config) : null;
   const container = createContainer({
     config,
     db: db ?? undefined,
@@ -65,6 +67,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
     notifier,
     liveEvents: { ...DEFAULT_LIVE_EVENTS_OPTIONS, maxStreamsPerUser: config.events.maxStreamsPerUser },
     jobQueue: jobQueue.queue,
+    blobStorage: blobs?.storage,
     reportError: (error, what) => logger.error({ err: error }, what),
   });
 
@@ -77,6 +80,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
   if (redis) readiness.redis = () => redisAnswers(redis);
   // Without it, this instance's streams get other instances' events only at the sweep.
   if (notifierConnected) readiness.fan_out = async () => notifierConnected();
+  if (blobs?.readiness) readiness.storage = blobs.readiness;
 
   const jobInstrumentation = createJobInstrumentation(jobQueue.queue, JOB_QUEUE_NAMES, logger);
   const http = await buildHttpApp(
@@ -110,6 +114,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
     await jobQueue.close();
     await notifier.close();
     redis?.disconnect();
+    blobs?.close();
     if (db && reads) await closeReadPool(reads, db);
     if (ownsDatabase) await db?.destroy();
   });

@@ -43,6 +43,8 @@ export interface Config {
   jobs: JobsConfig;
   /** EXPORT_TTL: how long the file of a succeeded export can be downloaded. */
   exportTtlSeconds: number;
+  /** STORAGE_URL and S3_*: where blobs (export files, attachments) live. */
+  storage: StorageConfig;
   /** Files on tasks: the limits on one and on a user's all, and how long an upload may take. */
   attachments: AttachmentsConfig;
   /** Messages for the log once it exists (configuration is read before the logger). */
@@ -83,6 +85,23 @@ export interface AttachmentsConfig {
   /** ATTACHMENT_UPLOAD_TIMEOUT: how long one upload may take; an upload still running then is aborted. */
   uploadTimeoutMs: number;
 }
+
+/**
+ * A folder of this machine (one instance, or instances sharing the folder) or an S3-compatible
+ * bucket. S3 credentials are not here: the AWS SDK reads them (AWS_ACCESS_KEY_ID, …) itself.
+ */
+export type StorageConfig =
+  | { kind: 'file'; directory: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** Key prefix without slashes at either end; '' for the bucket's root. */
+      prefix: string;
+      /** S3_ENDPOINT: null for AWS itself. */
+      endpoint: string | null;
+      region: string;
+      forcePathStyle: boolean;
+    };
 
 /** A bad setting: the message names the variable and is the one line the process prints. */
 export class ConfigError extends Error {
@@ -125,6 +144,15 @@ class EnvReader {
     const seconds = parseDurationSeconds(text);
     if (seconds === null) throw new ConfigError(`${name} must be seconds or a duration such as 15m or 30d; got "${text}"`);
     return seconds;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const text = this.optional(name);
+    if (text === null) return fallback;
+    const word = text.toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(word)) return true;
+    if (['0', 'false', 'no', 'off'].includes(word)) return false;
+    throw new ConfigError(`${name} must be true or false; got "${text}"`);
   }
 
   bytes(name: string, fallback: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
@@ -264,6 +292,63 @@ function readExportTtl(reader: EnvReader): number {
   return seconds;
 }
 
+/** S3's rules for bucket names (DNS-compatible, as virtual-host addressing needs). */
+const BUCKET_NAME = /^(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Segments as blob keys have them, so that prefix and key join into one clean object key. */
+const KEY_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
+const MAX_KEY_PREFIX_LENGTH = 256;
+const S3_SETTINGS = ['S3_ENDPOINT', 'S3_REGION', 'S3_FORCE_PATH_STYLE'];
+const STORAGE_URL_FORMS = 'STORAGE_URL must be file:<directory> or s3://<bucket>[/<prefix>]';
+
+/** An http(s) URL with no credentials, path, query or fragment; the value is echoed only when it holds no credentials. */
+function readS3Endpoint(reader: EnvReader): string | null {
+  const text = reader.optional('S3_ENDPOINT');
+  if (text === null) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`S3_ENDPOINT must be a URL such as http://minio:9000; got "${text}"`);
+  }
+  if (url.username || url.password) throw new ConfigError('S3_ENDPOINT must not hold credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.pathname !== '/') {
+    throw new ConfigError(`S3_ENDPOINT must be an http:// or https:// URL with no path, such as http://minio:9000; got "${text}"`);
+  }
+  return url.origin;
+}
+
+function readS3Bucket(reader: EnvReader, location: string): StorageConfig {
+  if (location.includes('@')) throw new ConfigError(`${STORAGE_URL_FORMS}, without credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`);
+  const slash = location.indexOf('/');
+  const bucket = slash === -1 ? location : location.slice(0, slash);
+  const prefix = slash === -1 ? '' : location.slice(slash + 1).replace(/\/+$/, '');
+  if (!BUCKET_NAME.test(bucket)) {
+    throw new ConfigError(`${STORAGE_URL_FORMS}; the bucket must be 3 to 63 lowercase letters, digits, dots and hyphens; got "s3://${location}"`);
+  }
+  if (prefix !== '' && (!KEY_PREFIX.test(prefix) || prefix.length > MAX_KEY_PREFIX_LENGTH)) {
+    throw new ConfigError(
+      `${STORAGE_URL_FORMS}; the prefix must be at most ${MAX_KEY_PREFIX_LENGTH} characters of segments of letters, digits, '.', '_' and '-' separated by '/'; got "s3://${location}"`,
+    );
+  }
+  const region = reader.string('S3_REGION', 'us-east-1');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(region)) throw new ConfigError(`S3_REGION must be a region name such as us-east-1; got "${region}"`);
+  return { kind: 's3', bucket, prefix, endpoint: readS3Endpoint(reader), region, forcePathStyle: reader.boolean('S3_FORCE_PATH_STYLE', false) };
+}
+
+/** STORAGE_URL: `file:<directory>` (relative to the working directory, as DATA_DIR), or `s3://<bucket>[/<prefix>]` with the S3_* settings. */
+function readStorage(reader: EnvReader, dataDir: string, cwd: string, warnings: string[]): StorageConfig {
+  const url = reader.optional('STORAGE_URL');
+  const s3 = url === null ? null : /^s3:\/\/(.*)$/i.exec(url);
+  if (s3) return readS3Bucket(reader, s3[1] ?? '');
+  const ignored = S3_SETTINGS.filter((name) => reader.optional(name) !== null);
+  if (ignored.length > 0) warnings.push(`${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} ignored: STORAGE_URL is not s3://`);
+  if (url === null) return { kind: 'file', directory: path.join(dataDir, 'attachments') };
+  // file:/abs, file:rel and file:///abs; a file:// URL naming another host is no folder of this machine.
+  const directory = /^file:(?:\/\/(?=\/))?(.+)$/i.exec(url)?.[1];
+  if (!directory || /^\/\/[^/]/.test(directory)) throw new ConfigError(`${STORAGE_URL_FORMS}; got "${url.includes('@') ? '(a value with credentials)' : url}"`);
+  return { kind: 'file', directory: path.resolve(cwd, directory) };
+}
+
 /** An upload that needs more than a day is a transfer this API is not for; the bound also keeps deadlines within what databases store. */
 const MAX_UPLOAD_TIMEOUT_SECONDS = 86_400;
 
@@ -339,6 +424,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     events: readEvents(reader),
     jobs: readJobs(reader),
     exportTtlSeconds: readExportTtl(reader),
+    storage: readStorage(reader, dataDir, cwd, warnings),
     attachments: readAttachments(reader),
     warnings,
   };

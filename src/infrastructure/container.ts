@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import type { Knex } from 'knex';
-import path from 'node:path';
 import { container as rootContainer, instanceCachingFactory, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import {
   Authenticate,
@@ -108,6 +107,7 @@ import { InMemoryExportRepository } from '../adapters/persistence/memory/in-memo
 import { InMemoryTaskSnapshots } from '../adapters/persistence/memory/in-memory-task-snapshots.js';
 import { FilesystemBlobStorage } from '../adapters/storage/filesystem-blob-storage.js';
 import { InMemoryBlobStorage } from '../adapters/storage/in-memory-blob-storage.js';
+import { createS3Client, S3BlobStorage } from '../adapters/storage/s3-blob-storage.js';
 import type { HttpUseCases } from '../adapters/http/http-app.js';
 import { KnexPersonalAccessTokenRepository } from '../adapters/persistence/knex/knex-personal-access-token-repository.js';
 import { KnexIdempotencyStore } from '../adapters/persistence/knex/knex-idempotency-store.js';
@@ -156,6 +156,8 @@ export interface ContainerOptions {
   liveEvents?: LiveEventsOptions;
   /** Where use cases hand background work; omitted: a queue in this process's memory (the due-reminders sweep fires what it held). */
   jobQueue?: JobQueue;
+  /** Where blobs live (see openBlobStorage); omitted: the store STORAGE_URL names, or this process's memory without a database. */
+  blobStorage?: BlobStorage;
   /** Told of failures in work that no caller waits for (a job not enqueued after its write committed); stderr when omitted. */
   reportError?: (error: unknown, what: string) => void;
 }
@@ -166,6 +168,27 @@ const toStderr = (error: unknown, what: string): void => console.error(`${what}:
 function cascadeFromUsers<T extends { deleteAllOf(userId: number): void }>(c: DependencyContainer, store: T): T {
   r<InMemoryUserRepository>(c, USER_REPOSITORY).onDelete.push((userId) => store.deleteAllOf(userId));
   return store;
+}
+
+/** The blob storage STORAGE_URL names, with what a process needs around it. */
+export interface OpenedBlobStorage {
+  storage: BlobStorage;
+  /** Whether the store answers, for /ready; null for a local folder, which has nothing to ask. */
+  readiness: (() => Promise<boolean>) | null;
+  /** Releases the store's connections; the storage is not used after. */
+  close(): void;
+}
+
+/** How long /ready waits for the bucket: under the readiness probe's own 2 s, so a slow store fails the check instead of piling up requests. */
+const STORAGE_CHECK_TIMEOUT_MS = 1_500;
+
+/** The one storage of the service: export files and attachments, for the API and the workers alike. */
+export function openBlobStorage(config: Config): OpenedBlobStorage {
+  const { storage } = config;
+  if (storage.kind === 'file') return { storage: new FilesystemBlobStorage(storage.directory), readiness: null, close: () => {} };
+  const client = createS3Client({ endpoint: storage.endpoint ?? undefined, region: storage.region, forcePathStyle: storage.forcePathStyle });
+  const s3 = new S3BlobStorage(client, { bucket: storage.bucket, prefix: storage.prefix });
+  return { storage: s3, readiness: () => s3.reachable(STORAGE_CHECK_TIMEOUT_MS), close: () => client.destroy() };
 }
 
 /** The one place that chooses adapters. */
@@ -186,8 +209,12 @@ export function createContainer(options: ContainerOptions): DependencyContainer 
   single<JobQueue>(c, JOB_QUEUE, () => options.jobQueue ?? new InMemoryJobQueue());
   single<ExportEncoders>(c, EXPORT_ENCODERS, () => exportEncoders());
 
-  if (db) registerSqlStores(c, db, reads ?? db, config);
+  if (db) registerSqlStores(c, db, reads ?? db);
   else registerInMemoryStores(c);
+  // Processes that serve or run jobs open the storage themselves (to close it and report on it);
+  // the CLI's commands do not use it, and get the configured one should they ever resolve it.
+  if (options.blobStorage) c.register<BlobStorage>(BLOB_STORAGE, { useValue: options.blobStorage });
+  else if (db) single<BlobStorage>(c, BLOB_STORAGE, () => openBlobStorage(config).storage);
   registerReminders(c, (error) => reportError(error, 'a task reminder could not be scheduled or cancelled; the due-reminders sweep fires it when due'));
   registerUseCases(c);
   registerEventUseCases(c, config);
@@ -204,7 +231,7 @@ export function createContainer(options: ContainerOptions): DependencyContainer 
  * Every request asks the database: no process keeps a copy of sessions, roles or tasks that
  * another process (a second instance, even on the same SQLite file, or the CLI) could change.
  */
-function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex, config: Config): void {
+function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void {
   single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db, reads));
   single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db, reads));
   single<PersonalAccessTokenRepository>(c, PERSONAL_ACCESS_TOKEN_REPOSITORY, () => new KnexPersonalAccessTokenRepository(db, reads));
@@ -217,7 +244,6 @@ function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex, config
   single<ExportRepository>(c, EXPORT_REPOSITORY, () => new KnexExportRepository(db, reads));
   single<TaskSnapshots>(c, TASK_SNAPSHOTS, () => new KnexTaskSnapshots(reads));
   single<AttachmentRepository>(c, ATTACHMENT_REPOSITORY, () => new KnexAttachmentRepository(db, reads));
-  single<BlobStorage>(c, BLOB_STORAGE, () => new FilesystemBlobStorage(path.join(config.dataDir, 'blobs')));
 }
 
 function registerInMemoryStores(c: DependencyContainer): void {

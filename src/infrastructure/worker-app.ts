@@ -6,7 +6,7 @@ import { buildWorkerHttpApp } from '../adapters/http/worker-http-app.js';
 import { closeReadPool, openReadPool } from '../adapters/persistence/knex/database.js';
 import { createChangeNotifier } from './change-notifier.js';
 import type { Config } from './config.js';
-import { createContainer } from './container.js';
+import { createContainer, openBlobStorage } from './container.js';
 import { createJobInstrumentation } from './job-instrumentation.js';
 import { openJobQueue } from './job-queue.js';
 import { startJobs } from './jobs.js';
@@ -42,11 +42,13 @@ export async function createWorkerApplication(config: Config, options: WorkerApp
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
   const { notifier, started: notifierStarted } = createChangeNotifier(config, { redis, sharedStores: true, logger });
   const jobQueue = await openJobQueue(config, { db, persistence: 'sql', logger });
-  const container = createContainer({ config, db, reads, notifier, jobQueue: jobQueue.queue });
+  const blobs = openBlobStorage(config);
+  const container = createContainer({ config, db, reads, notifier, jobQueue: jobQueue.queue, blobStorage: blobs.storage });
   const instrumentation = createJobInstrumentation(jobQueue.queue, JOB_QUEUE_NAMES, logger);
 
   const readiness = databaseReadiness(db);
   if (redis) readiness.redis = () => redisAnswers(redis);
+  if (blobs.readiness) readiness.storage = blobs.readiness;
   const http = await buildWorkerHttpApp({ logger, readiness, metricsToken: config.metricsToken, metricsRegistries: [instrumentation.registry] });
 
   await notifierStarted;
@@ -58,6 +60,7 @@ export async function createWorkerApplication(config: Config, options: WorkerApp
     await jobQueue.close();
     await notifier.close();
     redis?.disconnect();
+    blobs.close();
     await closeReadPool(reads, db);
     if (!options.db) await db.destroy();
   });

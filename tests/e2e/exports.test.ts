@@ -103,7 +103,7 @@ describe.each(engines)('exports on %s', (engine) => {
 
   /** Every file under the blob storage's root, relative to it. */
   const filesOnDisk = (): string[] => {
-    const root = path.join(dataDir, 'blobs');
+    const root = path.join(dataDir, 'attachments'); // where the default STORAGE_URL keeps blobs
     try {
       return readdirSync(root, { recursive: true, withFileTypes: true })
         .filter((entry) => entry.isFile())
@@ -151,7 +151,7 @@ describe.each(engines)('exports on %s', (engine) => {
     expect(file.body).toBe(JSON.stringify(served));
     expect(file.rawPayload.byteLength).toBe(done.size);
     expect(Number(file.headers['content-length'])).toBe(done.size);
-    expect(readFileSync(path.join(dataDir, 'blobs', fileOf(queued.id, 'json')))).toEqual(file.rawPayload);
+    expect(readFileSync(path.join(dataDir, 'attachments', fileOf(queued.id, 'json')))).toEqual(file.rawPayload);
 
     const second = await requested(ada, 'csv');
     expect(json(await app.inject({ method: 'GET', url: '/exports', headers: ada.auth })).items).toEqual([second, done]);

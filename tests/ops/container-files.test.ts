@@ -22,6 +22,7 @@ interface ComposeService {
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  volumes?: string[];
 }
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
 const { services } = compose;
@@ -45,7 +46,12 @@ describe('docker-compose.yml', () => {
     expect(worker!.image).toBe(app!.image);
     expect(worker!.build).toEqual(app!.build);
     expect(worker!.depends_on).toEqual(app!.depends_on);
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'NODE_ENV']) expect(worker!.environment![name]).toBe(app!.environment![name]);
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'NODE_ENV', 'STORAGE_URL', 'S3_ENDPOINT', 'AWS_ACCESS_KEY_ID']) {
+      expect(worker!.environment![name]).toBe(app!.environment![name]);
+    }
+    // The export files the worker writes are the ones the app serves: one folder, unless STORAGE_URL names a bucket.
+    expect(worker!.volumes).toEqual(app!.volumes);
+    expect(app!.volumes).toContainEqual(expect.stringMatching(/:\/app\/data$/));
     expect(app!.environment!.WORKERS).toBe('off');
     // The worker's health check asks the port the worker listens on.
     const port = worker!.environment!.WORKER_PORT;

@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { BlobStorage } from '../../src/application/index.js';
 import { FilesystemBlobStorage } from '../../src/adapters/storage/filesystem-blob-storage.js';
 import { InMemoryBlobStorage } from '../../src/adapters/storage/in-memory-blob-storage.js';
+import { S3BlobStorage } from '../../src/adapters/storage/s3-blob-storage.js';
+import { startS3Server } from './s3-server.js';
 
 /** One blob storage adapter, on a store of its own. */
 export interface BlobStorageUnderTest {
@@ -16,7 +18,7 @@ export interface BlobStorageUnderTest {
 
 export type OpenBlobStorage = () => Promise<BlobStorageUnderTest>;
 
-/** Every kind of blob storage; an S3 one joins when it exists. */
+/** Every kind of blob storage. */
 export const blobStorageKinds: Array<[string, OpenBlobStorage]> = [
   [
     'filesystem',
@@ -26,4 +28,11 @@ export const blobStorageKinds: Array<[string, OpenBlobStorage]> = [
     },
   ],
   ['in-memory', async () => ({ kind: 'in-memory', storage: new InMemoryBlobStorage(), root: null, close: async () => {} })],
+  [
+    's3',
+    async () => {
+      const server = await startS3Server();
+      return { kind: 's3', storage: new S3BlobStorage(server.client, { bucket: server.bucket }), root: null, close: () => server.close() };
+    },
+  ],
 ];

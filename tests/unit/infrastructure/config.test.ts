@@ -276,6 +276,63 @@ describe('DATABASE_URL forms', () => {
   });
 });
 
+describe('STORAGE_URL forms', () => {
+  it('keeps blobs in $DATA_DIR/attachments by default, and in a folder relative to the working directory when told', () => {
+    const cwd = tempDir();
+    expect(load({}, cwd).storage).toEqual({ kind: 'file', directory: path.join(cwd, 'data', 'attachments') });
+    expect(load({ DATA_DIR: 'elsewhere' }, cwd).storage).toEqual({ kind: 'file', directory: path.join(cwd, 'elsewhere', 'attachments') });
+    expect(load({ STORAGE_URL: 'file:blobs/here' }, cwd).storage).toEqual({ kind: 'file', directory: path.join(cwd, 'blobs', 'here') });
+    expect(load({ STORAGE_URL: 'file:/srv/blobs' }, cwd).storage).toEqual({ kind: 'file', directory: '/srv/blobs' });
+    expect(load({ STORAGE_URL: 'file:///srv/blobs' }, cwd).storage).toEqual({ kind: 'file', directory: '/srv/blobs' });
+  });
+
+  it('reads a bucket, an optional prefix and the S3 settings, in us-east-1 with virtual-host addressing by default', () => {
+    expect(load({ STORAGE_URL: 's3://taskforge-files' }).storage).toEqual({
+      kind: 's3',
+      bucket: 'taskforge-files',
+      prefix: '',
+      endpoint: null,
+      region: 'us-east-1',
+      forcePathStyle: false,
+    });
+    expect(
+      load({ STORAGE_URL: 's3://files.example/prod/taskforge/', S3_ENDPOINT: 'http://minio:9000/', S3_REGION: 'garage', S3_FORCE_PATH_STYLE: 'true' }).storage,
+    ).toEqual({ kind: 's3', bucket: 'files.example', prefix: 'prod/taskforge', endpoint: 'http://minio:9000', region: 'garage', forcePathStyle: true });
+  });
+
+  it('warns that S3 settings do nothing without an s3:// STORAGE_URL', () => {
+    expect(load({ S3_ENDPOINT: 'http://minio:9000' }).warnings).toContainEqual(expect.stringMatching(/S3_ENDPOINT is ignored/));
+  });
+
+  it.each([
+    [{ STORAGE_URL: 'ftp://x' }, /STORAGE_URL must be file:<directory> or s3:\/\/<bucket>/],
+    [{ STORAGE_URL: 'file:' }, /STORAGE_URL/],
+    [{ STORAGE_URL: 'file://otherhost/x' }, /STORAGE_URL/],
+    [{ STORAGE_URL: 's3://' }, /STORAGE_URL.*bucket/],
+    [{ STORAGE_URL: 's3://Upper_Case' }, /STORAGE_URL.*bucket/],
+    [{ STORAGE_URL: 's3://bucket/a//b' }, /STORAGE_URL.*prefix/],
+    [{ STORAGE_URL: 's3://bucket/../up' }, /STORAGE_URL.*prefix/],
+    [{ STORAGE_URL: 's3://bucket', S3_ENDPOINT: 'minio:9000' }, /S3_ENDPOINT/],
+    [{ STORAGE_URL: 's3://bucket', S3_ENDPOINT: 'http://minio:9000/path' }, /S3_ENDPOINT/],
+    [{ STORAGE_URL: 's3://bucket', S3_REGION: 'us east' }, /S3_REGION/],
+    [{ STORAGE_URL: 's3://bucket', S3_FORCE_PATH_STYLE: 'maybe' }, /S3_FORCE_PATH_STYLE must be true or false/],
+  ])('refuses %j with a start-up error naming the setting', (env, message) => {
+    expect(configError(env)).toMatch(message);
+  });
+
+  it('never echoes credentials put in STORAGE_URL or S3_ENDPOINT', () => {
+    for (const env of <Array<Record<string, string>>>[
+      { STORAGE_URL: 's3://AKIAEXAMPLE:hunter2secret@bucket' },
+      { STORAGE_URL: 'file://AKIAEXAMPLE:hunter2secret@host/x' },
+      { STORAGE_URL: 's3://bucket', S3_ENDPOINT: 'http://AKIAEXAMPLE:hunter2secret@minio:9000' },
+    ]) {
+      const message = configError(env);
+      expect(message).toMatch(/STORAGE_URL|S3_ENDPOINT/);
+      expect(message).not.toMatch(/AKIAEXAMPLE|hunter2secret/);
+    }
+  });
+});
+
 describe('.env.example', () => {
   it('documents every variable the configuration reads', () => {
     const root = path.resolve(import.meta.dirname, '../../..');

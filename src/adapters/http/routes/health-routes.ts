@@ -42,7 +42,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
       config: { access: PUBLIC },
       schema: {
         tags: ['operations'],
-        summary: 'Readiness: the database (and Redis, when configured) answer, its schema is current, and the service is not shutting down',
+        summary: 'Readiness: the database (and Redis and the S3 bucket, when configured) answer, its schema is current, and the service is not shutting down',
         response: { 200: Type.Object({ status: Type.Literal('ok'), checks: Type.Record(Type.String(), Type.String()) }), ...problems(503) },
       },
     },
