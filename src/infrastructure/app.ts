@@ -80,13 +80,15 @@ export async function createApplication(config: Config, options: ApplicationOpti
   if (redis) readiness.redis = () => redisAnswers(redis);
   // Without it, this instance's streams get other instances' events only at the sweep.
   if (notifierConnected) readiness.fan_out = async () => notifierConnected();
-  if (blobs?.readiness) readiness.storage = blobs.readiness;
+  // Only attachments and exports need the storage: the tasks are served without it.
+  const readinessAdvisories: Record<string, () => Promise<boolean>> = blobs?.readiness ? { storage: blobs.readiness } : {};
 
   const jobInstrumentation = createJobInstrumentation(jobQueue.queue, JOB_QUEUE_NAMES, logger);
   const http = await buildHttpApp(
     {
       useCases: resolveHttpUseCases(container),
       readiness,
+      readinessAdvisories,
       isUnavailable: isDatabaseUnavailable,
       sharedRateLimitCounter: redis ? new RedisWindowCounter(redis, `${config.redisKeyPrefix}rate-limit:`) : null,
     },

@@ -48,8 +48,9 @@ export async function createWorkerApplication(config: Config, options: WorkerApp
 
   const readiness = databaseReadiness(db);
   if (redis) readiness.redis = () => redisAnswers(redis);
-  if (blobs.readiness) readiness.storage = blobs.readiness;
-  const http = await buildWorkerHttpApp({ logger, readiness, metricsToken: config.metricsToken, metricsRegistries: [instrumentation.registry] });
+  // Only exports need the storage: reminders and housekeeping run without it.
+  const readinessAdvisories: Record<string, () => Promise<boolean>> = blobs.readiness ? { storage: blobs.readiness } : {};
+  const http = await buildWorkerHttpApp({ logger, readiness, readinessAdvisories, metricsToken: config.metricsToken, metricsRegistries: [instrumentation.registry] });
 
   await notifierStarted;
   const jobs = await startJobs({ container, jobQueue, instrumentation, logger });

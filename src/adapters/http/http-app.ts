@@ -70,6 +70,8 @@ export interface HttpAppOptions {
 export interface HttpAppDependencies {
   useCases: HttpUseCases;
   readiness: ReadinessChecks;
+  /** Reported by /ready, never failing it (see HealthRoutesOptions). */
+  readinessAdvisories?: ReadinessChecks;
   /** Tells an unreachable or overloaded dependency (answered 503) from a bug (answered 500). */
   isUnavailable?: (error: unknown) => boolean;
   /** Counters shared by every instance (Redis); without it, limits are counted per instance. */
@@ -153,7 +155,7 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   await registerOpenApi(app, options.version);
   const guards: RouteGuards = rateLimits;
 
-  await app.register(healthRoutes, { readiness: deps.readiness });
+  await app.register(healthRoutes, { readiness: deps.readiness, advisories: deps.readinessAdvisories });
   await app.register(authRoutes, { ...useCases, guards });
   await app.register(userRoutes, { ...useCases, guards });
   await app.register(taskRoutes, { ...useCases, guards });

@@ -11,6 +11,8 @@ import { Problem } from './schemas/common.js';
 export interface WorkerHttpAppOptions {
   logger: FastifyBaseLogger;
   readiness: ReadinessChecks;
+  /** Reported by /ready, never failing it (see HealthRoutesOptions). */
+  readinessAdvisories?: ReadinessChecks;
   metricsToken: string | null;
   /** The job metrics of the worker's process. */
   metricsRegistries: readonly Registry[];
@@ -39,6 +41,6 @@ export async function buildWorkerHttpApp(options: WorkerHttpAppOptions): Promise
   });
   registerShutdownGuard(app);
   registerMetrics(app, { token: options.metricsToken, registries: options.metricsRegistries });
-  await app.register(healthRoutes, { readiness: options.readiness });
+  await app.register(healthRoutes, { readiness: options.readiness, advisories: options.readinessAdvisories });
   return app;
 }

@@ -9,6 +9,12 @@ export type ReadinessChecks = Record<string, () => Promise<boolean>>;
 
 export interface HealthRoutesOptions {
   readiness: ReadinessChecks;
+  /**
+   * Dependencies that only some requests need (the file storage): reported in `/ready`'s checks,
+   * never making it fail. Taking every instance out of the load balancer because the bucket is
+   * down would turn a broken feature into a whole outage.
+   */
+  advisories?: ReadinessChecks;
 }
 
 /** A probe that hangs is a failed probe: orchestrators time out, and so do we, a little sooner. */
@@ -29,7 +35,7 @@ async function runChecks(checks: ReadinessChecks): Promise<Record<string, 'ok' |
   return Object.fromEntries(entries);
 }
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { readiness }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { readiness, advisories = {} }) => {
   app.get(
     '/health',
     { config: { access: PUBLIC }, schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
@@ -42,15 +48,16 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
       config: { access: PUBLIC },
       schema: {
         tags: ['operations'],
-        summary: 'Readiness: the database (and Redis and the S3 bucket, when configured) answer, its schema is current, and the service is not shutting down',
+        summary: 'Readiness: the database (and Redis, when configured) answer, its schema is current, and the service is not shutting down; the file storage is reported, not required',
         response: { 200: Type.Object({ status: Type.Literal('ok'), checks: Type.Record(Type.String(), Type.String()) }), ...problems(503) },
       },
     },
     async (_request, reply) => {
       // Draining before a shutdown: load balancers stop sending new requests here.
       if (app.draining) return sendProblem(reply, httpProblem(503, 'The service is shutting down.', { checks: { shutdown: 'draining' } }));
-      const checks = await runChecks(readiness);
-      if (Object.values(checks).every((state) => state === 'ok')) return { status: 'ok' as const, checks };
+      const [required, advisory] = await Promise.all([runChecks(readiness), runChecks(advisories)]);
+      const checks = { ...required, ...advisory };
+      if (Object.values(required).every((state) => state === 'ok')) return { status: 'ok' as const, checks };
       return sendProblem(reply, httpProblem(503, 'A dependency of the service is unavailable.', { checks }));
     },
   );
