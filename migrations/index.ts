@@ -13,6 +13,7 @@ import * as jobs from './20261209_012_jobs.js';
 import * as exportsTable from './20261209_011_exports.js';
 import * as failedJobsIndex from './20261210_013_failed_jobs_index.js';
 import * as attachments from './20261210_014_attachments.js';
+import * as exportFilesGarbage from './20261210_015_export_files_garbage.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -41,6 +42,7 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261209_011_exports', migration: exportsTable },
   { file: '20261210_013_failed_jobs_index', migration: failedJobsIndex },
   { file: '20261210_014_attachments', migration: attachments },
+  { file: '20261210_015_export_files_garbage', migration: exportFilesGarbage },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

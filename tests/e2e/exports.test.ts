@@ -9,6 +9,7 @@ import {
   EXPORT_REPOSITORY,
   ExpireExports,
   JOB_QUEUE,
+  PurgeBlobGarbage,
   RunExport,
   TASK_SNAPSHOTS,
   TRANSACTION_RUNNER,
@@ -21,7 +22,7 @@ import { InMemoryJobQueue } from '../../src/adapters/jobs/in-memory-job-queue.js
 import { availableEngines } from '../support/databases.js';
 import { aJobContext } from '../support/export-harness.js';
 import { FixedClock } from '../support/fakes.js';
-import { bearer, buildE2eApp, expectProblem, fieldsOf, signUp, type Account } from '../support/http.js';
+import { bearer, buildE2eApp, expectProblem, fieldsOf, logInAdmin, signUp, type Account } from '../support/http.js';
 import { json, type TestApp } from '../support/test-app.js';
 
 const engines = await availableEngines();
@@ -341,5 +342,18 @@ describe.each(engines)('exports on %s', (engine) => {
     await expire.run(new Date(Date.now() + 8 * DAY_MS));
     expectProblem(await getExport(ada, id), 404);
     expect(filesOnDisk().filter((file) => !file.startsWith('exports'))).toEqual([]);
+  });
+
+  it('removes the file of a deleted user’s export at the next purge of blob garbage', async () => {
+    const ada = await signUp(app);
+    await createTask(ada, { title: 'exported, then the account goes' });
+    const { id } = await requested(ada, 'json');
+    await runQueuedExports(ada, id);
+    expect(filesOnDisk()).toContain(fileOf(id, 'json'));
+
+    const admin = await logInAdmin(app);
+    expect((await app.inject({ method: 'DELETE', url: `/users/${ada.id}`, headers: admin.auth })).statusCode).toBe(204);
+    await app.container.resolve(PurgeBlobGarbage).execute();
+    expect(filesOnDisk()).not.toContain(fileOf(id, 'json'));
   });
 });
