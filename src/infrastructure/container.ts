@@ -258,7 +258,7 @@ function registerInMemoryStores(c: DependencyContainer): void {
   single<EventPublisher>(c, EVENT_PUBLISHER, (c) => new InMemoryEventPublisher(r<InMemoryChangeLog>(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER)));
   single<EventTicketStore>(c, EVENT_TICKET_STORE, (c) => cascadeFromUsers(c, new InMemoryEventTicketStore()));
   single<ExportRepository>(c, EXPORT_REPOSITORY, (c) => cascadeFromUsers(c, new InMemoryExportRepository()));
-  single<TaskSnapshots>(c, TASK_SNAPSHOTS, (c) => new InMemoryTaskSnapshots(r(c, TASK_REPOSITORY)));
+  single<TaskSnapshots>(c, TASK_SNAPSHOTS, (c) => new InMemoryTaskSnapshots(r(c, TASK_REPOSITORY), r(c, ATTACHMENT_REPOSITORY)));
   single<AttachmentRepository>(c, ATTACHMENT_REPOSITORY, (c) => {
     const tasks = r<InMemoryTaskRepository>(c, TASK_REPOSITORY);
     const attachments = cascadeFromUsers(c, new InMemoryAttachmentRepository(tasks, () => r<Clock>(c, CLOCK).now()));

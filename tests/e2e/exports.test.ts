@@ -22,6 +22,7 @@ import { InMemoryJobQueue } from '../../src/adapters/jobs/in-memory-job-queue.js
 import { availableEngines } from '../support/databases.js';
 import { aJobContext } from '../support/export-harness.js';
 import { FixedClock } from '../support/fakes.js';
+import { fileBody, type MultipartBody } from '../support/multipart.js';
 import { bearer, buildE2eApp, expectProblem, fieldsOf, logInAdmin, signUp, type Account } from '../support/http.js';
 import { json, type TestApp } from '../support/test-app.js';
 
@@ -86,6 +87,18 @@ describe.each(engines)('exports on %s', (engine) => {
     return json(await app.inject({ method: 'GET', url: `/tasks/${id}`, headers: account.auth }));
   }
 
+  async function uploaded(account: Account, taskId: number, body: MultipartBody): Promise<Record<string, unknown> & { id: string }> {
+    const response = await app.inject({ method: 'POST', url: `/tasks/${taskId}/attachments`, headers: { ...account.auth, ...body.headers }, payload: body.payload });
+    expect(response.statusCode, response.body).toBe(201);
+    return json(response);
+  }
+
+  /** A task as the export should hold it: as GET /tasks/{id} returns it, with what GET /tasks/{id}/attachments lists. */
+  async function exportedTask(account: Account, id: number): Promise<Record<string, unknown>> {
+    const attachments = json(await app.inject({ method: 'GET', url: `/tasks/${id}/attachments`, headers: account.auth })).items;
+    return { ...(await taskAsServed(account, id)), attachments };
+  }
+
   /** Runs the queued export jobs on a worker, as a worker process would, until these exports have finished. */
   async function runQueuedExports(account: Account, ...ids: string[]): Promise<void> {
     const worker = queue.worker();
@@ -115,6 +128,8 @@ describe.each(engines)('exports on %s', (engine) => {
     }
   };
   const fileOf = (id: string, format: string) => path.join('exports', `${id}.${format}`);
+  /** Files that are neither an export's nor an attachment's bytes (the tests upload some): what nothing should leave. */
+  const strayFiles = () => filesOnDisk().filter((file) => !file.startsWith('exports') && !file.startsWith('attachments'));
 
   async function eventsOf(account: Account) {
     const events = await resolve<ChangeLog>(CHANGE_LOG).readAfter(account.id, 0, 1_000);
@@ -159,6 +174,28 @@ describe.each(engines)('exports on %s', (engine) => {
     expect(json(await app.inject({ method: 'GET', url: '/exports/', headers: other.auth })).items).toEqual([]);
   });
 
+  it('exports each task’s attachments’ metadata exactly as the attachments API returns it, oldest first', async () => {
+    const ada = await signUp(app);
+    const other = await signUp(app);
+    const bare = await createTask(ada, { title: 'no files' });
+    const withFiles = await createTask(ada, { title: 'with files' });
+    const third = await createTask(ada, { title: 'one file' });
+    const report = await uploaded(ada, withFiles.id, fileBody('the report ✓', 'reports/../Q4 résumé.txt', 'Text/Plain; Charset="UTF-8"'));
+    const image = await uploaded(ada, withFiles.id, fileBody(Buffer.from([0x89, 0x50, 0x4e, 0x47]), 'pixel.png', 'image/png'));
+    const data = await uploaded(ada, third.id, fileBody('1,2,3\n', 'data.csv', null));
+    const othersTask = await createTask(other, { title: 'not Ada’s' });
+    await uploaded(other, othersTask.id, fileBody('secret', 'other.txt'));
+
+    const { id } = await requested(ada, 'json');
+    await runQueuedExports(ada, id);
+    const file = await download(ada, id);
+    expect(file.statusCode).toBe(200);
+    const expected = await Promise.all([bare, withFiles, third].map((task) => exportedTask(ada, task.id)));
+    expect(file.body).toBe(JSON.stringify(expected));
+    const exported = JSON.parse(file.body) as Array<{ attachments: unknown[] }>;
+    expect(exported.map((task) => task.attachments)).toEqual([[], [report, image], [data]]);
+  });
+
   it('exports CSV by RFC 4180, with formulas defused, and appends export.completed with the export as GET shows it', async () => {
     const ada = await signUp(app);
     const plain = await createTask(ada, { title: 'Plain', tags: ['a', 'b'] });
@@ -184,11 +221,14 @@ describe.each(engines)('exports on %s', (engine) => {
     expect(await eventsOf(ada)).toEqual([{ id: expect.any(String), type: 'export.completed', occurred_at: shown.completed_at, data: { export: shown } }]);
   });
 
-  it('exports one moment’s tasks: writes committed while it runs are in none of it, and are not held up by it', async () => {
+  it('exports one moment’s tasks and attachments: writes committed while it runs are in none of it, and are not held up by it', async () => {
     const ada = await signUp(app);
     const tasks = [];
     for (const title of ['one', 'two', 'three', 'four', 'five']) tasks.push(await createTask(ada, { title }));
-    const before = await Promise.all(tasks.map(async (task) => ({ ...(await taskAsServed(ada, task.id)), attachments: [] })));
+    const deletedMeanwhile = await uploaded(ada, tasks[2]!.id, fileBody('three', 'three.txt'));
+    await uploaded(ada, tasks[4]!.id, fileBody('five', 'five.txt'));
+    const before = await Promise.all(tasks.map((task) => exportedTask(ada, task.id)));
+    expect(before.map((task) => (task.attachments as unknown[]).length)).toEqual([0, 0, 1, 0, 1]);
 
     const afterFirstPage = gate();
     const inner = resolve<TaskSnapshots>(TASK_SNAPSHOTS);
@@ -209,7 +249,11 @@ describe.each(engines)('exports on %s', (engine) => {
     const patched = await app.inject({ method: 'PATCH', url: `/tasks/${tasks[3]!.id}`, headers: ada.auth, payload: { title: 'four, changed meanwhile' } });
     expect(patched.statusCode, patched.body).toBe(200);
     expect((await app.inject({ method: 'DELETE', url: `/tasks/${tasks[4]!.id}`, headers: ada.auth })).statusCode).toBe(204);
-    await createTask(ada, { title: 'six, created meanwhile' });
+    const six = await createTask(ada, { title: 'six, created meanwhile' });
+    await uploaded(ada, six.id, fileBody('six', 'six.txt'));
+    await uploaded(ada, tasks[3]!.id, fileBody('four', 'four.txt'));
+    const removed = await app.inject({ method: 'DELETE', url: `/tasks/${tasks[2]!.id}/attachments/${deletedMeanwhile.id}`, headers: ada.auth });
+    expect(removed.statusCode, removed.body).toBe(204);
     afterFirstPage.open();
     await running;
 
@@ -252,7 +296,7 @@ describe.each(engines)('exports on %s', (engine) => {
     expect(failed).toMatchObject({ status: 'failed', size: null, expires_at: null, completed_at: expect.any(String) });
     expectProblem(await download(ada, failing.id), 409);
     expect(filesOnDisk()).not.toContain(fileOf(failing.id, 'json'));
-    expect(filesOnDisk().filter((file) => !file.startsWith('exports'))).toEqual([]);
+    expect(strayFiles()).toEqual([]);
     expect((await eventsOf(ada)).map((event) => [event?.type, event?.data])).toEqual([
       ['export.completed', { export: json(await getExport(ada, early.id)) }],
       ['export.failed', { export: failed }],
@@ -341,7 +385,7 @@ describe.each(engines)('exports on %s', (engine) => {
 
     await expire.run(new Date(Date.now() + 8 * DAY_MS));
     expectProblem(await getExport(ada, id), 404);
-    expect(filesOnDisk().filter((file) => !file.startsWith('exports'))).toEqual([]);
+    expect(strayFiles()).toEqual([]);
   });
 
   it('removes the file of a deleted user’s export at the next purge of blob garbage', async () => {

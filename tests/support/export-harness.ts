@@ -13,6 +13,7 @@ import {
   type TaskSnapshots,
 } from '../../src/application/index.js';
 import { exportEncoders } from '../../src/adapters/exports/export-encoders.js';
+import { InMemoryAttachmentRepository } from '../../src/adapters/persistence/memory/in-memory-attachment-repository.js';
 import { InMemoryChangeLog } from '../../src/adapters/persistence/memory/in-memory-change-log.js';
 import { InMemoryExportRepository } from '../../src/adapters/persistence/memory/in-memory-export-repository.js';
 import { InMemoryIdempotencyStore } from '../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
@@ -60,16 +61,19 @@ export const aJobContext = (overrides: Partial<JobContext> = {}): JobContext => 
 export function exportHarness(options: { snapshots?: (inner: TaskSnapshots) => TaskSnapshots; pageSize?: number } = {}) {
   const clock = new FixedClock(new Date('2026-12-09T10:00:00.000Z'));
   const tasks = new InMemoryTaskRepository();
+  const attachments = new InMemoryAttachmentRepository(tasks, () => clock.now());
+  tasks.onDelete.push((userId, taskId) => attachments.deleteAllOfTask(userId, taskId));
   const exports = new InMemoryExportRepository();
   const log = new InMemoryChangeLog();
-  const transactions = new InMemoryTransactionRunner(tasks, new InMemoryIdempotencyStore(), log, undefined, exports);
+  const transactions = new InMemoryTransactionRunner(tasks, new InMemoryIdempotencyStore(), log, undefined, exports, attachments);
   const storage = new InMemoryBlobStorage();
   const jobs = new RecordingJobQueue();
   const enqueueFailures: unknown[] = [];
-  const snapshots = (options.snapshots ?? ((inner) => inner))(new InMemoryTaskSnapshots(tasks));
+  const snapshots = (options.snapshots ?? ((inner) => inner))(new InMemoryTaskSnapshots(tasks, attachments));
   return {
     clock,
     tasks,
+    attachments,
     exports,
     log,
     storage,

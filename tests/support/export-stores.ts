@@ -1,9 +1,11 @@
-import type { ChangeLog, ExportRepository, TaskRepository, TaskSnapshots, TransactionRunner } from '../../src/application/index.js';
+import type { AttachmentRepository, ChangeLog, ExportRepository, TaskRepository, TaskSnapshots, TransactionRunner } from '../../src/application/index.js';
 import { closeReadPool, openReadPool } from '../../src/adapters/persistence/knex/database.js';
+import { KnexAttachmentRepository } from '../../src/adapters/persistence/knex/knex-attachment-repository.js';
 import { KnexChangeLog } from '../../src/adapters/persistence/knex/knex-change-log.js';
 import { KnexExportRepository } from '../../src/adapters/persistence/knex/knex-export-repository.js';
 import { KnexTaskSnapshots } from '../../src/adapters/persistence/knex/knex-task-snapshots.js';
 import { KnexTransactionRunner } from '../../src/adapters/persistence/knex/knex-transaction-runner.js';
+import { InMemoryAttachmentRepository } from '../../src/adapters/persistence/memory/in-memory-attachment-repository.js';
 import { InMemoryChangeLog } from '../../src/adapters/persistence/memory/in-memory-change-log.js';
 import { InMemoryExportRepository } from '../../src/adapters/persistence/memory/in-memory-export-repository.js';
 import type { InMemoryIdempotencyStore } from '../../src/adapters/persistence/memory/in-memory-idempotency-store.js';
@@ -17,6 +19,7 @@ export interface ExportStores {
   kind: StoreKind;
   exports: ExportRepository;
   tasks: TaskRepository;
+  attachments: AttachmentRepository;
   snapshots: TaskSnapshots;
   transactions: TransactionRunner;
   log: ChangeLog;
@@ -31,19 +34,23 @@ export async function openExportStores(kind: StoreKind): Promise<ExportStores> {
   if (kind === 'memory') {
     const base = await openTaskStores('memory');
     const tasks = base.tasks as InMemoryTaskRepository;
+    const attachments = new InMemoryAttachmentRepository(tasks);
+    tasks.onDelete.push((userId, taskId) => attachments.deleteAllOfTask(userId, taskId));
     const exports = new InMemoryExportRepository();
     const log = new InMemoryChangeLog();
     return {
       kind,
       exports,
       tasks,
-      snapshots: new InMemoryTaskSnapshots(tasks),
-      transactions: new InMemoryTransactionRunner(tasks, base.idempotency as InMemoryIdempotencyStore, log, undefined, exports),
+      attachments,
+      snapshots: new InMemoryTaskSnapshots(tasks, attachments),
+      transactions: new InMemoryTransactionRunner(tasks, base.idempotency as InMemoryIdempotencyStore, log, undefined, exports, attachments),
       log,
       newUser: () => base.newUser(),
       deleteUser: async (userId) => {
         await base.deleteUser(userId);
         exports.deleteAllOf(userId);
+        attachments.deleteAllOf(userId);
       },
       close: () => base.close(),
     };
@@ -56,6 +63,7 @@ export async function openExportStores(kind: StoreKind): Promise<ExportStores> {
     kind,
     exports: new KnexExportRepository(db, reads),
     tasks: base.tasks,
+    attachments: new KnexAttachmentRepository(db, reads),
     snapshots: new KnexTaskSnapshots(reads),
     transactions: new KnexTransactionRunner(db),
     log: new KnexChangeLog(db, reads),

@@ -1,4 +1,4 @@
-import type { ExportEncoder } from '../../application/index.js';
+import type { ExportEncoder, SnapshotTask } from '../../application/index.js';
 import type { Task } from '../../domain/index.js';
 import { formatUtc } from '../shared/utc-timestamps.js';
 
@@ -38,12 +38,15 @@ const cellsOf = (task: Task): string[] => [
 
 const record = (cells: readonly string[]): string => `${cells.map(csvCell).join(',')}\r\n`;
 
-/** RFC 4180 in UTF-8: a header row, then one record per task, every record ended by CRLF; written a page at a time. */
+/**
+ * RFC 4180 in UTF-8: a header row, then one record per task, every record ended by CRLF; written a
+ * page at a time. The contract's columns name no attachment, so attachments are not in it.
+ */
 export class CsvExportEncoder implements ExportEncoder {
-  async *encode(pages: AsyncIterable<Task[]>): AsyncIterable<Uint8Array> {
+  async *encode(pages: AsyncIterable<SnapshotTask[]>): AsyncIterable<Uint8Array> {
     yield Buffer.from(record(CSV_COLUMNS), 'utf8');
     for await (const page of pages) {
-      if (page.length > 0) yield Buffer.from(page.map((task) => record(cellsOf(task))).join(''), 'utf8');
+      if (page.length > 0) yield Buffer.from(page.map(({ task }) => record(cellsOf(task))).join(''), 'utf8');
     }
   }
 }

@@ -1,20 +1,21 @@
-import type { ExportEncoder } from '../../application/index.js';
-import type { Task } from '../../domain/index.js';
+import type { ExportEncoder, SnapshotTask } from '../../application/index.js';
+import { toAttachmentDto } from '../http/attachment-mappers.js';
 import { toTaskDto } from '../http/task-mappers.js';
+
+/** A task as `GET /tasks/{id}` returns it, with its attachments as `GET /tasks/{id}/attachments` lists them. */
+const toExportedTask = ({ task, attachments }: SnapshotTask) => ({ ...toTaskDto(task), attachments: attachments.map(toAttachmentDto) });
 
 /**
  * A JSON array of the tasks exactly as `GET /tasks/{id}` returns them, each with its
- * `attachments` (none yet: tasks have no attachments). The bytes are those of
+ * `attachments`, the metadata of each (oldest first). The bytes are those of
  * `JSON.stringify(array)`, written a page at a time.
  */
 export class JsonExportEncoder implements ExportEncoder {
-  async *encode(pages: AsyncIterable<Task[]>): AsyncIterable<Uint8Array> {
+  async *encode(pages: AsyncIterable<SnapshotTask[]>): AsyncIterable<Uint8Array> {
     let separator = '[';
     for await (const page of pages) {
       if (page.length === 0) continue;
-      let items = separator;
-      for (const task of page) items += `${JSON.stringify(toTaskDto(task)).slice(0, -1)},"attachments":[]},`;
-      yield Buffer.from(items.slice(0, -1), 'utf8');
+      yield Buffer.from(separator + page.map((exported) => JSON.stringify(toExportedTask(exported))).join(','), 'utf8');
       separator = ',';
     }
     yield Buffer.from(separator === '[' ? '[]' : ']', 'utf8');

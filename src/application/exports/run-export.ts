@@ -1,4 +1,4 @@
-import { exportErrorText, isPendingExport, type Task } from '../../domain/index.js';
+import { exportErrorText, isPendingExport } from '../../domain/index.js';
 import {
   JobRefusedError,
   type BlobStorage,
@@ -7,6 +7,7 @@ import {
   type ExportRepository,
   type JobContext,
   type JobHandler,
+  type SnapshotTask,
   type TaskSnapshots,
   type TransactionRunner,
 } from '../ports/index.js';
@@ -24,7 +25,7 @@ export interface RunExportOptions {
 }
 
 /** The pages, until the worker asks the job to hand itself back: then it stops between two pages. */
-async function* untilAborted(pages: AsyncIterable<Task[]>, signal: AbortSignal): AsyncIterable<Task[]> {
+async function* untilAborted(pages: AsyncIterable<SnapshotTask[]>, signal: AbortSignal): AsyncIterable<SnapshotTask[]> {
   for await (const page of pages) {
     signal.throwIfAborted();
     yield page;
@@ -42,7 +43,8 @@ function jobOrNull(payload: unknown): ExportJob | null {
 
 /**
  * The `exports` queue's handler: writes the file of one export from a consistent snapshot of its
- * owner's tasks, then marks it succeeded and appends `export.completed` in one unit of work.
+ * owner's tasks and their attachments, then marks it succeeded and appends `export.completed` in
+ * one unit of work.
  *
  * Idempotent: a run for an export that has finished (a job run again after a crash) or no longer
  * exists (its user was deleted) does nothing; a run after a crash mid-way writes the file afresh

@@ -1,9 +1,10 @@
-import type { ExportFormat, Task } from '../../domain/index.js';
+import type { ExportFormat } from '../../domain/index.js';
+import type { SnapshotTask } from './task-snapshots.js';
 
 /** Writes an export's file in one format. */
 export interface ExportEncoder {
   /** The file's bytes, written as the pages arrive: never more than a page of tasks at a time. */
-  encode(pages: AsyncIterable<Task[]>): AsyncIterable<Uint8Array>;
+  encode(pages: AsyncIterable<SnapshotTask[]>): AsyncIterable<Uint8Array>;
 }
 
 export type ExportEncoders = Readonly<Record<ExportFormat, ExportEncoder>>;

@@ -1,13 +1,28 @@
-import type { Task } from '../../domain/index.js';
+import type { Attachment, Task } from '../../domain/index.js';
 
-/** Reads a user's tasks as they stood at one moment, without holding up anyone's writes. */
+/** A task as a snapshot saw it, with the attachments it had then, oldest first (ties by id). */
+export interface SnapshotTask {
+  task: Task;
+  attachments: Attachment[];
+}
+
+/** Reads a user's tasks and their attachments as they stood at one moment, without holding up anyone's writes. */
 export interface TaskSnapshots {
   /**
-   * Every task of the user, oldest first, in pages of at most `pageSize`, all as of one moment
-   * (when the first page is read): writes committed meanwhile are in none of the pages. Only a
-   * page at a time is in memory. Leaving the loop early releases what the snapshot holds.
+   * Every task of the user, oldest first, in pages of at most `pageSize` tasks, each with its
+   * attachments, all as of one moment (when the first page is read): writes committed meanwhile,
+   * to tasks or attachments, are in none of the pages, so an attachment is there exactly when it
+   * and its task both existed then. Only a page at a time is in memory. Leaving the loop early
+   * releases what the snapshot holds.
    */
-  eachPage(userId: number, pageSize: number): AsyncIterable<Task[]>;
+  eachPage(userId: number, pageSize: number): AsyncIterable<SnapshotTask[]>;
 }
 
 export const TASK_SNAPSHOTS = Symbol('TaskSnapshots');
+
+/** Each task of a page with its attachments, from one read of the page's attachments (each task's in order). */
+export function withAttachments(tasks: readonly Task[], attachments: readonly Attachment[]): SnapshotTask[] {
+  const byTask = new Map<number, Attachment[]>(tasks.map((task) => [task.id, []]));
+  for (const attachment of attachments) byTask.get(attachment.taskId)?.push(attachment);
+  return tasks.map((task) => ({ task, attachments: byTask.get(task.id)! }));
+}
