@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { createDatabase, migrateToLatest, type DatabaseOptions } from '../adapters/persistence/knex/database.js';
@@ -19,6 +21,10 @@ export function databaseOptions(config: Config, logger?: Logger): DatabaseOption
 }
 
 function createConfiguredDatabase(config: Config, logger?: Logger): Knex {
+  // DATA_DIR is the service's own: its default database is created there even when nothing else
+  // has made the folder yet (in production no generated secret does). A folder named by
+  // DATABASE_URL is the operator's, and a mistyped one should fail rather than appear.
+  if (config.database.kind === 'sqlite' && path.dirname(config.database.filename) === config.dataDir) mkdirSync(config.dataDir, { recursive: true });
   return createDatabase(config.database, databaseOptions(config, logger));
 }
 
