@@ -40,10 +40,12 @@ const record = (cells: readonly string[]): string => `${cells.map(csvCell).join(
 
 /** RFC 4180 in UTF-8: a header row, then one record per task, every record ended by CRLF; written a page at a time. */
 export class CsvExportEncoder implements ExportEncoder {
-  async *encode(pages: AsyncIterable<Task[]>): AsyncIterable<Uint8Array> {
+  async *encode(pages: AsyncIterable<Iterable<Task>>): AsyncIterable<Uint8Array> {
     yield Buffer.from(record(CSV_COLUMNS), 'utf8');
     for await (const page of pages) {
-      if (page.length > 0) yield Buffer.from(page.map((task) => record(cellsOf(task))).join(''), 'utf8');
+      let records = '';
+      for (const task of page) records += record(cellsOf(task));
+      if (records !== '') yield Buffer.from(records, 'utf8');
     }
   }
 }

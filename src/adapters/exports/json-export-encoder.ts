@@ -8,13 +8,13 @@ import { toTaskDto } from '../http/task-mappers.js';
  * `JSON.stringify(array)`, written a page at a time.
  */
 export class JsonExportEncoder implements ExportEncoder {
-  async *encode(pages: AsyncIterable<Task[]>): AsyncIterable<Uint8Array> {
+  async *encode(pages: AsyncIterable<Iterable<Task>>): AsyncIterable<Uint8Array> {
     let separator = '[';
     for await (const page of pages) {
-      if (page.length === 0) continue;
-      let items = separator;
-      for (const task of page) items += `${JSON.stringify(toTaskDto(task)).slice(0, -1)},"attachments":[]},`;
-      yield Buffer.from(items.slice(0, -1), 'utf8');
+      let items = '';
+      for (const task of page) items += `,${JSON.stringify(toTaskDto(task)).slice(0, -1)},"attachments":[]}`;
+      if (items === '') continue;
+      yield Buffer.from(separator + items.slice(1), 'utf8');
       separator = ',';
     }
     yield Buffer.from(separator === '[' ? '[]' : ']', 'utf8');

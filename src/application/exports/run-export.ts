@@ -24,7 +24,7 @@ export interface RunExportOptions {
 }
 
 /** The pages, until the worker asks the job to hand itself back: then it stops between two pages. */
-async function* untilAborted(pages: AsyncIterable<Task[]>, signal: AbortSignal): AsyncIterable<Task[]> {
+async function* untilAborted(pages: AsyncIterable<Iterable<Task>>, signal: AbortSignal): AsyncIterable<Iterable<Task>> {
   for await (const page of pages) {
     signal.throwIfAborted();
     yield page;

@@ -2,8 +2,11 @@ import type { ExportFormat, Task } from '../../domain/index.js';
 
 /** Writes an export's file in one format. */
 export interface ExportEncoder {
-  /** The file's bytes, written as the pages arrive: never more than a page of tasks at a time. */
-  encode(pages: AsyncIterable<Task[]>): AsyncIterable<Uint8Array>;
+  /**
+   * The file's bytes, written as the pages arrive: never more than a page of tasks at a time,
+   * each page iterated once, before the next is asked for (see TaskSnapshots).
+   */
+  encode(pages: AsyncIterable<Iterable<Task>>): AsyncIterable<Uint8Array>;
 }
 
 export type ExportEncoders = Readonly<Record<ExportFormat, ExportEncoder>>;
