@@ -10,9 +10,9 @@ const kinds = await exportStoreKinds();
 const T0 = new Date('2026-12-09T10:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
 
-async function collect(pages: AsyncIterable<SnapshotTask[]>): Promise<SnapshotTask[][]> {
+async function collect(pages: AsyncIterable<Iterable<SnapshotTask>>): Promise<SnapshotTask[][]> {
   const all: SnapshotTask[][] = [];
-  for await (const page of pages) all.push(page);
+  for await (const page of pages) all.push([...page]);
   return all;
 }
 
@@ -98,7 +98,7 @@ describe.each(kinds)('TaskSnapshots contract: %s', (kind) => {
     const created = await tasksOf(owner, 6);
     const pages = stores.snapshots.eachPage(owner, 2)[Symbol.asyncIterator]();
     const first = await pages.next();
-    expect(tasksIn([first.value!])).toEqual(created.slice(0, 2));
+    expect(tasksIn([[...(first.value as Iterable<SnapshotTask>)]])).toEqual(created.slice(0, 2));
 
     // Committed while the snapshot is open: a change to a task of a later page, a deletion, a new task.
     const changed = created[4]!;
@@ -107,7 +107,7 @@ describe.each(kinds)('TaskSnapshots contract: %s', (kind) => {
     await stores.tasks.create(aNewTask(owner, { title: 'created meanwhile', createdAt: at(60_000) }));
 
     const rest: Task[] = [];
-    for (let page = await pages.next(); !page.done; page = await pages.next()) rest.push(...tasksIn([page.value]));
+    for (let page = await pages.next(); !page.done; page = await pages.next()) rest.push(...tasksIn([[...page.value]]));
     expect(rest).toEqual(created.slice(2));
     // A snapshot taken now sees all of it.
     const now = tasksIn(await collect(stores.snapshots.eachPage(owner, 100)));
@@ -121,7 +121,7 @@ describe.each(kinds)('TaskSnapshots contract: %s', (kind) => {
     const deletedMeanwhile = await attached(owner, created[3]!.id, 2_000);
     const goesWithItsTask = await attached(owner, created[4]!.id, 1_000);
     const pages = stores.snapshots.eachPage(owner, 2)[Symbol.asyncIterator]();
-    expect((await pages.next()).value).toEqual(created.slice(0, 2).map((task) => ({ task, attachments: [] })));
+    expect([...((await pages.next()).value as Iterable<SnapshotTask>)]).toEqual(created.slice(0, 2).map((task) => ({ task, attachments: [] })));
 
     // Committed while the snapshot is open, all to tasks of later pages: an attachment added and
     // one deleted, a task deleted with its attachment, a new task with one.
@@ -157,7 +157,7 @@ describe.each(kinds)('TaskSnapshots contract: %s', (kind) => {
     // More early exits than an SQLite read pool or a test PostgreSQL pool has connections.
     for (let i = 0; i < 12; i++) {
       for await (const page of stores.snapshots.eachPage(owner, 2)) {
-        expect(page).toHaveLength(2);
+        expect([...page]).toHaveLength(2);
         break;
       }
     }

@@ -43,10 +43,12 @@ const record = (cells: readonly string[]): string => `${cells.map(csvCell).join(
  * page at a time. The contract's columns name no attachment, so attachments are not in it.
  */
 export class CsvExportEncoder implements ExportEncoder {
-  async *encode(pages: AsyncIterable<SnapshotTask[]>): AsyncIterable<Uint8Array> {
+  async *encode(pages: AsyncIterable<Iterable<SnapshotTask>>): AsyncIterable<Uint8Array> {
     yield Buffer.from(record(CSV_COLUMNS), 'utf8');
     for await (const page of pages) {
-      if (page.length > 0) yield Buffer.from(page.map(({ task }) => record(cellsOf(task))).join(''), 'utf8');
+      let records = '';
+      for (const { task } of page) records += record(cellsOf(task));
+      if (records !== '') yield Buffer.from(records, 'utf8');
     }
   }
 }

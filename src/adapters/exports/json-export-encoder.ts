@@ -11,11 +11,13 @@ const toExportedTask = ({ task, attachments }: SnapshotTask) => ({ ...toTaskDto(
  * `JSON.stringify(array)`, written a page at a time.
  */
 export class JsonExportEncoder implements ExportEncoder {
-  async *encode(pages: AsyncIterable<SnapshotTask[]>): AsyncIterable<Uint8Array> {
+  async *encode(pages: AsyncIterable<Iterable<SnapshotTask>>): AsyncIterable<Uint8Array> {
     let separator = '[';
     for await (const page of pages) {
-      if (page.length === 0) continue;
-      yield Buffer.from(separator + page.map((exported) => JSON.stringify(toExportedTask(exported))).join(','), 'utf8');
+      let items = '';
+      for (const exported of page) items += `,${JSON.stringify(toExportedTask(exported))}`;
+      if (items === '') continue;
+      yield Buffer.from(separator + items.slice(1), 'utf8');
       separator = ',';
     }
     yield Buffer.from(separator === '[' ? '[]' : ']', 'utf8');

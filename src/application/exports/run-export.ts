@@ -25,7 +25,7 @@ export interface RunExportOptions {
 }
 
 /** The pages, until the worker asks the job to hand itself back: then it stops between two pages. */
-async function* untilAborted(pages: AsyncIterable<SnapshotTask[]>, signal: AbortSignal): AsyncIterable<SnapshotTask[]> {
+async function* untilAborted(pages: AsyncIterable<Iterable<SnapshotTask>>, signal: AbortSignal): AsyncIterable<Iterable<SnapshotTask>> {
   for await (const page of pages) {
     signal.throwIfAborted();
     yield page;

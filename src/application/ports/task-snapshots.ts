@@ -12,10 +12,11 @@ export interface TaskSnapshots {
    * Every task of the user, oldest first, in pages of at most `pageSize` tasks, each with its
    * attachments, all as of one moment (when the first page is read): writes committed meanwhile,
    * to tasks or attachments, are in none of the pages, so an attachment is there exactly when it
-   * and its task both existed then. Only a page at a time is in memory. Leaving the loop early
-   * releases what the snapshot holds.
+   * and its task both existed then. Only a page at a time is in memory, and a page may make each
+   * of its tasks only as it is iterated: iterate a page before asking for the next. Leaving the
+   * loop early releases what the snapshot holds.
    */
-  eachPage(userId: number, pageSize: number): AsyncIterable<SnapshotTask[]>;
+  eachPage(userId: number, pageSize: number): AsyncIterable<Iterable<SnapshotTask>>;
 }
 
 export const TASK_SNAPSHOTS = Symbol('TaskSnapshots');

@@ -208,21 +208,29 @@ export class KnexTaskRepository implements TaskRepository {
   }
 
   async findPage(userId: number, query: TaskPageQuery): Promise<Task[]> {
+    return (await this.findRecordPage(userId, query)).map(taskFromRecord);
+  }
+
+  /**
+   * findPage's rows, each to be made a task with taskFromRecord: for a reader that makes each
+   * task only when it uses it (KnexTaskSnapshots).
+   */
+  async findRecordPage(userId: number, query: TaskPageQuery): Promise<TaskRecord[]> {
     const { sort, limit, after } = query;
     if (after === undefined && (query.offset ?? 0) > 0) return this.findByOffset(userId, query);
     if (sort.key !== 'due_date') return this.keysetSegment(userId, query.filter, sort.key, sort.descending, limit, after);
 
     // Tasks without a due date come last in both directions: the dated ones first, then the
     // undated ones by id, each segment its own range of the (user_id, due_date, id) index.
-    const tasks: Task[] = [];
+    const rows: TaskRecord[] = [];
     if (after === undefined || after.value !== null) {
-      tasks.push(...(await this.keysetSegment(userId, query.filter, 'due_date', sort.descending, limit, after, 'dated')));
+      rows.push(...(await this.keysetSegment(userId, query.filter, 'due_date', sort.descending, limit, after, 'dated')));
     }
-    if (tasks.length < limit) {
+    if (rows.length < limit) {
       const undatedAfter = after?.value === null ? after : undefined;
-      tasks.push(...(await this.keysetSegment(userId, query.filter, 'due_date', sort.descending, limit - tasks.length, undatedAfter, 'undated')));
+      rows.push(...(await this.keysetSegment(userId, query.filter, 'due_date', sort.descending, limit - rows.length, undatedAfter, 'undated')));
     }
-    return tasks;
+    return rows;
   }
 
   async count(userId: number, filter: TaskFilter): Promise<number> {
@@ -255,7 +263,7 @@ export class KnexTaskRepository implements TaskRepository {
     limit: number,
     after?: SortPosition,
     segment?: Segment,
-  ): Promise<Task[]> {
+  ): Promise<TaskRecord[]> {
     const column = SORT_COLUMN[key];
     const direction = descending ? 'desc' : 'asc';
     const query = this.filtered(userId, filter).select<TaskRow[]>(TASK_COLUMNS);
@@ -268,18 +276,16 @@ export class KnexTaskRepository implements TaskRepository {
       if (after) void query.whereRaw(keysetCondition(column, descending, this.postgres), [after.value, after.id]);
       void query.orderBy(column, direction).orderBy('id', direction);
     }
-    const rows = await query.limit(limit);
-    return rows.map(taskFromRecord);
+    return query.limit(limit);
   }
 
   /** Offsets cost what they skip; only the first page of an offset listing is a keyset page. */
-  private async findByOffset(userId: number, { filter, sort, limit, offset }: TaskPageQuery): Promise<Task[]> {
+  private async findByOffset(userId: number, { filter, sort, limit, offset }: TaskPageQuery): Promise<TaskRecord[]> {
     const column = SORT_COLUMN[sort.key];
     const direction = sort.descending ? 'desc' : 'asc';
     const query = this.filtered(userId, filter).select<TaskRow[]>(TASK_COLUMNS);
     if (sort.key === 'due_date') void query.orderByRaw('case when due_date is null then 1 else 0 end');
-    const rows = await query.orderBy(column, direction).orderBy('id', direction).limit(limit).offset(offset ?? 0);
-    return rows.map(taskFromRecord);
+    return query.orderBy(column, direction).orderBy('id', direction).limit(limit).offset(offset ?? 0);
   }
 
   /**
