@@ -21,9 +21,19 @@ export interface TaskSnapshots {
 
 export const TASK_SNAPSHOTS = Symbol('TaskSnapshots');
 
-/** Each task of a page with its attachments, from one read of the page's attachments (each task's in order). */
+/** A page's attachments by task, each task's in the order they came (oldest first): one read for the page, never one per task. */
+export function attachmentsByTask(attachments: readonly Attachment[]): Map<number, Attachment[]> {
+  const byTask = new Map<number, Attachment[]>();
+  for (const attachment of attachments) {
+    const ofTask = byTask.get(attachment.taskId);
+    if (ofTask) ofTask.push(attachment);
+    else byTask.set(attachment.taskId, [attachment]);
+  }
+  return byTask;
+}
+
+/** Each task of a page with its attachments, from one read of the page's attachments. */
 export function withAttachments(tasks: readonly Task[], attachments: readonly Attachment[]): SnapshotTask[] {
-  const byTask = new Map<number, Attachment[]>(tasks.map((task) => [task.id, []]));
-  for (const attachment of attachments) byTask.get(attachment.taskId)?.push(attachment);
-  return tasks.map((task) => ({ task, attachments: byTask.get(task.id)! }));
+  const byTask = attachmentsByTask(attachments);
+  return tasks.map((task) => ({ task, attachments: byTask.get(task.id) ?? [] }));
 }

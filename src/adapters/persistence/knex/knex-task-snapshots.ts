@@ -1,20 +1,9 @@
 import type { Knex } from 'knex';
-import { sortPositionOf, type SnapshotTask, type SortPosition, type TaskSnapshots, type TaskSort } from '../../../application/index.js';
+import { attachmentsByTask, sortPositionOf, type SnapshotTask, type SortPosition, type TaskSnapshots, type TaskSort } from '../../../application/index.js';
 import type { Attachment } from '../../../domain/index.js';
 import { isPostgres } from './dialect.js';
 import { KnexAttachmentRepository } from './knex-attachment-repository.js';
 import { KnexTaskRepository, taskFromRecord, type TaskRecord } from './knex-task-repository.js';
-
-/** A page's attachments by task, each task's in the order they came (oldest first). */
-function attachmentsByTask(attachments: readonly Attachment[]): Map<number, Attachment[]> {
-  const byTask = new Map<number, Attachment[]>();
-  for (const attachment of attachments) {
-    const ofTask = byTask.get(attachment.taskId);
-    if (ofTask) ofTask.push(attachment);
-    else byTask.set(attachment.taskId, [attachment]);
-  }
-  return byTask;
-}
 
 /** Oldest first: the (user_id, created_at, id) index serves every page as one range. */
 const CREATION_ORDER: TaskSort = { key: 'created_at', descending: false };
