@@ -19,3 +19,5 @@ export * from './blob-storage.js';
 export * from './task-snapshots.js';
 export * from './export-encoder.js';
 export * from './attachment-repository.js';
+export * from './task-generator.js';
+export * from './window-counter.js';
