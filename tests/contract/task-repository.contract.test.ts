@@ -183,10 +183,25 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
       expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'in_flight' });
       expect(await stores.idempotency.claim(claim(owner, 'k1', 'f2'))).toEqual({ kind: 'mismatch' });
       await claimed(claim(stranger, 'k1'));
-      await stores.idempotency.complete(owner, 'k1', token, task);
-      expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'replay', task });
+      await stores.idempotency.complete(owner, 'k1', token, [task]);
+      expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'replay', tasks: [task] });
       await stores.idempotency.release(owner, 'k1', token);
-      expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'replay', task });
+      expect(await stores.idempotency.claim(claim(owner, 'k1'))).toEqual({ kind: 'replay', tasks: [task] });
+    });
+
+    it('replays every task a request created, in the order it created them', async () => {
+      const first = await stores.tasks.create(aNewTask(owner, { title: 'Book the venue' }));
+      const second = await stores.tasks.create(aNewTask(owner, { title: 'Send invitations', tags: ['party'] }));
+      const token = await claimed(claim(owner, 'generated'));
+      await stores.idempotency.complete(owner, 'generated', token, [first, second]);
+      expect(await stores.idempotency.claim(claim(owner, 'generated'))).toEqual({ kind: 'replay', tasks: [first, second] });
+    });
+
+    it.skipIf(kind === 'memory')('replays a key stored before generation existed, when it held one task object', async () => {
+      const task = await stores.tasks.create(aNewTask(owner, { dueDate: at('2026-12-01T00:00:00Z') }));
+      await claimed(claim(owner, 'before-lists'));
+      await stores.database!.db('idempotency_keys').where({ user_id: owner, key: 'before-lists' }).update({ task: JSON.stringify(task) });
+      expect(await stores.idempotency.claim(claim(owner, 'before-lists'))).toEqual({ kind: 'replay', tasks: [task] });
     });
 
     it('forgets released keys, expired keys and abandoned claims', async () => {
@@ -196,7 +211,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
       const later = new Date(now.getTime() + 61_000);
       const takenOver = await claimed(claim(owner, 'k2', 'f1', later));
       const task = await stores.tasks.create(aNewTask(owner));
-      await stores.idempotency.complete(owner, 'k2', takenOver, task);
+      await stores.idempotency.complete(owner, 'k2', takenOver, [task]);
       const nextDay = new Date(later.getTime() + 86_400_001);
       await claimed(claim(owner, 'k2', 'other', nextDay));
     });
@@ -218,14 +233,14 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
       await stores.idempotency.release(owner, 'slow', stale);
       expect(await stores.idempotency.claim(claim(owner, 'slow', 'f1', later))).toEqual({ kind: 'in_flight' });
       // Nor may it store its outcome there: it is refused, and nothing is written.
-      await expect(stores.idempotency.complete(owner, 'slow', stale, task)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
+      await expect(stores.idempotency.complete(owner, 'slow', stale, [task])).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
       expect(await stores.idempotency.claim(claim(owner, 'slow', 'f1', later))).toEqual({ kind: 'in_flight' });
-      await expect(stores.idempotency.complete(owner, 'slow', 'never-issued', task)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
-      await expect(stores.idempotency.complete(stranger, 'slow', current, task)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
+      await expect(stores.idempotency.complete(owner, 'slow', 'never-issued', [task])).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
+      await expect(stores.idempotency.complete(stranger, 'slow', current, [task])).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
 
       // The right token works.
-      await stores.idempotency.complete(owner, 'slow', current, task);
-      expect(await stores.idempotency.claim(claim(owner, 'slow', 'f1', later))).toEqual({ kind: 'replay', task });
+      await stores.idempotency.complete(owner, 'slow', current, [task]);
+      expect(await stores.idempotency.claim(claim(owner, 'slow', 'f1', later))).toEqual({ kind: 'replay', tasks: [task] });
 
       const released = await claimed(claim(owner, 'freed'));
       await stores.idempotency.release(owner, 'freed', released);
@@ -238,7 +253,7 @@ describe.each(kinds)('TaskRepository contract on %s', (kind) => {
       const task = await stores.tasks.create(aNewTask(owner));
       // Claims that never forget anything by themselves, so only the purge can free a key.
       const lookup = (userId: number, key: string, when: Date) => ({ ...claim(userId, key, 'f1', when), expiredBefore: new Date(0), abandonedBefore: new Date(0) });
-      await stores.idempotency.complete(owner, 'old-done', await claimed(lookup(owner, 'old-done', longAgo)), task);
+      await stores.idempotency.complete(owner, 'old-done', await claimed(lookup(owner, 'old-done', longAgo)), [task]);
       await claimed(lookup(stranger, 'old-in-flight', longAgo));
       await claimed(lookup(owner, 'at-cutoff', cutoff));
 

@@ -43,8 +43,8 @@ class AlteredIdempotencyStore implements IdempotencyKeys {
     return this.inner.claim(claim);
   }
 
-  complete(userId: number, key: string, token: string, task: Task): Promise<void> {
-    return (this.changes.complete ?? this.inner.complete.bind(this.inner))(userId, key, token, task);
+  complete(userId: number, key: string, token: string, created: readonly Task[]): Promise<void> {
+    return (this.changes.complete ?? this.inner.complete.bind(this.inner))(userId, key, token, created);
   }
 
   release(userId: number, key: string, token: string): Promise<void> {
@@ -113,11 +113,11 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
     const token = await claimed(claimOf(owner, 'commit'));
     const task = await runner.run(async (scope) => {
       const created = await scope.tasks.create(aNewTask(owner, { tags: ['a', 'b'] }));
-      await scope.idempotency.complete(owner, 'commit', token, created);
+      await scope.idempotency.complete(owner, 'commit', token, [created]);
       return created;
     });
     expect(await stores.tasks.findById(owner, task.id)).toEqual(task);
-    expect(await stores.idempotency.claim(claimOf(owner, 'commit'))).toEqual({ kind: 'replay', task });
+    expect(await stores.idempotency.claim(claimOf(owner, 'commit'))).toEqual({ kind: 'replay', tasks: [task] });
   });
 
   it('keeps neither the task nor the key\'s outcome when the work throws after writing both', async () => {
@@ -129,7 +129,7 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       runner.run(async (scope) => {
         const created = await scope.tasks.create(aNewTask(owner, { tags: ['gone'] }));
         createdId = created.id;
-        await scope.idempotency.complete(owner, 'rollback', token, created);
+        await scope.idempotency.complete(owner, 'rollback', token, [created]);
         throw new Error('died before commit');
       }),
     ).rejects.toThrow('died before commit');
@@ -167,9 +167,9 @@ describe.each(engines)('KnexTransactionRunner on %s', (engine) => {
       const updated = await tasks.update(user, first.id, 1, { ...first, tags: ['y'], version: 2 });
       expect(updated).toMatchObject({ version: 2, tags: ['y'] });
       expect(await tasks.delete(user, second.id)).toBe(true);
-      await idempotency.complete(user, 'inside', token, updated!);
+      await idempotency.complete(user, 'inside', token, [updated!]);
       await idempotency.release(user, 'inside', token);
-      expect(await idempotency.claim(claimOf(user, 'inside'))).toEqual({ kind: 'replay', task: updated });
+      expect(await idempotency.claim(claimOf(user, 'inside'))).toEqual({ kind: 'replay', tasks: [updated] });
     });
     expect(await stores.tasks.count(user, {})).toBe(1);
     expect(await stores.tasks.count(user, { tags: ['y'] })).toBe(1);

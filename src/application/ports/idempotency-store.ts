@@ -19,7 +19,7 @@ export type ClaimOutcome =
    */
   | { kind: 'claimed'; token: string }
   /** The key was used before with the same body: here is what that request created. */
-  | { kind: 'replay'; task: Task }
+  | { kind: 'replay'; tasks: Task[] }
   | { kind: 'in_flight' }
   | { kind: 'mismatch' };
 
@@ -39,11 +39,12 @@ export interface IdempotencyKeys {
   /** Atomic: of concurrent claims of one key, exactly one gets `claimed`. */
   claim(claim: IdempotencyClaim): Promise<ClaimOutcome>;
   /**
-   * Stores the snapshot that every replay returns, even if the task changes later. Only for the
-   * claim holding `token`: if another request has taken the key over, writes nothing and throws
-   * `idempotencyClaimLost()`, so a transaction that created the task alongside rolls it back.
+   * Stores the snapshot of what the request created (one task, or the tasks of a generation) that
+   * every replay returns, even if the tasks change later. Only for the claim holding `token`: if
+   * another request has taken the key over, writes nothing and throws `idempotencyClaimLost()`, so
+   * a transaction that created the tasks alongside rolls them back.
    */
-  complete(userId: number, key: string, token: string, task: Task): Promise<void>;
+  complete(userId: number, key: string, token: string, created: readonly Task[]): Promise<void>;
   /**
    * Forgets a claimed key whose request failed, so a retry may use it again. Does nothing unless
    * the key is still in flight under `token`: it never frees another request's claim.

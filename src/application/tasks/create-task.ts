@@ -63,7 +63,7 @@ export class CreateTask {
       expiredBefore: new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS),
       abandonedBefore: new Date(now.getTime() - IDEMPOTENCY_IN_FLIGHT_LEASE_MS),
     });
-    if (outcome.kind === 'replay') return { task: outcome.task, replayed: true };
+    if (outcome.kind === 'replay') return { task: outcome.tasks[0]!, replayed: true };
     if (outcome.kind === 'in_flight') {
       throw new DomainError('IDEMPOTENCY_KEY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed; retry later.');
     }
@@ -83,7 +83,7 @@ export class CreateTask {
     try {
       task = await this.transactions.run(async (scope) => {
         const created = await scope.tasks.create(state);
-        await scope.idempotency.complete(actor.userId, key, token, created);
+        await scope.idempotency.complete(actor.userId, key, token, [created]);
         await announce(scope.events, created, now);
         return created;
       });

@@ -33,11 +33,11 @@ describe('InMemoryTransactionRunner', () => {
     const claimed = await keys.claim(claimOf('k'));
     const task = await runner.run(async (scope) => {
       const created = await scope.tasks.create(aNewTask(1));
-      await scope.idempotency.complete(1, 'k', (claimed as { token: string }).token, created);
+      await scope.idempotency.complete(1, 'k', (claimed as { token: string }).token, [created]);
       return created;
     });
     expect(await tasks.findById(1, task.id)).toEqual(task);
-    expect(await keys.claim(claimOf('k'))).toEqual({ kind: 'replay', task });
+    expect(await keys.claim(claimOf('k'))).toEqual({ kind: 'replay', tasks: [task] });
   });
 
   it('undoes every write of work that throws: creates, updates, deletes and the key outcomes', async () => {
@@ -50,7 +50,7 @@ describe('InMemoryTransactionRunner', () => {
       runner.run(async (scope) => {
         const created = await scope.tasks.create(aNewTask(1));
         createdId = created.id;
-        await scope.idempotency.complete(1, 'k', (claimed as { token: string }).token, created);
+        await scope.idempotency.complete(1, 'k', (claimed as { token: string }).token, [created]);
         await scope.idempotency.claim(claimOf('other'));
         await scope.tasks.update(1, kept.id, 1, { ...kept, title: 'after', version: 2 });
         await scope.tasks.delete(1, doomed.id);

@@ -54,12 +54,12 @@ class GatedTaskRepository extends InMemoryTaskRepository {
 class FlakyIdempotencyStore extends InMemoryIdempotencyStore {
   failNextComplete = false;
 
-  override async complete(userId: number, key: string, token: string, task: Task): Promise<void> {
+  override async complete(userId: number, key: string, token: string, created: readonly Task[]): Promise<void> {
     if (this.failNextComplete) {
       this.failNextComplete = false;
       throw new Error('lost');
     }
-    return super.complete(userId, key, token, task);
+    return super.complete(userId, key, token, created);
   }
 }
 

@@ -21,10 +21,15 @@ type StoredTask = Omit<Task, 'dueDate' | 'remindAt' | 'completedAt' | 'createdAt
   updatedAt: string;
 };
 
-const toSnapshot = (task: Task): string => JSON.stringify(task);
+const toSnapshot = (created: readonly Task[]): string => JSON.stringify(created);
 
-function fromSnapshot(text: string): Task {
-  const stored = JSON.parse(text) as StoredTask;
+/** A list of tasks; keys completed before generation existed hold a single task. */
+function fromSnapshot(text: string): Task[] {
+  const stored = JSON.parse(text) as StoredTask | StoredTask[];
+  return (Array.isArray(stored) ? stored : [stored]).map(fromStoredTask);
+}
+
+function fromStoredTask(stored: StoredTask): Task {
   return {
     ...stored,
     dueDate: fromDbTimeOrNull(stored.dueDate),
@@ -62,11 +67,11 @@ export class KnexIdempotencyStore implements IdempotencyStore {
     const row = await this.db<KeyRow>('idempotency_keys').where({ user_id: userId, key }).first();
     if (!row) return this.claim(claim);
     if (row.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
-    return row.task === null ? { kind: 'in_flight' } : { kind: 'replay', task: fromSnapshot(row.task) };
+    return row.task === null ? { kind: 'in_flight' } : { kind: 'replay', tasks: fromSnapshot(row.task) };
   }
 
-  async complete(userId: number, key: string, token: string, task: Task): Promise<void> {
-    const updated = await this.db('idempotency_keys').where({ user_id: userId, key, claim_token: token }).update({ task: toSnapshot(task) });
+  async complete(userId: number, key: string, token: string, created: readonly Task[]): Promise<void> {
+    const updated = await this.db('idempotency_keys').where({ user_id: userId, key, claim_token: token }).update({ task: toSnapshot(created) });
     if (updated === 0) throw idempotencyClaimLost();
   }
 

@@ -4,13 +4,14 @@ import type { Task } from '../../../domain/index.js';
 
 interface KeyRecord {
   fingerprint: string;
-  task: Task | null;
+  /** What the request created; null while it is in flight. */
+  tasks: Task[] | null;
   createdAt: Date;
   /** Which claim holds the key: only it may complete or release it. */
   token: string;
 }
 
-const copy = (task: Task): Task => structuredClone(task);
+const copy = (tasks: readonly Task[]): Task[] => structuredClone([...tasks]);
 
 export class InMemoryIdempotencyStore implements IdempotencyStore {
   private readonly records = new Map<string, KeyRecord>();
@@ -19,26 +20,26 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     const id = this.id(claim.userId, claim.key);
     const existing = this.records.get(id);
     const forgotten =
-      existing && (existing.createdAt < claim.expiredBefore || (existing.task === null && existing.createdAt < claim.abandonedBefore));
+      existing && (existing.createdAt < claim.expiredBefore || (existing.tasks === null && existing.createdAt < claim.abandonedBefore));
     if (!existing || forgotten) {
       const token = randomUUID();
-      this.records.set(id, { fingerprint: claim.fingerprint, task: null, createdAt: claim.now, token });
+      this.records.set(id, { fingerprint: claim.fingerprint, tasks: null, createdAt: claim.now, token });
       return { kind: 'claimed', token };
     }
     if (existing.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
-    return existing.task ? { kind: 'replay', task: copy(existing.task) } : { kind: 'in_flight' };
+    return existing.tasks ? { kind: 'replay', tasks: copy(existing.tasks) } : { kind: 'in_flight' };
   }
 
-  async complete(userId: number, key: string, token: string, task: Task): Promise<void> {
+  async complete(userId: number, key: string, token: string, created: readonly Task[]): Promise<void> {
     const record = this.records.get(this.id(userId, key));
     if (record?.token !== token) throw idempotencyClaimLost();
-    record.task = copy(task);
+    record.tasks = copy(created);
   }
 
   async release(userId: number, key: string, token: string): Promise<void> {
     const id = this.id(userId, key);
     const record = this.records.get(id);
-    if (record?.task === null && record.token === token) this.records.delete(id);
+    if (record?.tasks === null && record.token === token) this.records.delete(id);
   }
 
   async purgeExpired(expiredBefore: Date): Promise<number> {

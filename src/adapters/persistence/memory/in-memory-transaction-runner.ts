@@ -119,8 +119,8 @@ class JournaledKeys implements IdempotencyKeys {
     return journaled(this.undo, this.store.undoPoint(claim.userId, claim.key), this.store.claim(claim), (outcome) => outcome.kind === 'claimed');
   }
 
-  complete(userId: number, key: string, token: string, task: Task): Promise<void> {
-    return journaled(this.undo, this.store.undoPoint(userId, key), this.store.complete(userId, key, token, task), () => true);
+  complete(userId: number, key: string, token: string, created: readonly Task[]): Promise<void> {
+    return journaled(this.undo, this.store.undoPoint(userId, key), this.store.complete(userId, key, token, created), () => true);
   }
 
   release(userId: number, key: string, token: string): Promise<void> {
