@@ -24,7 +24,13 @@ export type DomainErrorCode =
   | 'ATTACHMENT_NOT_FOUND'
   | 'ATTACHMENT_TOO_LARGE'
   | 'ATTACHMENT_QUOTA_EXCEEDED'
-  | 'ATTACHMENT_UPLOAD_TIMED_OUT';
+  | 'ATTACHMENT_UPLOAD_TIMED_OUT'
+  | 'AI_NOT_CONFIGURED'
+  | 'AI_QUOTA_EXCEEDED'
+  | 'AI_ANSWER_UNUSABLE'
+  | 'AI_PROVIDER_FAILED'
+  | 'AI_TIMED_OUT'
+  | 'AI_CANCELLED';
 
 export interface FieldError {
   field: string;
@@ -40,6 +46,17 @@ export class DomainError extends Error {
     readonly fieldErrors: FieldError[] = [],
   ) {
     super(message);
+  }
+}
+
+/** A limit the caller has reached for now: the same request succeeds after `retryAfterSeconds`. */
+export class LimitReachedError extends DomainError {
+  constructor(
+    code: DomainErrorCode,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(code, message);
   }
 }
 

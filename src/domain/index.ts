@@ -7,3 +7,4 @@ export * from './personal-access-token.js';
 export * from './event-ticket.js';
 export * from './export.js';
 export * from './attachment.js';
+export * from './task-generation.js';

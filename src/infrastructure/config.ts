@@ -47,6 +47,10 @@ export interface Config {
   storage: StorageConfig;
   /** Files on tasks: the limits on one and on a user's all, and how long an upload may take. */
   attachments: AttachmentsConfig;
+  /** The OpenAI-compatible model behind POST /tasks/generate; null: generation answers 503. */
+  ai: AiConfig | null;
+  /** AI_RATE_LIMIT: generations one user may ask for per hour, on every instance together. */
+  aiRequestsPerHour: number;
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
 }
@@ -84,6 +88,17 @@ export interface AttachmentsConfig {
   quotaBytes: number;
   /** ATTACHMENT_UPLOAD_TIMEOUT: how long one upload may take; an upload still running then is aborted. */
   uploadTimeoutMs: number;
+}
+
+export interface AiConfig {
+  /** AI_BASE_URL: any OpenAI-compatible Chat Completions endpoint (OpenAI, Ollama, vLLM, llama.cpp's server…). */
+  baseUrl: string;
+  /** AI_API_KEY: null for a local server that needs none. */
+  apiKey: string | null;
+  /** AI_MODEL */
+  model: string;
+  /** AI_TIMEOUT_MS: the most one generation may wait for the model, retries included. */
+  timeoutMs: number;
 }
 
 /**
@@ -364,6 +379,33 @@ function readAttachments(reader: EnvReader): AttachmentsConfig {
   };
 }
 
+const DEFAULT_AI_BASE_URL = 'https://api.openai.com/v1';
+
+/** An http(s) URL without credentials (they belong in AI_API_KEY, which is never echoed). */
+function readAiBaseUrl(reader: EnvReader): string {
+  const text = reader.string('AI_BASE_URL', DEFAULT_AI_BASE_URL);
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  if (url && (url.username || url.password)) throw new ConfigError('AI_BASE_URL must not hold credentials: set AI_API_KEY');
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.search || url.hash) {
+    throw new ConfigError(`AI_BASE_URL must be an http:// or https:// URL such as http://localhost:11434/v1; got "${text}"`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
+/** AI is on when either AI_BASE_URL or AI_API_KEY is set: OpenAI needs only the key, a local server only the URL. */
+function readAi(reader: EnvReader): AiConfig | null {
+  const apiKey = reader.optional('AI_API_KEY');
+  if (apiKey === null && reader.optional('AI_BASE_URL') === null) return null;
+  const model = reader.optional('AI_MODEL');
+  if (model === null) throw new ConfigError('AI_MODEL is required when AI_BASE_URL or AI_API_KEY is set (for example gpt-4o-mini, or llama3.2 on Ollama)');
+  return { baseUrl: readAiBaseUrl(reader), apiKey, model, timeoutMs: reader.integer('AI_TIMEOUT_MS', 30_000, 100, 600_000) };
+}
+
 function readAdmin(reader: EnvReader): Config['admin'] {
   const username = reader.optional('ADMIN_USERNAME');
   const email = reader.optional('ADMIN_EMAIL');
@@ -426,6 +468,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     exportTtlSeconds: readExportTtl(reader),
     storage: readStorage(reader, dataDir, cwd, warnings),
     attachments: readAttachments(reader),
+    ai: readAi(reader),
+    aiRequestsPerHour: reader.integer('AI_RATE_LIMIT', 20, 1, 1_000_000),
     warnings,
   };
 }

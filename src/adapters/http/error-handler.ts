@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyServerOptions } from 'fastify';
-import { isDomainError, type DomainError } from '../../domain/index.js';
+import { LimitReachedError, isDomainError, type DomainError } from '../../domain/index.js';
 import { DOMAIN_ERROR_STATUS, httpProblem, problemType, sendProblem, validationProblem, type ProblemDetails } from './problem.js';
 import { toFieldErrors } from './validation.js';
 
@@ -64,6 +64,7 @@ export function registerErrorHandling(app: FastifyInstance, options: ErrorHandli
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = classify(error, isUnavailable);
     if (problem) {
+      if (error instanceof LimitReachedError) reply.header('retry-after', error.retryAfterSeconds);
       if (problem.status >= 500) request.log.warn({ err: error }, 'service unavailable');
       return sendProblem(reply, problem);
     }

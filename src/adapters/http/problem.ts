@@ -40,6 +40,13 @@ export const DOMAIN_ERROR_STATUS: Record<DomainErrorCode, { status: number; type
   ATTACHMENT_TOO_LARGE: { status: 413, type: 'attachment-too-large', title: 'Attachment too large' },
   ATTACHMENT_QUOTA_EXCEEDED: { status: 413, type: 'quota-exceeded', title: 'Attachment quota exceeded' },
   ATTACHMENT_UPLOAD_TIMED_OUT: { status: 408, type: 'upload-timed-out', title: 'Upload timed out' },
+  AI_NOT_CONFIGURED: { status: 503, type: 'ai-not-configured', title: 'AI generation is not configured' },
+  AI_QUOTA_EXCEEDED: { status: 429, type: 'ai-quota-exceeded', title: 'AI generation quota exceeded' },
+  AI_ANSWER_UNUSABLE: { status: 502, type: 'ai-answer-unusable', title: 'Unusable answer from the AI model' },
+  AI_PROVIDER_FAILED: { status: 502, type: 'ai-provider-failed', title: 'The AI provider failed' },
+  AI_TIMED_OUT: { status: 504, type: 'ai-timed-out', title: 'The AI provider timed out' },
+  // Nobody reads it: the client has gone. 499 is the status proxies log for that (nginx's).
+  AI_CANCELLED: { status: 499, type: 'client-closed-request', title: 'Client closed the request' },
 };
 
 export const problemType = (slug: string): string => `${PROBLEM_BASE}${slug}`;

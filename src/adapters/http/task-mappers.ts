@@ -1,6 +1,7 @@
-import { isCompleted, type Task, type TaskInput, type TaskPatch } from '../../domain/index.js';
+import { isCompleted, type Task, type TaskDraft, type TaskInput, type TaskPatch } from '../../domain/index.js';
 import { formatUtc } from '../shared/utc-timestamps.js';
 import type { CreateTaskBody, PatchTaskBody, TaskDto } from './schemas/task-schemas.js';
+import type { TaskDraftDto } from './schemas/generation-schemas.js';
 
 /** A whitelist: a new column on tasks can never leak into a response by accident. */
 export const toTaskDto = (task: Task): TaskDto => ({
@@ -35,3 +36,11 @@ export function fromTaskPatch(body: PatchTaskBody): TaskPatch {
   if (body.tags !== undefined) patch.tags = body.tags;
   return patch;
 }
+
+export const toTaskDraftDto = (draft: TaskDraft): TaskDraftDto => ({
+  title: draft.title,
+  description: draft.description,
+  priority: draft.priority,
+  due_date: draft.dueDate ? formatUtc(draft.dueDate) : null,
+  tags: draft.tags,
+});

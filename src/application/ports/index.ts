@@ -21,3 +21,4 @@ export * from './export-encoder.js';
 export * from './attachment-repository.js';
 export * from './task-generator.js';
 export * from './window-counter.js';
+export * from './generation-monitor.js';

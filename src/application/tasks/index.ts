@@ -1,4 +1,6 @@
 export * from './create-task.js';
+export * from './generate-tasks.js';
+export * from './idempotency.js';
 export * from './delete-task.js';
 export * from './get-task.js';
 export * from './list-tasks.js';

@@ -1,5 +1,5 @@
 import type { Clock, IdempotencyStore } from '../ports/index.js';
-import { IDEMPOTENCY_KEY_TTL_MS } from './create-task.js';
+import { IDEMPOTENCY_KEY_TTL_MS } from './idempotency.js';
 
 /**
  * Forgets Idempotency-Keys past their lifetime. A claim already ignores them; this keeps keys
