@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { InMemoryWindowCounter } from '../../shared/in-memory-window-counter.js';
 
 /** A fixed-window counter shared by every instance of the service (Redis in production). */
 export interface SharedWindowCounter {
@@ -9,41 +10,9 @@ export interface SharedWindowCounter {
 
 type IncrCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
 
-interface Window {
-  count: number;
-  resetAt: number;
-}
-
-const MAX_LOCAL_KEYS = 50_000;
-
-/** In-process fixed windows: the default, and the fallback while the shared counter is down. */
-class LocalWindows {
-  private readonly windows = new Map<string, Window>();
-
-  increment(key: string, windowMs: number, now = Date.now()): { count: number; ttlMs: number } {
-    let window = this.windows.get(key);
-    if (!window || window.resetAt <= now) {
-      if (this.windows.size >= MAX_LOCAL_KEYS) this.sweep(now);
-      window = { count: 0, resetAt: now + windowMs };
-      this.windows.set(key, window);
-    }
-    window.count += 1;
-    return { count: window.count, ttlMs: window.resetAt - now };
-  }
-
-  private sweep(now: number): void {
-    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
-    // Still full of live windows: forget the oldest rather than grow without bound.
-    for (const key of this.windows.keys()) {
-      if (this.windows.size < MAX_LOCAL_KEYS) break;
-      this.windows.delete(key);
-    }
-  }
-}
-
 interface StoreState {
   shared: SharedWindowCounter | null;
-  local: LocalWindows;
+  local: InMemoryWindowCounter;
   log: FastifyBaseLogger;
   degraded: boolean;
 }
@@ -59,7 +28,7 @@ export class FallbackRateLimitStore {
   ) {}
 
   static create(shared: SharedWindowCounter | null, log: FastifyBaseLogger): FallbackRateLimitStore {
-    return new FallbackRateLimitStore({ shared, local: new LocalWindows(), log, degraded: false }, 'global');
+    return new FallbackRateLimitStore({ shared, local: new InMemoryWindowCounter(), log, degraded: false }, 'global');
   }
 
   /** Each limited route counts in its own bucket. */
@@ -93,7 +62,7 @@ export class FallbackRateLimitStore {
       const err = failure instanceof Error ? failure : undefined;
       this.state.log.warn({ err }, 'Redis is unavailable: rate limits are counted per instance until it returns');
     }
-    const { count, ttlMs } = this.state.local.increment(bucketKey, windowMs);
+    const { count, ttlMs } = this.state.local.incrementSync(bucketKey, windowMs);
     done(null, { current: count, ttl: ttlMs });
   }
 }
