@@ -33,6 +33,8 @@ export class InMemoryWindowCounter implements WindowCounter {
     if (!window || window.resetAt <= now) {
       if (this.windows.size >= this.maxKeys) this.sweep(now);
       window = { count: 0, resetAt: now + windowMs };
+      // A window opened again moves to the end: the map's order stays the order windows opened in.
+      this.windows.delete(key);
       this.windows.set(key, window);
     }
     window.count += 1;

@@ -71,4 +71,16 @@ describe('InMemoryWindowCounter', () => {
     counter.incrementSync('e', 1_000); // all live: b, the oldest, is forgotten
     expect(['c', 'd', 'e', 'b'].map((key) => counter.incrementSync(key, 1_000).count)).toEqual([3, 2, 2, 1]);
   });
+
+  it('counts a window that opened again as new when choosing the oldest to forget', () => {
+    let now = 0;
+    const counter = new InMemoryWindowCounter({ maxKeys: 3, now: () => now });
+    counter.incrementSync('a', 10);
+    counter.incrementSync('b', 1_000);
+    now = 10;
+    counter.incrementSync('a', 1_000); // a's window opens again, after b's
+    counter.incrementSync('c', 1_000);
+    counter.incrementSync('d', 1_000); // full of live windows: b is the oldest
+    expect(['a', 'c', 'd', 'b'].map((key) => counter.incrementSync(key, 1_000).count)).toEqual([2, 2, 2, 1]);
+  });
 });
