@@ -12,7 +12,7 @@ import { registerJsonParsers } from './json-parsers.js';
 import { registerOpenApi } from './openapi.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerRateLimits, type RateLimitSettings } from './plugins/rate-limit.js';
-import type { SharedWindowCounter } from './plugins/rate-limit-store.js';
+import type { SharedWindowCounter } from '../redis/fallback-window-counter.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerShutdownGuard } from './plugins/shutdown-guard.js';
 import { requestIdFor } from './request-id.js';

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { SharedWindowCounter } from './fallback-window-counter.js';
 
 /** Count and expiry in one round trip, so concurrent instances never lose an increment. */
 const INCREMENT_SCRIPT = `
@@ -14,7 +15,7 @@ return {count, ttl}
 type ScriptedRedis = Redis & { taskforgeWindowIncrement(key: string, windowMs: number): Promise<[number, number]> };
 
 /** Fixed-window counters in Redis, shared by every instance pointing at the same server and prefix. */
-export class RedisWindowCounter {
+export class RedisWindowCounter implements SharedWindowCounter {
   private readonly redis: ScriptedRedis;
 
   constructor(

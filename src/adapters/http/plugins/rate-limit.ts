@@ -1,6 +1,7 @@
 import rateLimit, { normalizeIP, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { FallbackRateLimitStore, type SharedWindowCounter } from './rate-limit-store.js';
+import type { SharedWindowCounter } from '../../redis/fallback-window-counter.js';
+import { WindowCounterStore } from './rate-limit-store.js';
 
 export interface RateLimitSettings {
   /** Per client address and route: sign-up, login, token, refresh. */
@@ -43,7 +44,7 @@ export async function registerRateLimits(
   settings: RateLimitSettings,
   shared: SharedWindowCounter | null,
 ): Promise<RateLimitRouteConfigs> {
-  const store = FallbackRateLimitStore.create(shared, app.log);
+  const store = WindowCounterStore.create(shared, app.log);
   await app.register(rateLimit, {
     global: false,
     enableDraftSpec: true,
