@@ -6,12 +6,15 @@ import { CreateAdmin, DEFAULT_LIVE_EVENTS_OPTIONS, JOB_QUEUE_NAMES, type JobQueu
 import { buildHttpApp } from '../adapters/http/http-app.js';
 import { closeReadPool, openReadPool } from '../adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
+import { FallbackWindowCounter } from '../adapters/redis/fallback-window-counter.js';
 import { RedisWindowCounter } from '../adapters/redis/redis-window-counter.js';
+import { InMemoryWindowCounter } from '../adapters/shared/in-memory-window-counter.js';
 import type { Argon2Options } from '../adapters/security/argon2-password-hasher.js';
 import { createJwtTokenService } from '../adapters/security/jwt-token-service.js';
 import type { Config } from './config.js';
 import { createChangeNotifier } from './change-notifier.js';
 import { createContainer, openBlobStorage, resolveHttpUseCases } from './container.js';
+import { createGenerationInstrumentation } from './generation-instrumentation.js';
 import { createJobInstrumentation } from './job-instrumentation.js';
 import { openJobQueue, type JobQueueKind } from './job-queue.js';
 import { startJobs, type RunningJobs } from './jobs.js';
@@ -58,6 +61,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
   const jobQueue = await openJobQueue(config, { db, persistence: db ? 'sql' : 'memory', logger, kind: options.jobQueue });
   // In-memory stores keep blobs in memory too: files would outlive the rows that name them.
   const blobs = db ? openBlobStorage(config) : null;
+  const generation = createGenerationInstrumentation(logger);
   const container = createContainer({
     config,
     db: db ?? undefined,
@@ -68,6 +72,11 @@ export async function createApplication(config: Config, options: ApplicationOpti
     liveEvents: { ...DEFAULT_LIVE_EVENTS_OPTIONS, maxStreamsPerUser: config.events.maxStreamsPerUser },
     jobQueue: jobQueue.queue,
     blobStorage: blobs?.storage,
+    // The AI quota holds across instances only when they count in one place.
+    windowCounter: redis
+      ? new FallbackWindowCounter(new RedisWindowCounter(redis, `${config.redisKeyPrefix}quota:`), { log: logger, counts: 'AI generation quotas' })
+      : new InMemoryWindowCounter(),
+    generationMonitor: generation.monitor,
     reportError: (error, what) => logger.error({ err: error }, what),
   });
 
@@ -89,6 +98,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
       useCases: resolveHttpUseCases(container),
       readiness,
       readinessAdvisories,
+      readinessNotes: { ai: config.ai ? 'configured' : 'not_configured' },
       isUnavailable: isDatabaseUnavailable,
       sharedRateLimitCounter: redis ? new RedisWindowCounter(redis, `${config.redisKeyPrefix}rate-limit:`) : null,
     },
@@ -100,7 +110,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
       rateLimit: config.rateLimit,
       corsOrigins: config.corsOrigins,
       metricsToken: config.metricsToken,
-      metricsRegistries: [jobInstrumentation.registry],
+      metricsRegistries: [jobInstrumentation.registry, generation.registry],
       eventStreams: { heartbeatSeconds: config.events.heartbeatSeconds, maxBufferBytes: config.events.maxBufferBytes },
       attachmentUploads: { maxBytes: config.attachments.maxBytes, timeoutMs: config.attachments.uploadTimeoutMs },
     },

@@ -96,7 +96,15 @@ import {
   PurgeBlobGarbage,
   UploadAttachment,
   type AttachmentRepository,
+  GENERATION_MONITOR,
+  GenerateTasks,
+  WINDOW_COUNTER,
+  type GenerationMonitor,
+  type TaskGenerator,
+  type WindowCounter,
 } from '../application/index.js';
+import { OpenAiTaskGenerator } from '../adapters/ai/openai-task-generator.js';
+import { InMemoryWindowCounter } from '../adapters/shared/in-memory-window-counter.js';
 import { KnexAttachmentRepository } from '../adapters/persistence/knex/knex-attachment-repository.js';
 import { InMemoryAttachmentRepository } from '../adapters/persistence/memory/in-memory-attachment-repository.js';
 import { exportEncoders } from '../adapters/exports/export-encoders.js';
@@ -158,6 +166,10 @@ export interface ContainerOptions {
   jobQueue?: JobQueue;
   /** Where blobs live (see openBlobStorage); omitted: the store STORAGE_URL names, or this process's memory without a database. */
   blobStorage?: BlobStorage;
+  /** Counts per-user quotas (AI generation): shared through Redis when given; this process's own count when omitted. */
+  windowCounter?: WindowCounter;
+  /** Where generation outcomes go (metrics, logs); nowhere when omitted. */
+  generationMonitor?: GenerationMonitor;
   /** Told of failures in work that no caller waits for (a job not enqueued after its write committed); stderr when omitted. */
   reportError?: (error: unknown, what: string) => void;
 }
@@ -221,6 +233,7 @@ export function createContainer(options: ContainerOptions): DependencyContainer 
   registerHousekeepingUseCases(c, config);
   registerExportUseCases(c, config, reportError);
   registerAttachmentUseCases(c, config, reportError);
+  registerGeneration(c, config, options);
   single(c, LiveEvents, (c) =>
     new LiveEvents(r(c, CHANGE_LOG), r(c, CHANGE_NOTIFIER), r(c, SESSION_REPOSITORY), r(c, PERSONAL_ACCESS_TOKEN_REPOSITORY), r(c, CLOCK), liveEvents),
   );
@@ -367,6 +380,31 @@ function registerAttachmentUseCases(c: DependencyContainer, config: Config, repo
   single(c, PurgeBlobGarbage, (c) => new PurgeBlobGarbage(r(c, ATTACHMENT_REPOSITORY), r(c, BLOB_STORAGE), r(c, CLOCK)));
 }
 
+/** The model behind POST /tasks/generate, when one is configured; the route answers 503 without it. */
+export function openTaskGenerator(config: Config): OpenAiTaskGenerator | null {
+  return config.ai && new OpenAiTaskGenerator(config.ai);
+}
+
+const unmonitored: GenerationMonitor = { record: () => {} };
+
+function registerGeneration(c: DependencyContainer, config: Config, options: ContainerOptions): void {
+  // Not in the container: tsyringe has no registration for "none", and null is what the use case needs then.
+  const generator: TaskGenerator | null = openTaskGenerator(config);
+  c.register<WindowCounter>(WINDOW_COUNTER, { useValue: options.windowCounter ?? new InMemoryWindowCounter() });
+  c.register<GenerationMonitor>(GENERATION_MONITOR, { useValue: options.generationMonitor ?? unmonitored });
+  single(c, GenerateTasks, (c) =>
+    new GenerateTasks(
+      generator,
+      r(c, WINDOW_COUNTER),
+      r(c, IDEMPOTENCY_STORE),
+      r(c, TRANSACTION_RUNNER),
+      r(c, CLOCK),
+      r(c, GENERATION_MONITOR),
+      { requestsPerHour: config.aiRequestsPerHour },
+    ),
+  );
+}
+
 export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
   return {
     registerUser: r(c, RegisterUser),
@@ -402,5 +440,6 @@ export function resolveHttpUseCases(c: DependencyContainer): HttpUseCases {
     getAttachment: r(c, GetAttachment),
     openAttachmentContent: r(c, OpenAttachmentContent),
     deleteAttachment: r(c, DeleteAttachment),
+    generateTasks: r(c, GenerateTasks),
   };
 }

@@ -23,6 +23,7 @@ import { attachmentRoutes, type AttachmentRoutesOptions, type AttachmentUploadSe
 import { authRoutes, type AuthRoutesOptions } from './routes/auth-routes.js';
 import { eventRoutes, type EventRoutesOptions } from './routes/event-routes.js';
 import { exportRoutes, type ExportRoutesOptions } from './routes/export-routes.js';
+import { generationRoutes, type GenerationRoutesOptions } from './routes/generation-routes.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health-routes.js';
 import type { RouteGuards } from './routes/route-guards.js';
 import { personalTokenRoutes, type PersonalTokenRoutesOptions } from './routes/personal-token-routes.js';
@@ -41,7 +42,8 @@ export type HttpUseCases = Omit<
     SyncRoutesOptions &
     EventRoutesOptions &
     ExportRoutesOptions &
-    AttachmentRoutesOptions,
+    AttachmentRoutesOptions &
+    GenerationRoutesOptions,
   'guards' | 'streams' | 'uploads'
 > & {
   authenticate: Authenticate;
@@ -72,6 +74,8 @@ export interface HttpAppDependencies {
   readiness: ReadinessChecks;
   /** Reported by /ready, never failing it (see HealthRoutesOptions). */
   readinessAdvisories?: ReadinessChecks;
+  /** Settled states /ready reports as they are (see HealthRoutesOptions). */
+  readinessNotes?: Record<string, string>;
   /** Tells an unreachable or overloaded dependency (answered 503) from a bug (answered 500). */
   isUnavailable?: (error: unknown) => boolean;
   /** Counters shared by every instance (Redis); without it, limits are counted per instance. */
@@ -155,10 +159,11 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   await registerOpenApi(app, options.version);
   const guards: RouteGuards = rateLimits;
 
-  await app.register(healthRoutes, { readiness: deps.readiness, advisories: deps.readinessAdvisories });
+  await app.register(healthRoutes, { readiness: deps.readiness, advisories: deps.readinessAdvisories, notes: deps.readinessNotes });
   await app.register(authRoutes, { ...useCases, guards });
   await app.register(userRoutes, { ...useCases, guards });
   await app.register(taskRoutes, { ...useCases, guards });
+  await app.register(generationRoutes, { ...useCases, guards });
   await app.register(personalTokenRoutes, { ...useCases, guards });
   await app.register(syncRoutes, { ...useCases, guards });
   await app.register(eventRoutes, { ...useCases, guards, streams: options.eventStreams });

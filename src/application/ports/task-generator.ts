@@ -52,5 +52,3 @@ export interface TaskGenerator {
   propose(request: TaskGenerationRequest): Promise<ModelAnswer>;
 }
 
-/** Absent from the container when no model is configured (AI_BASE_URL and AI_API_KEY both unset). */
-export const TASK_GENERATOR = Symbol('TaskGenerator');

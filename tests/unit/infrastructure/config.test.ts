@@ -333,6 +333,42 @@ describe('STORAGE_URL forms', () => {
   });
 });
 
+describe('AI settings', () => {
+  it('leaves generation off unless AI_BASE_URL or AI_API_KEY is set, with 20 generations an hour', () => {
+    expect(load({})).toMatchObject({ ai: null, aiRequestsPerHour: 20 });
+    expect(load({ AI_MODEL: 'gpt-4o-mini', AI_TIMEOUT_MS: '5000' }).ai).toBeNull();
+  });
+
+  it('talks to OpenAI with only a key, and to a local server with only its URL', () => {
+    expect(load({ AI_API_KEY: 'sk-test', AI_MODEL: 'gpt-4o-mini' }).ai).toEqual({
+      baseUrl: 'https://api.openai.com/v1',
+      apiKey: 'sk-test',
+      model: 'gpt-4o-mini',
+      timeoutMs: 30_000,
+    });
+    expect(load({ AI_BASE_URL: 'http://localhost:11434/v1/', AI_MODEL: 'llama3.2', AI_TIMEOUT_MS: '120000', AI_RATE_LIMIT: '5' })).toMatchObject({
+      ai: { baseUrl: 'http://localhost:11434/v1', apiKey: null, model: 'llama3.2', timeoutMs: 120_000 },
+      aiRequestsPerHour: 5,
+    });
+  });
+
+  it.each([
+    [{ AI_API_KEY: 'sk-test' }, /AI_MODEL is required/],
+    [{ AI_BASE_URL: 'localhost:11434', AI_MODEL: 'm' }, /AI_BASE_URL must be an http/],
+    [{ AI_BASE_URL: 'ftp://models.example', AI_MODEL: 'm' }, /AI_BASE_URL must be an http/],
+    [{ AI_BASE_URL: 'http://localhost:11434/v1', AI_MODEL: 'm', AI_TIMEOUT_MS: '0' }, /AI_TIMEOUT_MS/],
+    [{ AI_RATE_LIMIT: '0' }, /AI_RATE_LIMIT/],
+  ])('refuses %j with a message naming the setting', (env, message) => {
+    expect(configError(env)).toMatch(message);
+  });
+
+  it('never echoes credentials put in AI_BASE_URL', () => {
+    const message = configError({ AI_BASE_URL: 'https://user:sk-hunter2secret@models.example/v1', AI_MODEL: 'm' });
+    expect(message).toMatch(/AI_BASE_URL must not hold credentials/);
+    expect(message).not.toMatch(/hunter2secret/);
+  });
+});
+
 describe('.env.example', () => {
   it('documents every variable the configuration reads', () => {
     const root = path.resolve(import.meta.dirname, '../../..');

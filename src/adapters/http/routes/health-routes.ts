@@ -15,6 +15,11 @@ export interface HealthRoutesOptions {
    * down would turn a broken feature into a whole outage.
    */
   advisories?: ReadinessChecks;
+  /**
+   * Features whose state is settled by configuration, reported as they are: `ai: not_configured`
+   * tells an operator why POST /tasks/generate answers 503, without failing readiness.
+   */
+  notes?: Record<string, string>;
 }
 
 /** A probe that hangs is a failed probe: orchestrators time out, and so do we, a little sooner. */
@@ -35,7 +40,7 @@ async function runChecks(checks: ReadinessChecks): Promise<Record<string, 'ok' |
   return Object.fromEntries(entries);
 }
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { readiness, advisories = {} }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { readiness, advisories = {}, notes = {} }) => {
   app.get(
     '/health',
     { config: { access: PUBLIC }, schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
@@ -56,7 +61,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
       // Draining before a shutdown: load balancers stop sending new requests here.
       if (app.draining) return sendProblem(reply, httpProblem(503, 'The service is shutting down.', { checks: { shutdown: 'draining' } }));
       const [required, advisory] = await Promise.all([runChecks(readiness), runChecks(advisories)]);
-      const checks = { ...required, ...advisory };
+      const checks = { ...notes, ...required, ...advisory };
       if (Object.values(required).every((state) => state === 'ok')) return { status: 'ok' as const, checks };
       return sendProblem(reply, httpProblem(503, 'A dependency of the service is unavailable.', { checks }));
     },
