@@ -241,7 +241,7 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
 
       const ready = await app.http.inject({ method: 'GET', url: '/ready' });
       expect(ready.statusCode).toBe(503);
-      expect(json(ready).checks).toEqual({ database: 'ok', schema: 'unavailable' });
+      expect(json(ready).checks).toEqual({ ai: 'not_configured', database: 'ok', schema: 'unavailable' });
     } finally {
       await app.http.close();
     }

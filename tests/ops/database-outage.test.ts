@@ -69,7 +69,7 @@ describe('database unreachable from the start', () => {
     const me = await app.http.inject({ method: 'GET', url: '/me', headers: bearer('a.b.c') });
     expect(me.statusCode).toBe(401); // a malformed token never reaches the database
     const ready = await app.http.inject({ method: 'GET', url: '/ready' });
-    expect(expectProblem(ready, 503).checks).toEqual({ database: 'unavailable', schema: 'unavailable', fan_out: 'unavailable' });
+    expect(expectProblem(ready, 503).checks).toEqual({ ai: 'not_configured', database: 'unavailable', schema: 'unavailable', fan_out: 'unavailable' });
     expect((await app.http.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
 });

@@ -64,7 +64,7 @@ describe.skipIf(!url)('rate limits shared through Redis', () => {
       expect(statuses).toEqual([401, 401, 401, 401, 401, 401, 429, 429]);
       expect(Date.now() - started).toBeLessThan(3_000); // no request waited on the dead connection
       const ready = await one.inject({ method: 'GET', url: '/ready' });
-      expect(expectProblem(ready, 503).checks).toEqual({ redis: 'unavailable' });
+      expect(expectProblem(ready, 503).checks).toEqual({ ai: 'not_configured', redis: 'unavailable' });
 
       await proxy.restore();
       await Promise.all([waitForRedis(one), waitForRedis(two)]);
@@ -94,6 +94,6 @@ describe('Redis unreachable', () => {
 
     const ready = await app.inject({ method: 'GET', url: '/ready' });
     const body = expectProblem(ready, 503);
-    expect(body.checks).toEqual({ redis: 'unavailable' });
+    expect(body.checks).toEqual({ ai: 'not_configured', redis: 'unavailable' });
   });
 });
