@@ -149,6 +149,12 @@ describe('draftsFromAnswer', () => {
     }
   });
 
+  it('drops an item carrying as many distinct tags as the largest answer the adapter reads holds', () => {
+    // About 1 MiB: merging them must not take seconds (it once searched the list for every tag).
+    const tags = Array.from({ length: 150_000 }, (_, i) => i.toString(36));
+    expect(titles(draftsFromAnswer(answer([{ title: 'flood', tags }, { title: 'kept' }]), 5))).toEqual(['kept']);
+  });
+
   it('keeps at most maxTasks: the first valid items, in order', () => {
     const items = [{ title: '' }, { title: 'one' }, { priority: 'low' }, { title: 'two' }, { title: 'three' }, { title: 'four' }, { title: 'five' }];
     expect(titles(draftsFromAnswer(answer(items), 3))).toEqual(['one', 'two', 'three']);
