@@ -87,14 +87,15 @@ export const parsePriority = (raw: unknown): TaskPriority => oneOf('priority', T
 /** Trimmed, bounded, and duplicates merged keeping the first-seen order. */
 export function parseTags(raw: readonly string[]): string[] {
   if (!Array.isArray(raw)) throw ValidationError.field('tags', 'must be a list of strings');
-  const tags: string[] = [];
+  // A set, not a search of the list per tag: a model's answer is not held to the HTTP schema's
+  // 100 items, and a list of 100,000 distinct tags would take seconds to merge.
+  const tags = new Set<string>();
   raw.forEach((entry, index) => {
     if (typeof entry !== 'string') throw ValidationError.field(`tags.${index}`, 'must be a string');
-    const tag = boundedText(`tags.${index}`, entry, TAG_RULE);
-    if (!tags.includes(tag)) tags.push(tag);
+    tags.add(boundedText(`tags.${index}`, entry, TAG_RULE));
   });
-  if (tags.length > MAX_TAGS) throw ValidationError.field('tags', `must hold at most ${MAX_TAGS} distinct tags`);
-  return tags;
+  if (tags.size > MAX_TAGS) throw ValidationError.field('tags', `must hold at most ${MAX_TAGS} distinct tags`);
+  return [...tags];
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
