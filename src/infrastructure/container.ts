@@ -400,7 +400,7 @@ function registerGeneration(c: DependencyContainer, config: Config, options: Con
       r(c, TRANSACTION_RUNNER),
       r(c, CLOCK),
       r(c, GENERATION_MONITOR),
-      { requestsPerHour: config.aiRequestsPerHour },
+      { requestsPerHour: config.aiRequestsPerHour, modelTimeoutMs: config.ai?.timeoutMs ?? 0 },
     ),
   );
 }

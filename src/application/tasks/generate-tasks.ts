@@ -21,7 +21,7 @@ import {
   type TransactionRunner,
   type WindowCounter,
 } from '../ports/index.js';
-import { claimIdempotencyKey, parseIdempotencyKey, type KeyClaim } from './idempotency.js';
+import { IDEMPOTENCY_IN_FLIGHT_LEASE_MS, claimIdempotencyKey, parseIdempotencyKey, type KeyClaim } from './idempotency.js';
 import { publishTaskEvent } from './task-events.js';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -29,7 +29,12 @@ const HOUR_MS = 60 * 60 * 1000;
 export interface GenerationSettings {
   /** Requests per user per hour that reach the model (AI_RATE_LIMIT). */
   requestsPerHour: number;
+  /** The longest the model may take (AI_TIMEOUT_MS); 0 when none is configured. */
+  modelTimeoutMs: number;
 }
+
+/** Room for the transaction after the model's answer, and for clocks a little apart. */
+const KEY_LEASE_MARGIN_MS = 30_000;
 
 export interface GenerationOptions {
   idempotencyKey?: string;
@@ -69,7 +74,11 @@ export class GenerateTasks {
     const spec = parseGenerationInput(input);
     if (!this.generator) throw new DomainError('AI_NOT_CONFIGURED', 'AI generation is not configured on this server.');
     // Drafts create nothing, so only a saving request has anything for a key to make idempotent.
-    const claim = spec.save && key !== undefined ? await claimIdempotencyKey(this.idempotency, actor.userId, key, { generate: spec }, this.clock.now()) : null;
+    // A claim outlives the slowest model call, so a retry cannot take the key over (and ask the
+    // model again) while the first request is still waiting for its answer.
+    const leaseMs = Math.max(IDEMPOTENCY_IN_FLIGHT_LEASE_MS, this.settings.modelTimeoutMs + KEY_LEASE_MARGIN_MS);
+    const claim =
+      spec.save && key !== undefined ? await claimIdempotencyKey(this.idempotency, actor.userId, key, { generate: spec }, this.clock.now(), leaseMs) : null;
     if (claim?.kind === 'replay') return { saved: true, tasks: claim.tasks, replayed: true };
     try {
       const drafts = await this.draftsFor(this.generator, actor, spec, options.signal);

@@ -34,14 +34,22 @@ export type KeyClaim =
  * flight, or used before with another body, is a client error; the body is compared by its
  * fingerprint, so callers pass what identifies the request (the route's own shape included).
  */
-export async function claimIdempotencyKey(keys: IdempotencyKeys, userId: number, key: string, body: unknown, now: Date): Promise<KeyClaim> {
+export async function claimIdempotencyKey(
+  keys: IdempotencyKeys,
+  userId: number,
+  key: string,
+  body: unknown,
+  now: Date,
+  /** How long the claim is held before a retry may take it over: longer than the request can take. */
+  leaseMs = IDEMPOTENCY_IN_FLIGHT_LEASE_MS,
+): Promise<KeyClaim> {
   const outcome = await keys.claim({
     userId,
     key,
     fingerprint: fingerprint(body),
     now,
     expiredBefore: new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS),
-    abandonedBefore: new Date(now.getTime() - IDEMPOTENCY_IN_FLIGHT_LEASE_MS),
+    abandonedBefore: new Date(now.getTime() - leaseMs),
   });
   switch (outcome.kind) {
     case 'claimed':

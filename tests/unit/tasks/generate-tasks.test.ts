@@ -57,8 +57,8 @@ describe('GenerateTasks', () => {
   let createTask: CreateTask;
 
   /** The use case on the shared stores, with its own model (null: not configured) and quota. */
-  const generation = (requestsPerHour = 20, model: ScriptedTaskGenerator | null = generator) =>
-    new GenerateTasks(model, quota, idempotency, transactions, clock, monitor, { requestsPerHour });
+  const generation = (requestsPerHour = 20, model: ScriptedTaskGenerator | null = generator, modelTimeoutMs = 30_000) =>
+    new GenerateTasks(model, quota, idempotency, transactions, clock, monitor, { requestsPerHour, modelTimeoutMs });
 
   const run = (input: GenerationInput, options: Partial<GenerationOptions> = {}, actor = ada, useCase = generation()) =>
     useCase.execute(actor, input, { signal: new AbortController().signal, ...options });
@@ -332,6 +332,22 @@ describe('GenerateTasks', () => {
       await failsWith(run({ prompt: GOAL }, { idempotencyKey: 'k' }, ada, useCase), 'IDEMPOTENCY_KEY_IN_FLIGHT');
       expect(generator.requests).toHaveLength(1);
       expect(monitor.records).toEqual([]);
+
+      controller.abort();
+      await failsWith(first, 'AI_CANCELLED');
+    });
+
+    it('holds the key for as long as the model may take, so a retry cannot ask the model a second time', async () => {
+      const useCase = generation(10, generator, 300_000);
+      const controller = new AbortController();
+      generator.answerWith(hang);
+      const asked = generator.nextRequest();
+      const first = settled(run({ prompt: GOAL }, { idempotencyKey: 'slow', signal: controller.signal }, ada, useCase));
+      await asked;
+
+      clock.advanceSeconds(299);
+      await failsWith(run({ prompt: GOAL }, { idempotencyKey: 'slow' }, ada, useCase), 'IDEMPOTENCY_KEY_IN_FLIGHT');
+      expect(generator.requests).toHaveLength(1);
 
       controller.abort();
       await failsWith(first, 'AI_CANCELLED');
