@@ -295,6 +295,20 @@ describe('POST /tasks/generate without a configured model', () => {
   });
   afterAll(() => app.close());
 
+  it('is described in the OpenAPI document, with examples and every status it answers', async () => {
+    const document = json(await app.inject({ method: 'GET', url: '/openapi.json' }));
+    const operation = document.paths['/tasks/generate'].post;
+    // @fastify/swagger moves a request body's examples beside its schema, and leaves a response's in it.
+    const examplesOf = (body: { content: Record<string, { examples?: object; schema: { examples?: unknown[] } }> }) => {
+      const media = body.content['application/json']!;
+      return [...Object.keys(media.examples ?? {}), ...(media.schema.examples ?? [])];
+    };
+    expect(examplesOf(operation.requestBody)).not.toEqual([]);
+    expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['200', '201', '422', '429', '502', '503', '504']));
+    expect(examplesOf(operation.responses['201'])).not.toEqual([]);
+    expect(examplesOf(operation.responses['200'])).not.toEqual([]);
+  });
+
   it('answers 503 on this route only, and /ready stays ready saying so', async () => {
     const ada = await signUp(app);
     const problem = expectProblem(await generate(app, ada, { prompt: 'Plan a party' }), 503);
