@@ -298,10 +298,10 @@ describe('POST /tasks/generate without a configured model', () => {
   it('is described in the OpenAPI document, with examples and every status it answers', async () => {
     const document = json(await app.inject({ method: 'GET', url: '/openapi.json' }));
     const operation = document.paths['/tasks/generate'].post;
-    // @fastify/swagger moves a request body's examples beside its schema, and leaves a response's in it.
-    const examplesOf = (body: { content: Record<string, { examples?: object; schema: { examples?: unknown[] } }> }) => {
+    // @fastify/swagger moves a schema's examples to its media type: one as `example`, several as `examples`.
+    const examplesOf = (body: { content: Record<string, { example?: unknown; examples?: object }> }) => {
       const media = body.content['application/json']!;
-      return [...Object.keys(media.examples ?? {}), ...(media.schema.examples ?? [])];
+      return [...(media.example === undefined ? [] : [media.example]), ...Object.keys(media.examples ?? {})];
     };
     expect(examplesOf(operation.requestBody)).not.toEqual([]);
     expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['200', '201', '422', '429', '502', '503', '504']));
