@@ -445,3 +445,82 @@ describe.skipIf(stores.length === 0).each(stores)('BullmqJobQueue producing whil
     await expectQuickFailure(queue.enqueue(exports, { n: 2 }));
   });
 });
+
+describe.skipIf(stores.length === 0).each(stores)('BullmqJobQueue stopping while its store is away: %s', (_kind, newStore) => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A queue reaching its store through a proxy that can cut it off; jobs of a vanished worker run again after half a second. */
+  async function behindProxy() {
+    const store = newStore();
+    cleanups.push(() => store.remove());
+    const proxy = await new TcpProxy(store.server).start();
+    cleanups.push(() => proxy.close());
+    const queue = await BullmqJobQueue.open({ connection: store.via({ host: '127.0.0.1', port: proxy.port }), settings: SETTINGS, leaseMs: 500, onError: () => {} });
+    cleanups.push(() => queue.close());
+    return { queue, proxy };
+  }
+
+  /** A handler whose runs last until their signal is aborted. */
+  const holding = () => recorder((_payload, context) => new Promise((_resolve, reject) => context.signal.addEventListener('abort', () => reject(new Error('aborted')))));
+
+  // A stop that waits for the store to come back never resolves: the test's timeout is the failure.
+  it('stop() ends a worker still waiting for its store to answer at start, and that worker runs nothing', async () => {
+    const { queue, proxy } = await behindProxy();
+    const exports = aQueue();
+    await proxy.refuse();
+    const first = recorder();
+    const worker = queue.worker();
+    const starting = worker.start({ [exports]: first.handler });
+    await worker.stop(5_000);
+    await expect(starting).rejects.toThrow();
+
+    await proxy.restore();
+    await vi.waitFor(() => queue.enqueue(exports, { n: 1 }), { timeout: 10_000, interval: 200 });
+    const second = recorder();
+    const other = queue.worker();
+    cleanups.push(() => other.stop(0));
+    await other.start({ [exports]: second.handler });
+    await vi.waitFor(() => expect(second.runs).toHaveLength(1), WAIT);
+    expect(first.runs).toEqual([]);
+  }, 15_000);
+
+  it('stop() resolves for an idle worker whose store went away, and for one whose network went silent', async () => {
+    const exports = aQueue();
+    const refused = await behindProxy();
+    const worker = refused.queue.worker();
+    await worker.start({ [exports]: recorder().handler });
+    await refused.proxy.refuse();
+    await worker.stop(5_000);
+
+    const stalled = await behindProxy();
+    const other = stalled.queue.worker();
+    await other.start({ [exports]: recorder().handler });
+    stalled.proxy.stall();
+    await other.stop(5_000);
+  }, 15_000);
+
+  it('stop() past its timeout resolves while the store is away, and the job the worker held runs again once it is back', async () => {
+    const { queue, proxy } = await behindProxy();
+    const exports = aQueue();
+    const first = holding();
+    const worker = queue.worker();
+    await worker.start({ [exports]: first.handler });
+    await queue.enqueue(exports, { n: 1 });
+    await vi.waitFor(() => expect(first.runs).toHaveLength(1), WAIT);
+    await proxy.refuse();
+    await worker.stop(100);
+
+    await proxy.restore();
+    await vi.waitFor(() => queue.waiting(exports), { timeout: 10_000, interval: 200 });
+    const second = recorder();
+    const other = queue.worker();
+    cleanups.push(() => other.stop(0));
+    await other.start({ [exports]: second.handler });
+    await vi.waitFor(() => expect(second.runs).toHaveLength(1), { timeout: 10_000, interval: 20 });
+    expect(second.runs[0]).toMatchObject({ payload: { n: 1 } });
+    expect([...first.failures, ...second.failures]).toEqual([]);
+  }, 30_000);
+});

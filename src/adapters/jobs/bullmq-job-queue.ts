@@ -150,6 +150,9 @@ class BullmqJobWorker implements JobWorker {
   /** Set once stop() has given up waiting: a job failing from now on is handed back, not failed. */
   private handingBack = false;
   private stopped: Promise<void> | null = null;
+  /** Settles once stop() or abandon() is called: a start still waiting for the store gives up then. */
+  private readonly stopCalled: Promise<void>;
+  private callStop!: () => void;
 
   constructor(
     private readonly store: Store,
@@ -157,10 +160,12 @@ class BullmqJobWorker implements JobWorker {
     private readonly leaseMs: number,
     private readonly reportError: (error: Error) => void,
     private readonly onStopped: () => void,
-  ) {}
+  ) {
+    this.stopCalled = new Promise<void>((resolve) => (this.callStop = resolve));
+  }
 
   async start(handlers: Readonly<Record<string, JobHandler>>): Promise<void> {
-    await this.store.reachable();
+    await this.unlessStopped(this.store.reachable());
     const tuning: ConsumerTuning = {
       concurrency: this.settings.concurrency,
       lockDuration: this.leaseMs,
@@ -184,20 +189,24 @@ class BullmqJobWorker implements JobWorker {
       return consumer;
     });
     try {
-      await Promise.all(this.consumers.map((consumer) => consumer.waitUntilReady()));
+      // A worker connection waits for the store as long as it is away.
+      await this.unlessStopped(Promise.all(this.consumers.map((consumer) => consumer.waitUntilReady())));
     } catch (error) {
       await Promise.all(this.consumers.map((consumer) => consumer.close(true).catch(() => {})));
       throw error;
     }
   }
 
+  /** May come while start() is still waiting for the store: that start then fails at once, and nothing runs. */
   stop(timeoutMs: number): Promise<void> {
+    this.callStop();
     this.stopped ??= this.shutDown(timeoutMs).finally(this.onStopped);
     return this.stopped;
   }
 
   /** Ends like a process that died: connections closed, running jobs left to their lease, nothing aborted. */
   abandon(): Promise<void> {
+    this.callStop();
     this.stopped ??= (async () => {
       this.handingBack = true;
       await Promise.all(this.consumers.map((consumer) => consumer.close(true)));
@@ -217,6 +226,13 @@ class BullmqJobWorker implements JobWorker {
     this.handingBack = true;
     await Promise.all(this.consumers.map((consumer) => consumer.close(true)));
     for (const { abort } of this.running) abort.abort();
+  }
+
+  private unlessStopped<T>(work: Promise<T>): Promise<T> {
+    const stopped = this.stopCalled.then((): never => {
+      throw new Error('the job worker was stopped before it had started');
+    });
+    return Promise.race([work, stopped]);
   }
 
   private async runningFinishWithin(timeoutMs: number): Promise<boolean> {

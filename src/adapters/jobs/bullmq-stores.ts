@@ -36,17 +36,46 @@ export interface Producer {
 export interface Consumer {
   waitUntilReady(): Promise<void>;
   pause(doNotWaitActive?: boolean): Promise<void>;
+  /**
+   * Closes the worker's connections: cleanly (BullMQ lets a fetch in flight end and says goodbye
+   * to the store) while the store answers, for CLOSE_PATIENCE_MS at most; by force otherwise.
+   */
   close(force?: boolean): Promise<void>;
   /** The state of a job of this queue ('unknown' when there is none). */
   jobState(jobId: string): Promise<string>;
 }
 
-/** A BullMQ Worker, of either store, as a Consumer. */
-function consumerOf(worker: Omit<Consumer, 'jobState'> & Parameters<typeof Job.fromId>[0]): Consumer {
+/**
+ * How long a clean close of a worker may take. Against a store that answers it takes
+ * milliseconds; against one that stopped answering halfway it would wait for it to come back.
+ */
+const CLOSE_PATIENCE_MS = 2_000;
+
+type BullmqWorker = Omit<Consumer, 'jobState'> & Parameters<typeof Job.fromId>[0] & { disconnect(): Promise<void> };
+
+/**
+ * A BullMQ Worker, of either store, as a Consumer. `answering` says whether the store answers
+ * now: BullMQ's clean close waits for its connections to end, and a connection that is
+ * reconnecting to a store that is away never ends (taskforcesh/bullmq#4656), so with the store
+ * away the worker is closed by force at once. A force close records nothing in the store, and
+ * neither could a clean one while the store is away.
+ */
+function consumerOf(worker: BullmqWorker, answering: () => boolean): Consumer {
   return {
     waitUntilReady: () => worker.waitUntilReady(),
     pause: (doNotWaitActive) => worker.pause(doNotWaitActive),
-    close: (force) => worker.close(force),
+    close: async (force) => {
+      if (force || !answering()) return worker.close(true);
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([
+        worker.close().then(() => false),
+        new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), CLOSE_PATIENCE_MS))),
+      ]);
+      clearTimeout(timer);
+      // The store went away during the close: BullMQ waits on, so its connections are cut (which
+      // ends their reconnection timers) and the close is left to end with them, or never.
+      if (late) void worker.disconnect().catch(() => {});
+    },
     jobState: async (jobId) => (await (await Job.fromId(worker, jobId))?.getState()) ?? 'unknown',
   };
 }
@@ -111,7 +140,9 @@ class RedisStore implements Store {
     });
     worker.on('error', events.error);
     worker.on('failed', events.failed);
-    return consumerOf(worker);
+    // Whether Redis answers, as the producers' connection last found: a worker's own connections
+    // reconnect on much the same schedule.
+    return consumerOf(worker, () => this.client.status === 'ready');
   }
 
   async reachable(): Promise<void> {
@@ -168,7 +199,8 @@ class PostgresStore implements Store {
     });
     worker.on('error', events.error);
     worker.on('failed', events.failed);
-    return consumerOf(worker);
+    // Nothing here knows whether the database answers now: a clean close is tried, within its patience.
+    return consumerOf(worker, () => true);
   }
 
   private migrated: Promise<void> | null = null;
