@@ -127,7 +127,14 @@ export async function startJobs({
   let stopping: Promise<void> | null = null;
   return {
     started: startup.done,
-    stop: (timeoutMs) => (stopping ??= startup.stop().then(() => worker.stop(timeoutMs))),
+    // The worker is stopped without waiting for the start-up first: a worker still starting
+    // waits for its store, however long it stays away, until it is stopped.
+    stop: (timeoutMs) =>
+      (stopping ??= (async () => {
+        const startupEnded = startup.stop();
+        await worker.stop(timeoutMs);
+        await startupEnded;
+      })()),
   };
 }
 
@@ -159,6 +166,7 @@ function inOrderUntilDone(steps: readonly StartupStep[], logger: Logger): { done
           await step.run();
           break;
         } catch (error) {
+          if (stopped) break; // stopped meanwhile: no retry to announce or wait for
           logger.warn({ err: error, retryInMs: STARTUP_RETRY_MS }, `${step.what} failed; trying again`);
           await pause();
         }
