@@ -47,6 +47,8 @@ export interface Config {
   storage: StorageConfig;
   /** Files on tasks: the limits on one and on a user's all, and how long an upload may take. */
   attachments: AttachmentsConfig;
+  /** WEB_CLIENT_DIR: the built web client served at /app/; null: the one `npm run build` makes. */
+  webClientDir: string | null;
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
 }
@@ -426,6 +428,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     exportTtlSeconds: readExportTtl(reader),
     storage: readStorage(reader, dataDir, cwd, warnings),
     attachments: readAttachments(reader),
+    webClientDir: reader.optional('WEB_CLIENT_DIR') === null ? null : path.resolve(cwd, reader.string('WEB_CLIENT_DIR', '')),
     warnings,
   };
 }
