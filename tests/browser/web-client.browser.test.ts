@@ -206,6 +206,63 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
     expect(await inPage("document.activeElement?.getAttribute('aria-label')")).toBe('Edit Typed with keys');
   });
 
+  it('attaches a file, downloads the same bytes and removes it', async () => {
+    await item('Typed with keys').getByRole('button', { name: /^Edit/ }).click();
+    const dialog = page.getByRole('dialog');
+    const chooser = page.waitForEvent('filechooser');
+    await dialog.getByRole('button', { name: /^Attach/ }).click();
+    await (await chooser).setFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('Notes from the browser: ünïcödé\n') });
+    await dialog.getByRole('button', { name: 'Download notes.txt' }).waitFor();
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+
+    const downloading = page.waitForEvent('download');
+    await dialog.getByRole('button', { name: 'Download notes.txt' }).click();
+    const download = await downloading;
+    expect(download.suggestedFilename()).toBe('notes.txt');
+    expect(readFileSync(await download.path(), 'utf8')).toBe('Notes from the browser: ünïcödé\n');
+
+    await dialog.getByRole('button', { name: 'Remove notes.txt' }).click();
+    await dialog.getByText('No files.').waitFor();
+    const task = (await (await apiAs('GET', '/tasks?q=Typed%20with%20keys')).json()) as { items: Array<{ id: number }> };
+    const files = (await (await apiAs('GET', `/tasks/${task.items[0]!.id}/attachments`)).json()) as { items: unknown[] };
+    expect(files.items).toEqual([]);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  it('creates a personal access token, shown once, that works until revoked', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access tokens' }).click();
+    await page.getByLabel('Token name').fill('nightly backup');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const value = await page.getByLabel('Token', { exact: true }).inputValue();
+    expect(value).toMatch(/^tfp_/);
+    await page.getByRole('button', { name: 'Copy token' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    const asToken = () => fetch(`${service.baseUrl}/tasks?limit=1`, { headers: { authorization: `Bearer ${value}` } });
+    expect((await asToken()).status).toBe(200);
+
+    await page.getByRole('button', { name: 'Revoke nightly backup' }).click();
+    await page.getByText('No tokens yet.').waitFor();
+    expect((await asToken()).status).toBe(401);
+  });
+
+  it('starts an export, hears that it is ready, and downloads it', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Exports' }).click();
+    await page.getByRole('button', { name: 'Export as CSV' }).click();
+    // The job's completion arrives as a live event: no reload, no polling.
+    await page.getByRole('button', { name: 'Download CSV export' }).waitFor({ timeout: 20_000 });
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download CSV export' }).click();
+    const csv = readFileSync(await (await downloading).path(), 'utf8');
+    expect(csv.split(/\r?\n/)[0]).toBe('id,title,description,status,priority,due_date,tags,completed_at,created_at,updated_at');
+    expect(csv).toContain('Typed with keys');
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click();
+    await item('Typed with keys').waitFor();
+  });
+
   it('keeps the session over a reload, with no token in storage or in the URL', async () => {
     await page.reload();
     await item('Typed with keys').waitFor();

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, authorized, logOut, onSessionEnded, refresh } from './api/client';
 import type { User } from './api/types';
 import { AuthView } from './ui/auth-view';
-import { TasksView } from './ui/tasks-view';
+import { SignedIn } from './ui/signed-in';
 
 type Phase = { name: 'starting' } | { name: 'signed-out'; notice: string | null } | { name: 'signed-in'; user: User };
 
@@ -22,7 +22,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    document.title = phase.name === 'signed-in' ? 'Tasks · Taskforge' : 'Taskforge';
+    if (phase.name !== 'signed-in') document.title = 'Taskforge';
   }, [phase.name]);
 
   if (phase.name === 'starting') {
@@ -36,7 +36,7 @@ export function App() {
     return <AuthView notice={phase.notice} onSignedIn={async () => setPhase({ name: 'signed-in', user: await currentUser() })} />;
   }
   return (
-    <TasksView
+    <SignedIn
       user={phase.user}
       onLogOut={async () => {
         await logOut().catch(() => undefined);

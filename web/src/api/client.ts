@@ -21,6 +21,8 @@ api.use({
 });
 
 export const hasSession = (): boolean => accessToken !== null;
+/** For the requests openapi-fetch cannot make: uploads with progress (XMLHttpRequest). */
+export const currentAccessToken = (): string | null => accessToken;
 
 export function onSessionEnded(listener: () => void): () => void {
   sessionEndedListeners.add(listener);
@@ -93,10 +95,16 @@ export function failure(response: Response, error: unknown): ApiError {
  * Calls the API with the session: an expired access token is refreshed once and the call
  * repeated; a session that cannot be refreshed ends (the page shows the login again).
  */
-export async function authorized<T extends { data?: unknown; error?: unknown; response: Response }>(request: () => Promise<T>): Promise<NonNullable<T['data']>> {
+export async function authorizedResponse<T extends { data?: unknown; error?: unknown; response: Response }>(
+  request: () => Promise<T>,
+): Promise<{ data: NonNullable<T['data']>; response: Response }> {
   let result = await send(request);
   if (result.response.status === 401 && (await refresh())) result = await send(request);
   if (result.response.status === 401) endSession();
   if (result.error !== undefined || !result.response.ok) throw failure(result.response, result.error);
-  return result.data as NonNullable<T['data']>;
+  return { data: result.data as NonNullable<T['data']>, response: result.response };
+}
+
+export async function authorized<T extends { data?: unknown; error?: unknown; response: Response }>(request: () => Promise<T>): Promise<NonNullable<T['data']>> {
+  return (await authorizedResponse(request)).data;
 }

@@ -3,13 +3,15 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, authorized } from '../api/client';
 import { ApiError, problemMessage } from '../api/problem';
 import type { Status, Task } from '../api/types';
+import type { EventHub } from '../live/event-hub';
+import { Attachments } from './attachments';
 import { STATUSES, TaskFields, taskFieldsOf } from './task-fields';
 
 /**
  * Edits one task in a modal dialog (Escape cancels, focus returns to the button that opened it).
  * Saving sends If-Match with the version shown: a change made elsewhere meanwhile is not overwritten.
  */
-export function EditDialog({ task, onClose, onSaved }: { task: Task; onClose: () => void; onSaved: (task: Task) => void }) {
+export function EditDialog({ task, hub, onClose, onSaved }: { task: Task; hub: EventHub; onClose: () => void; onSaved: (task: Task) => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [shown, setShown] = useState(task);
   const [error, setError] = useState<string | null>(null);
@@ -70,6 +72,7 @@ export function EditDialog({ task, onClose, onSaved }: { task: Task; onClose: ()
           </button>
         </div>
       </form>
+      <Attachments taskId={shown.id} hub={hub} />
     </dialog>
   );
 }

@@ -2,8 +2,8 @@ import type { TargetedSubmitEvent } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, authorized } from '../api/client';
 import { ApiError, problemMessage } from '../api/problem';
-import type { Sort, Status, Task, User } from '../api/types';
-import { LiveEvents, type ChangeEvent, type LiveState } from '../live/live-events';
+import type { Sort, Status, Task } from '../api/types';
+import type { EventHub, LiveMessage } from '../live/event-hub';
 import { DEFAULT_QUERY, emptyList, withPage, withTask, withoutTask, type ListQuery, type ListState } from '../tasks/list-state';
 import { EditDialog } from './edit-dialog';
 import { STATUSES, TaskFields, dayOf, priorityLabel, statusLabel, taskFieldsOf } from './task-fields';
@@ -17,7 +17,6 @@ const SORTS: ReadonlyArray<[Sort, string]> = [
   ['-priority', 'Priority'],
   ['title', 'Title'],
 ];
-const LIVE_LABELS: Record<LiveState, string> = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', stopped: 'Offline' };
 
 const messageOf = (error: unknown): string => (error instanceof ApiError ? error.message : problemMessage(null, undefined));
 
@@ -31,7 +30,7 @@ function useSettled<T>(value: T, ms: number): T {
   return settled;
 }
 
-export function TasksView({ user, onLogOut }: { user: User; onLogOut: () => Promise<void> }) {
+export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<void> }) {
   const [search, setSearch] = useState('');
   const [tag, setTag] = useState('');
   const [status, setStatus] = useState<Status | ''>('');
@@ -43,7 +42,6 @@ export function TasksView({ user, onLogOut }: { user: User; onLogOut: () => Prom
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const [live, setLive] = useState<LiveState>('connecting');
   const [editing, setEditing] = useState<Task | null>(null);
   const [listening, setListening] = useState(false);
   const current = useRef(list);
@@ -78,41 +76,29 @@ export function TasksView({ user, onLogOut }: { user: User; onLogOut: () => Prom
 
   // Live changes first, then the list: whatever is committed once the stream is live reaches the page.
   useEffect(() => {
-    const onEvent = (event: ChangeEvent) => {
-      const data = event.data as { task?: Task; id?: number };
-      if ((event.type === 'task.created' || event.type === 'task.updated') && data.task) setList((state) => withTask(state, data.task!, event.type === 'task.created'));
-      else if (event.type === 'task.deleted' && typeof data.id === 'number') setList((state) => withoutTask(state, data.id!));
-    };
-    const events = new LiveEvents({
-      ticket: async () => {
-        try {
-          return (await authorized(() => api.POST('/events/tickets'))).ticket;
-        } catch (caught) {
-          if (caught instanceof ApiError && caught.status === 401) return null;
-          throw caught;
-        }
-      },
-      onEvent,
-      onResync: () => {
+    const unsubscribe = hub.subscribe((message: LiveMessage) => {
+      if (message === 'resync') {
         const fresh = emptyList(current.current.query);
         setList(fresh);
         void loadPage(fresh, true);
-      },
-      onState: setLive,
+        return;
+      }
+      const data = message.data as { task?: Task; id?: number };
+      if ((message.type === 'task.created' || message.type === 'task.updated') && data.task) setList((state) => withTask(state, data.task!, message.type === 'task.created'));
+      else if (message.type === 'task.deleted' && typeof data.id === 'number') setList((state) => withoutTask(state, data.id!));
     });
-    events.start();
     let waiting = true;
     // The list is not held back for ever by a stream that cannot connect.
     const fallback = setTimeout(() => waiting && setListening(true), 3_000);
-    void events.ready().then(() => {
+    void ready().then(() => {
       waiting = false;
       setListening(true);
     });
     return () => {
       clearTimeout(fallback);
-      events.stop();
+      unsubscribe();
     };
-  }, [loadPage]);
+  }, [hub, ready, loadPage]);
 
   useEffect(() => {
     if (!listening) return;
@@ -171,16 +157,6 @@ export function TasksView({ user, onLogOut }: { user: User; onLogOut: () => Prom
 
   return (
     <>
-      <header class="topbar">
-        <span class="brand">Taskforge</span>
-        <span class={`live live-${live}`} role="status" aria-label={`Live updates: ${LIVE_LABELS[live]}`}>
-          {LIVE_LABELS[live]}
-        </span>
-        <span class="who">{user.name ?? user.username}</span>
-        <button type="button" onClick={() => void onLogOut()}>
-          Log out
-        </button>
-      </header>
       <main class="tasks">
         <h1>Your tasks</h1>
         <form class="card new-task" aria-label="New task" onSubmit={create}>
@@ -248,6 +224,7 @@ export function TasksView({ user, onLogOut }: { user: User; onLogOut: () => Prom
       {editing && (
         <EditDialog
           task={list.items.find((task) => task.id === editing.id) ?? editing}
+          hub={hub}
           onClose={() => setEditing(null)}
           onSaved={(task) => {
             setList((state) => withTask(state, task));
