@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, authorized, logOut, onSessionEnded, refresh } from './api/client';
+import { ApiError } from './api/problem';
 import type { User } from './api/types';
 import { AuthView } from './ui/auth-view';
 import { SignedIn } from './ui/signed-in';
@@ -17,7 +18,7 @@ export function App() {
     // A reload: the refresh cookie, if any, brings the session back.
     void refresh()
       .then(async (restored) => setPhase(restored ? { name: 'signed-in', user: await currentUser() } : { name: 'signed-out', notice: null }))
-      .catch(() => setPhase({ name: 'signed-out', notice: null }));
+      .catch((caught: unknown) => setPhase({ name: 'signed-out', notice: caught instanceof ApiError ? caught.message : null }));
     return onSessionEnded(() => setPhase({ name: 'signed-out', notice: 'Your session has ended. Log in again.' }));
   }, []);
 

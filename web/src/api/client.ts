@@ -36,21 +36,20 @@ function endSession(): void {
 }
 
 /**
- * A new access token from the refresh cookie. One at a time across every tab of this origin (Web
- * Locks): the cookie is single use, and two tabs presenting the same one would revoke the session.
+ * A new access token from the refresh cookie: true when there is one, false when the cookie is
+ * refused (the session is over). A service that is busy or unreachable ends nothing: that throws
+ * an ApiError to show. One refresh at a time across every tab of this origin (Web Locks): the
+ * cookie is single use, and two tabs presenting the same one would revoke the session.
  */
 export function refresh(): Promise<boolean> {
   refreshing ??= (async () => {
     const exchange = async () => {
-      try {
-        const { data } = await api.POST('/refresh', { body: {} });
-        return data?.access_token ?? null;
-      } catch {
-        return undefined; // the network, not the session: keep what we have
-      }
+      const { data, error, response } = await send(() => api.POST('/refresh', { body: {} }));
+      if (data) return data.access_token;
+      if (response.status === 401 || response.status === 422) return null;
+      throw failure(response, error);
     };
     const token = navigator.locks ? await navigator.locks.request('taskforge-refresh', exchange) : await exchange();
-    if (token === undefined) return accessToken !== null;
     if (token === null) {
       endSession();
       return false;
