@@ -58,7 +58,7 @@ export async function registerWebClient(app: FastifyInstance, root: string): Pro
     lastModified: true,
     // Compressed twins written by the build are served to clients that accept them.
     preCompressed: true,
-    setHeaders: (reply, file) => reply.header('cache-control', isAsset(path.relative(root, file)) ? IMMUTABLE : REVALIDATE),
+    setHeaders: (res, file) => res.setHeader('cache-control', isAsset(path.relative(root, file)) ? IMMUTABLE : REVALIDATE),
   });
 
   for (const url of clientRoutes) {
