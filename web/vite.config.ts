@@ -36,9 +36,11 @@ function precompress(): Plugin {
  * `vite build web` (run by `npm run build`): web/ is the root, the output goes beside the
  * compiled service in dist/web, which the service serves at /app/.
  */
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   base: '/app/',
-  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // The production JSX runtime for every build: a NODE_ENV of development or test in the
+  // environment (`NODE_ENV=development npm start`) must not ship jsxDEV's source locations.
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact', development: command === 'serve' } },
   build: {
     outDir: '../dist/web',
     emptyOutDir: true,
@@ -54,4 +56,4 @@ export default defineConfig({
   server: {
     proxy: { '^/(?!app(/|$))': { target: process.env.TASKFORGE_URL ?? 'http://127.0.0.1:3000' } },
   },
-});
+}));
