@@ -19,6 +19,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
+# The web client, built by `npm run build` into dist/web beside the service.
+COPY web ./web
 # An sqlite3 compiled here (no prebuilt binary for the platform) leaves SQLite's sources and its
 # object files beside the addon, which the runtime never reads.
 RUN npm run build \

@@ -70,6 +70,19 @@ export default tseslint.config(
     },
   },
   {
+    // The web client is a client of the HTTP API like any other: it reaches the service only
+    // through web/src/api (typed from the OpenAPI document), and runs in a browser.
+    files: ['web/src/**/*.ts', 'web/src/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '^(\\.\\./){2,}(src|tests|scripts|migrations)(/|$)', message: 'web/ never imports the service\'s code: use the API client in web/src/api.' },
+          { regex: '^node:', message: 'web/ runs in a browser: no Node built-ins.' },
+        ],
+      }],
+    },
+  },
+  {
     // Route plugins get their use cases through plugin options; they never reach into the
     // composition root, its configuration or its container.
     files: ['src/adapters/http/routes/**/*.ts'],

@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
+    // The web client's logic runs here too (in Node: it needs no DOM); its views are tested in Chromium (tests/browser).
+    include: ['tests/**/*.test.ts', 'web/src/**/*.test.ts'],
     setupFiles: ['tests/setup.ts'],
     pool: 'forks',
     testTimeout: 20_000,

@@ -113,6 +113,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
       metricsRegistries: [jobInstrumentation.registry, generation.registry],
       eventStreams: { heartbeatSeconds: config.events.heartbeatSeconds, maxBufferBytes: config.events.maxBufferBytes },
       attachmentUploads: { maxBytes: config.attachments.maxBytes, timeoutMs: config.attachments.uploadTimeoutMs },
+      webClientDir: config.webClientDir,
     },
   );
   await notifierStarted;

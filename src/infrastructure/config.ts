@@ -51,6 +51,8 @@ export interface Config {
   ai: AiConfig | null;
   /** AI_RATE_LIMIT: generations one user may ask for per hour, on every instance together. */
   aiRequestsPerHour: number;
+  /** WEB_CLIENT_DIR: the built web client served at /app/; null: the one `npm run build` makes. */
+  webClientDir: string | null;
   /** Messages for the log once it exists (configuration is read before the logger). */
   warnings: string[];
 }
@@ -470,6 +472,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     attachments: readAttachments(reader),
     ai: readAi(reader),
     aiRequestsPerHour: reader.integer('AI_RATE_LIMIT', 20, 1, 1_000_000),
+    webClientDir: reader.optional('WEB_CLIENT_DIR') === null ? null : path.resolve(cwd, reader.string('WEB_CLIENT_DIR', '')),
     warnings,
   };
 }

@@ -32,6 +32,7 @@ import { taskRoutes, type TaskRoutesOptions } from './routes/task-routes.js';
 import { userRoutes, type UserRoutesOptions } from './routes/user-routes.js';
 import { Problem } from './schemas/common.js';
 import { rejectNonDecimalIds, schemaCompiler } from './validation.js';
+import { bundledWebClientDir, registerWebClient } from './web-client.js';
 
 /** Every use case the HTTP transport calls: what its route plugins need, plus the credential checks. */
 export type HttpUseCases = Omit<
@@ -67,6 +68,8 @@ export interface HttpAppOptions {
   eventStreams: EventStreamSettings;
   /** POST /tasks/{id}/attachments: the file's limit and the upload's deadline. */
   attachmentUploads: AttachmentUploadSettings;
+  /** The built web client served at /app/; null or absent: the one `npm run build` makes. */
+  webClientDir?: string | null;
 }
 
 export interface HttpAppDependencies {
@@ -169,5 +172,6 @@ export async function buildHttpApp(deps: HttpAppDependencies, options: HttpAppOp
   await app.register(eventRoutes, { ...useCases, guards, streams: options.eventStreams });
   await app.register(exportRoutes, { ...useCases, guards });
   await app.register(attachmentRoutes, { ...useCases, guards, uploads: options.attachmentUploads });
+  await registerWebClient(app, options.webClientDir ?? bundledWebClientDir());
   return app;
 }

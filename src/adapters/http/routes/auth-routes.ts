@@ -1,8 +1,11 @@
 import formBody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Login, Logout, RefreshSession, RegisterUser, TokenPair } from '../../../application/index.js';
+import { ValidationError } from '../../../domain/index.js';
 import { principalOf } from '../authentication.js';
 import { toUserDto } from '../mappers.js';
+import { clearRefreshCookie, refreshCookieOf, setRefreshCookie } from '../refresh-cookie.js';
 import { PUBLIC, needs } from '../route-access.js';
 import { problems } from '../schemas/common.js';
 import { LoginBody, RefreshBody, TokenForm, TokenPairDto } from '../schemas/auth-schemas.js';
@@ -24,6 +27,13 @@ const toTokenPairDto = (pair: TokenPair) => ({
   refresh_token: pair.refreshToken,
   scope: pair.scopes.join(' '),
 });
+
+/** The web client's form of the pair: the refresh token goes into the cookie, never into the body its script reads. */
+function withRefreshCookie(request: FastifyRequest, reply: FastifyReply, pair: TokenPair) {
+  setRefreshCookie(request, reply, pair.refreshToken);
+  const { refresh_token: _inCookie, ...body } = toTokenPairDto(pair);
+  return body;
+}
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { registerUser, login, refreshSession, logout, guards }) => {
   const signUp = {
@@ -55,7 +65,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       },
       config: { ...guards.authRateLimit, access: PUBLIC },
     },
-    async (request) => toTokenPairDto(await login.execute({ login: request.body.username, password: request.body.password, scope: request.body.scope })),
+    async (request, reply) => {
+      const pair = await login.execute({ login: request.body.username, password: request.body.password, scope: request.body.scope });
+      return request.body.refresh_cookie === true ? withRefreshCookie(request, reply, pair) : toTokenPairDto(pair);
+    },
   );
 
   // The OAuth2 password flow wants a form body; only this route accepts one.
@@ -83,13 +96,26 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       schema: {
         tags: ['auth'],
         summary: 'Exchange a refresh token for a new token pair',
-        description: 'Refresh tokens are single use: presenting a used one revokes the whole login session. The new tokens keep the scopes of the login.',
+        description:
+          'Refresh tokens are single use: presenting a used one revokes the whole login session. The new tokens keep the scopes of the login. ' +
+          'Without refresh_token in the body, the refresh cookie set at login (refresh_cookie: true) is used, and the new refresh token replaces it in the cookie; a refused cookie is cleared.',
         body: RefreshBody,
         response: { 200: TokenPairDto, ...problems(400, 401, 415, 422, 429) },
       },
       config: { ...guards.authRateLimit, access: PUBLIC },
     },
-    async (request) => toTokenPairDto(await refreshSession.execute(request.body.refresh_token)),
+    async (request, reply) => {
+      const inBody = request.body.refresh_token;
+      if (inBody !== undefined) return toTokenPairDto(await refreshSession.execute(inBody));
+      const inCookie = refreshCookieOf(request);
+      if (inCookie === null) throw ValidationError.field('refresh_token', 'is required (or the refresh cookie set at login)');
+      try {
+        return withRefreshCookie(request, reply, await refreshSession.execute(inCookie));
+      } catch (error) {
+        clearRefreshCookie(request, reply);
+        throw error;
+      }
+    },
   );
 
   app.post(
@@ -98,6 +124,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       schema: {
         tags: ['auth'],
         summary: 'End this login session',
+        description: 'Also clears the web client\'s refresh cookie.',
         response: { 204: { type: 'null', description: 'Logged out.' }, ...problems(401, 429) },
       },
       // Any login session may end itself, whatever it was granted.
@@ -105,6 +132,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
     async (request, reply) => {
       await logout.execute(principalOf(request));
+      // The web client's refresh token is in a cookie its script cannot delete.
+      clearRefreshCookie(request, reply);
       return reply.code(204).send();
     },
   );

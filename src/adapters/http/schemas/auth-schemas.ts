@@ -15,6 +15,12 @@ export const LoginBody = Type.Object(
     username: Type.String({ minLength: 1, maxLength: 254, description: 'The username or the email address.', examples: ['ada_l'] }),
     password: Type.String({ ...Secret, examples: ['correct horse battery staple'] }),
     scope: Type.Optional(ScopeParameter),
+    refresh_cookie: Type.Optional(
+      Type.Boolean({
+        description:
+          'For the web client: true sets the refresh token as an HttpOnly, SameSite=Strict cookie limited to POST /refresh (Secure over HTTPS) instead of returning it in the body. Omitted or false: refresh_token is in the body and no cookie is set.',
+      }),
+    ),
   },
   { additionalProperties: false, examples: [{ username: 'ada_l', password: 'correct horse battery staple' }] },
 );
@@ -35,8 +41,12 @@ export const TokenForm = Type.Object(
 export type TokenForm = Static<typeof TokenForm>;
 
 export const RefreshBody = Type.Object(
-  { refresh_token: Type.String({ ...Secret, examples: ['kJ3v0Zl4…'] }) },
-  { additionalProperties: false },
+  {
+    refresh_token: Type.Optional(
+      Type.String({ ...Secret, description: 'Required unless the request carries the refresh cookie set at login with refresh_cookie: true.', examples: ['kJ3v0Zl4…'] }),
+    ),
+  },
+  { additionalProperties: false, examples: [{ refresh_token: 'kJ3v0Zl4…' }] },
 );
 export type RefreshBody = Static<typeof RefreshBody>;
 
@@ -45,7 +55,9 @@ export const TokenPairDto = Type.Object(
     access_token: Type.String(),
     token_type: Type.Literal('bearer'),
     expires_in: Type.Integer({ description: 'Seconds until the access token expires.', examples: [900] }),
-    refresh_token: Type.String({ description: 'Single use; exchange it at POST /refresh.' }),
+    refresh_token: Type.Optional(
+      Type.String({ description: 'Single use; exchange it at POST /refresh. Absent when it was set as the refresh cookie instead (refresh_cookie at login).' }),
+    ),
     scope: Type.String({ description: 'The scopes granted, space-separated.', examples: ['tasks:read tasks:write profile'] }),
   },
   { additionalProperties: false },

@@ -1,0 +1,310 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../scripts/support/server-process.js';
+import {
+  ARTIFACTS_DIR,
+  browserTestsSkipped,
+  buildService,
+  launchBrowser,
+  screenshot,
+  seriousAccessibilityViolations,
+  startBuiltService,
+  type Browser,
+  type RunningService,
+} from './browser-harness.js';
+
+const skipped = browserTestsSkipped();
+if (skipped) console.warn(`Browser tests skipped: ${skipped}.`);
+
+/**
+ * The web client in real Chromium against the built service, as a person uses it: one journey,
+ * step by step (each step starts where the previous one left the page). A failed step leaves a
+ * screenshot in ARTIFACTS_DIR.
+ */
+describe.skipIf(skipped !== null)('the web client in Chromium', () => {
+  let service: RunningService;
+  let browser: Browser;
+  let page: Page;
+  const person = { username: `ada_${process.pid}`, email: `ada_${process.pid}@example.com`, password: 'correct horse battery staple' };
+
+  beforeAll(async () => {
+    await buildService();
+    service = await startBuiltService();
+    browser = await launchBrowser();
+    page = browser.page;
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+  });
+
+  beforeEach(({ task, onTestFailed }) => {
+    onTestFailed(async () => {
+      const file = await screenshot(page, task.name).catch(() => null);
+      if (file) console.error(`screenshot of the failed step: ${file}`);
+    });
+  });
+
+  const newTaskForm = () => page.getByRole('form', { name: 'New task' });
+  const item = (title: string): Locator => page.getByRole('listitem').filter({ hasText: title });
+  /** An expression evaluated in the page (this file is type-checked without the DOM's types). */
+  const inPage = (expression: string): Promise<unknown> => page.evaluate(expression);
+  /** Waits until the list shows exactly these titles, in this order. */
+  const listShows = (expected: string[]) =>
+    page.waitForFunction("(expected) => JSON.stringify([...document.querySelectorAll('[aria-label=\"Tasks\"] li .title')].map((title) => title.textContent)) === expected", JSON.stringify(expected));
+  const titles = async () => page.getByRole('listitem').locator('.title').allTextContents();
+
+  async function addTask(title: string, fields: { description?: string; tags?: string } = {}): Promise<void> {
+    const form = newTaskForm();
+    await form.getByLabel('Title', { exact: true }).fill(title);
+    if (fields.description) await form.getByLabel('Description', { exact: true }).fill(fields.description);
+    if (fields.tags) await form.getByLabel('Tags').fill(fields.tags);
+    await form.getByRole('button', { name: /^Add task/ }).click();
+    await item(title).waitFor();
+  }
+
+  /** The API, as another client of the same person would use it (one login, reused). */
+  let apiToken: string | null = null;
+  async function apiAs(method: string, url: string, body?: unknown): Promise<Response> {
+    if (apiToken === null) {
+      const login = await fetch(`${service.baseUrl}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: person.username, password: person.password }) });
+      apiToken = ((await login.json()) as { access_token: string }).access_token;
+    }
+    return fetch(`${service.baseUrl}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${apiToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  }
+
+  it('sends GET / to the client, which asks for a login', async () => {
+    await page.goto(`${service.baseUrl}/`);
+    expect(new URL(page.url()).pathname).toBe('/app/');
+    await page.getByRole('button', { name: /^Log in/ }).waitFor();
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+  });
+
+  it('signs up a new person and shows their empty list', async () => {
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByLabel('Username', { exact: true }).fill(person.username);
+    await page.getByLabel('Email', { exact: true }).fill(person.email);
+    await page.getByLabel('Password', { exact: true }).fill(person.password);
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: /^Sign up/ }).click();
+    await page.getByText('No tasks yet').waitFor();
+    await page.getByRole('button', { name: /^Log out/ }).waitFor();
+  });
+
+  it('adds tasks, each a list item with its Done checkbox', async () => {
+    await addTask('Buy milk', { description: 'Semi-skimmed', tags: 'errands, home' });
+    await addTask('Write report', { tags: 'work' });
+    await addTask('<img src=x onerror=alert(1)> & friends');
+    await listShows(['<img src=x onerror=alert(1)> & friends', 'Write report', 'Buy milk']);
+    await page.getByRole('checkbox', { name: 'Done: Buy milk' }).waitFor();
+    expect(await item('Buy milk').textContent()).toContain('#errands');
+    // The title is text, never markup.
+    expect(await page.locator('.task img').count()).toBe(0);
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+  });
+
+  it('edits a task in a dialog and saves it', async () => {
+    await item('Write report').getByRole('button', { name: /^Edit/ }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Title', { exact: true }).fill('Write the annual report');
+    await dialog.getByLabel('Description', { exact: true }).fill('Due before the board meeting');
+    await dialog.getByLabel('Priority').selectOption('urgent');
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    await dialog.getByRole('button', { name: /^Save/ }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const edited = item('Write the annual report');
+    await edited.getByText('Urgent priority').waitFor();
+    expect(await edited.textContent()).toContain('Due before the board meeting');
+  });
+
+  it('completes a task with its checkbox, and the server keeps it done', async () => {
+    const checkbox = page.getByRole('checkbox', { name: 'Done: Buy milk' });
+    await checkbox.check();
+    await item('Buy milk').getByText('Done', { exact: true }).waitFor();
+    const list = (await (await apiAs('GET', '/tasks?status=done')).json()) as { items: Array<{ title: string }> };
+    expect(list.items.map((task) => task.title)).toEqual(['Buy milk']);
+  });
+
+  it('filters by status and by tag', async () => {
+    await page.getByLabel('Filter by status').selectOption('done');
+    await listShows(['Buy milk']);
+    await page.getByLabel('Filter by status').selectOption('');
+    await page.getByLabel('Filter by tag').fill('work');
+    await listShows(['Write the annual report']);
+    await page.getByLabel('Filter by tag').fill('');
+    await listShows(['<img src=x onerror=alert(1)> & friends', 'Write the annual report', 'Buy milk']);
+  });
+
+  it('searches titles on the server, finding tasks the page never loaded', async () => {
+    // 60 more tasks: the first page (50) cannot hold the oldest ones.
+    for (let i = 1; i <= 60; i++) expect((await apiAs('POST', '/tasks', { title: `Filler task ${i}` })).status).toBe(201);
+    await page.reload();
+    await page.getByText(/^Showing 50 of 63$/).waitFor();
+    expect(await page.getByRole('listitem').count()).toBe(50);
+    expect(await item('Buy milk').count()).toBe(0);
+
+    await page.getByLabel('Search', { exact: true }).fill('MILK');
+    await listShows(['Buy milk']);
+    await page.getByLabel('Search', { exact: true }).fill('');
+    await page.getByText(/^Showing 50 of 63$/).waitFor();
+  });
+
+  it('pages through the list with the cursor, 50 at a time', async () => {
+    await page.getByRole('button', { name: 'Load more tasks' }).click();
+    await page.getByText(/^Showing 63 of 63$/).waitFor();
+    expect(new Set(await titles()).size).toBe(63);
+    expect(await page.getByRole('button', { name: 'Load more tasks' }).count()).toBe(0);
+  });
+
+  it('deletes a task', async () => {
+    await item('Filler task 7').getByRole('button', { name: /^Delete/ }).click();
+    await item('Filler task 7').waitFor({ state: 'detached' });
+    expect((await apiAs('GET', '/tasks?q=Filler%20task%207')).status).toBe(200);
+    const remaining = (await (await apiAs('GET', '/tasks?q=Filler%20task%207')).json()) as { items: unknown[] };
+    expect(remaining.items).toEqual([]);
+  });
+
+  it('shows changes made through the API without a reload: created, changed and deleted', async () => {
+    await page.getByText(/^Live$/).waitFor();
+    const created = (await (await apiAs('POST', '/tasks', { title: 'Made elsewhere', tags: ['remote'] })).json()) as { id: number };
+    await item('Made elsewhere').waitFor();
+
+    expect((await apiAs('PATCH', `/tasks/${created.id}`, { title: 'Changed elsewhere', status: 'in_progress' })).status).toBe(200);
+    await item('Changed elsewhere').getByText('In progress').waitFor();
+    expect(await item('Made elsewhere').count()).toBe(0);
+
+    expect((await apiAs('DELETE', `/tasks/${created.id}`)).status).toBe(204);
+    await item('Changed elsewhere').waitFor({ state: 'detached' });
+    // Each change arrived once: no duplicate rows.
+    const all = await titles();
+    expect(all.length).toBe(new Set(all).size);
+  });
+
+  it('can be used with the keyboard alone, focus always visible', async () => {
+    // From the header's last control, the next stop is the new task's title.
+    await page.getByRole('button', { name: /^Log out/ }).focus();
+    await page.keyboard.press('Tab');
+    expect(await inPage('document.activeElement?.id')).toBe('new-title');
+    expect(await inPage('getComputedStyle(document.activeElement).outlineStyle')).not.toBe('none');
+    await page.keyboard.type('Typed with keys');
+    await page.keyboard.press('Enter');
+    await item('Typed with keys').waitFor();
+
+    await item('Typed with keys').getByRole('button', { name: /^Edit/ }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    expect(await inPage("document.activeElement?.getAttribute('aria-label')")).toBe('Edit Typed with keys');
+  });
+
+  it('attaches a file, downloads the same bytes and removes it', async () => {
+    await item('Typed with keys').getByRole('button', { name: /^Edit/ }).click();
+    const dialog = page.getByRole('dialog');
+    const chooser = page.waitForEvent('filechooser');
+    await dialog.getByRole('button', { name: /^Attach/ }).click();
+    await (await chooser).setFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('Notes from the browser: ünïcödé\n') });
+    await dialog.getByRole('button', { name: 'Download notes.txt' }).waitFor();
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+
+    const downloading = page.waitForEvent('download');
+    await dialog.getByRole('button', { name: 'Download notes.txt' }).click();
+    const download = await downloading;
+    expect(download.suggestedFilename()).toBe('notes.txt');
+    expect(readFileSync(await download.path(), 'utf8')).toBe('Notes from the browser: ünïcödé\n');
+
+    await dialog.getByRole('button', { name: 'Remove notes.txt' }).click();
+    await dialog.getByText('No files.').waitFor();
+    const task = (await (await apiAs('GET', '/tasks?q=Typed%20with%20keys')).json()) as { items: Array<{ id: number }> };
+    const files = (await (await apiAs('GET', `/tasks/${task.items[0]!.id}/attachments`)).json()) as { items: unknown[] };
+    expect(files.items).toEqual([]);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  it('creates a personal access token, shown once, that works until revoked', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access tokens' }).click();
+    await page.getByLabel('Token name').fill('nightly backup');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const value = await page.getByLabel('Token', { exact: true }).inputValue();
+    expect(value).toMatch(/^tfp_/);
+    await page.getByRole('button', { name: 'Copy token' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    const asToken = () => fetch(`${service.baseUrl}/tasks?limit=1`, { headers: { authorization: `Bearer ${value}` } });
+    expect((await asToken()).status).toBe(200);
+
+    await page.getByRole('button', { name: 'Revoke nightly backup' }).click();
+    await page.getByText('No tokens yet.').waitFor();
+    expect((await asToken()).status).toBe(401);
+  });
+
+  it('starts an export, hears that it is ready, and downloads it', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Exports' }).click();
+    await page.getByRole('button', { name: 'Export as CSV' }).click();
+    // The job's completion arrives as a live event: no reload, no polling.
+    await page.getByRole('button', { name: 'Download CSV export' }).waitFor({ timeout: 20_000 });
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download CSV export' }).click();
+    const csv = readFileSync(await (await downloading).path(), 'utf8');
+    expect(csv.split(/\r?\n/)[0]).toBe('id,title,description,status,priority,due_date,tags,completed_at,created_at,updated_at');
+    expect(csv).toContain('Typed with keys');
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click();
+    await item('Typed with keys').waitFor();
+  });
+
+  it('keeps the session over a reload, with no token in storage or in the URL', async () => {
+    await page.reload();
+    await item('Typed with keys').waitFor();
+    await page.getByRole('button', { name: /^Log out/ }).waitFor();
+    const stored = await inPage('({ local: localStorage.length, session: sessionStorage.length, url: location.href })');
+    expect(stored).toEqual({ local: 0, session: 0, url: `${service.baseUrl}/app/` });
+    const cookies = await browser.context.cookies(service.baseUrl + '/refresh');
+    expect(cookies.map(({ name, path: cookiePath, httpOnly, sameSite }) => ({ name, path: cookiePath, httpOnly, sameSite }))).toEqual([
+      { name: 'taskforge_refresh', path: '/refresh', httpOnly: true, sameSite: 'Strict' },
+    ]);
+    expect(await inPage('document.cookie')).toBe('');
+  });
+
+  it('logs out, and a reload stays logged out', async () => {
+    await page.getByRole('button', { name: /^Log out/ }).click();
+    await page.getByRole('button', { name: /^Log in/ }).waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: /^Log in/ }).waitFor();
+    expect(await browser.context.cookies(service.baseUrl + '/refresh')).toEqual([]);
+  });
+
+  it('logs in again and shows an error for a wrong password', async () => {
+    await page.getByLabel('Username', { exact: true }).fill(person.username);
+    await page.getByLabel('Password', { exact: true }).fill('not the password');
+    await page.getByRole('button', { name: /^Log in/ }).click();
+    await page.getByRole('alert').waitFor();
+    await page.getByLabel('Password', { exact: true }).fill(person.password);
+    await page.getByRole('button', { name: /^Log in/ }).click();
+    await item('Typed with keys').waitFor();
+  });
+
+  it('ran under the strict Content-Security-Policy without a violation', () => {
+    expect(browser.cspViolations).toEqual([]);
+  });
+
+  it('loads at most 150 KB of compressed JavaScript and CSS at start', () => {
+    const built = path.join(REPO_ROOT, 'dist/web');
+    const html = readFileSync(path.join(built, 'index.html'), 'utf8');
+    const assets = [...html.matchAll(/(?:src|href)="\/app\/([^"]+\.(?:js|css))"/g)].map((match) => match[1]!);
+    expect(assets.length).toBeGreaterThan(0);
+    const bytes = assets.reduce((sum, asset) => sum + gzipSync(readFileSync(path.join(built, asset)), { level: 9 }).length, 0);
+    console.log(`initial load of /app/: ${assets.length} files, ${(bytes / 1024).toFixed(1)} KB gzipped (budget 150 KB); screenshots of failed steps go to ${ARTIFACTS_DIR}`);
+    expect(bytes).toBeLessThanOrEqual(150 * 1024);
+  });
+});

@@ -1,0 +1,269 @@
+import type { TargetedSubmitEvent } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, authorized } from '../api/client';
+import { ApiError, problemMessage } from '../api/problem';
+import type { Sort, Status, Task } from '../api/types';
+import type { EventHub, LiveMessage } from '../live/event-hub';
+import { DEFAULT_QUERY, emptyList, withPage, withTask, withoutTask, type ListQuery, type ListState } from '../tasks/list-state';
+import { EditDialog } from './edit-dialog';
+import { STATUSES, TaskFields, dayOf, priorityLabel, statusLabel, taskFieldsOf } from './task-fields';
+
+const PAGE_SIZE = 50;
+const SORTS: ReadonlyArray<[Sort, string]> = [
+  ['-created_at', 'Newest first'],
+  ['created_at', 'Oldest first'],
+  ['-updated_at', 'Recently changed'],
+  ['due_date', 'Due date'],
+  ['-priority', 'Priority'],
+  ['title', 'Title'],
+];
+
+const messageOf = (error: unknown): string => (error instanceof ApiError ? error.message : problemMessage(null, undefined));
+
+/** Waits for `value` to stay unchanged for `ms` (typing in the search box asks the server once). */
+function useSettled<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
+export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<void> }) {
+  const [search, setSearch] = useState('');
+  const [tag, setTag] = useState('');
+  const [status, setStatus] = useState<Status | ''>('');
+  const [sort, setSort] = useState<Sort>(DEFAULT_QUERY.sort);
+  const settledSearch = useSettled(search, 250);
+  const settledTag = useSettled(tag.trim(), 250);
+
+  const [list, setList] = useState<ListState>(() => emptyList(DEFAULT_QUERY));
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [editing, setEditing] = useState<Task | null>(null);
+  const [listening, setListening] = useState(false);
+  const current = useRef(list);
+  current.current = list;
+
+  const query: ListQuery = { status: status || null, tag: settledTag || null, q: settledSearch, sort };
+  const queryKey = JSON.stringify(query);
+
+  const loadPage = useCallback(async (state: ListState, first: boolean) => {
+    setLoading(true);
+    setError(null);
+    try {
+      const { query: q } = state;
+      const page = await authorized(() =>
+        api.GET('/tasks', {
+          params: {
+            query:
+              !first && state.nextCursor
+                ? { cursor: state.nextCursor, limit: PAGE_SIZE }
+                : { limit: PAGE_SIZE, sort: q.sort, ...(q.status ? { status: [q.status] } : {}), ...(q.tag ? { tag: [q.tag] } : {}), ...(q.q.trim() ? { q: q.q.trim() } : {}) },
+          },
+        }),
+      );
+      // A page of a query the person has since changed is dropped.
+      setList((latest) => (JSON.stringify(latest.query) === JSON.stringify(q) ? withPage(latest, page, first) : latest));
+    } catch (caught) {
+      setError(messageOf(caught));
+    } finally {
+      setLoading(false);
+    }
+  }, []);
+
+  // Live changes first, then the list: whatever is committed once the stream is live reaches the page.
+  useEffect(() => {
+    const unsubscribe = hub.subscribe((message: LiveMessage) => {
+      if (message === 'resync') {
+        const fresh = emptyList(current.current.query);
+        setList(fresh);
+        void loadPage(fresh, true);
+        return;
+      }
+      const data = message.data as { task?: Task; id?: number };
+      if ((message.type === 'task.created' || message.type === 'task.updated') && data.task) setList((state) => withTask(state, data.task!, message.type === 'task.created'));
+      else if (message.type === 'task.deleted' && typeof data.id === 'number') setList((state) => withoutTask(state, data.id!));
+    });
+    let waiting = true;
+    // The list is not held back for ever by a stream that cannot connect.
+    const fallback = setTimeout(() => waiting && setListening(true), 3_000);
+    void ready().then(() => {
+      waiting = false;
+      setListening(true);
+    });
+    return () => {
+      clearTimeout(fallback);
+      unsubscribe();
+    };
+  }, [hub, ready, loadPage]);
+
+  useEffect(() => {
+    if (!listening) return;
+    const fresh = emptyList(query);
+    setList(fresh);
+    void loadPage(fresh, true);
+    // queryKey stands for the query's value: a new object each render, the same query as before.
+  }, [queryKey, listening, loadPage]);
+
+  const act = async (work: () => Promise<void>) => {
+    setError(null);
+    setNotice(null);
+    try {
+      await work();
+    } catch (caught) {
+      setError(messageOf(caught));
+    }
+  };
+
+  const create = async (event: TargetedSubmitEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const fields = taskFieldsOf(form);
+    await act(async () => {
+      const task = await authorized(() => api.POST('/tasks', { body: fields, headers: { 'idempotency-key': crypto.randomUUID() } }));
+      setList((state) => withTask(state, task, true));
+      form.reset();
+      setNotice(`Added “${task.title}”.`);
+      (form.elements.namedItem('title') as HTMLInputElement).focus();
+    });
+  };
+
+  const toggle = (task: Task, done: boolean) =>
+    act(async () => {
+      // Shown at once (the server's answer, one version higher, replaces it), put back if refused.
+      setList((state) => withTask(state, { ...task, status: done ? 'done' : 'todo', completed: done }));
+      try {
+        const changed = await authorized(() => api.PATCH('/tasks/{id}', { params: { path: { id: task.id } }, body: { status: done ? 'done' : 'todo' } }));
+        setList((state) => withTask(state, changed));
+      } catch (caught) {
+        setList((state) => withTask(state, task));
+        throw caught;
+      }
+    });
+
+  const remove = (task: Task) =>
+    act(async () => {
+      await authorized(() => api.DELETE('/tasks/{id}', { params: { path: { id: task.id } } }));
+      setList((state) => withoutTask(state, task.id));
+      setNotice(`Deleted “${task.title}”.`);
+      document.getElementById('search')?.focus();
+    });
+
+  const shown = list.items;
+  const hasFilters = query.status !== null || query.tag !== null || query.q.trim() !== '';
+
+  return (
+    <>
+      <main class="tasks">
+        <h1>Your tasks</h1>
+        <form class="card new-task" aria-label="New task" onSubmit={create}>
+          <TaskFields idPrefix="new" />
+          <button type="submit" class="primary">
+            Add task
+          </button>
+        </form>
+
+        <form class="filters" role="search" aria-label="Filter tasks" onSubmit={(event) => event.preventDefault()}>
+          <div class="grow">
+            <label for="search">Search</label>
+            <input id="search" type="search" value={search} onInput={(event) => setSearch(event.currentTarget.value)} placeholder="Words in the title" />
+          </div>
+          <div>
+            <label for="filter-status">Filter by status</label>
+            <select id="filter-status" value={status} onChange={(event) => setStatus(event.currentTarget.value as Status | '')}>
+              <option value="">Any status</option>
+              {STATUSES.map(([value, label]) => (
+                <option value={value} key={value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="filter-tag">Filter by tag</label>
+            <input id="filter-tag" value={tag} onInput={(event) => setTag(event.currentTarget.value)} />
+          </div>
+          <div>
+            <label for="sort">Sort by</label>
+            <select id="sort" value={sort} onChange={(event) => setSort(event.currentTarget.value as Sort)}>
+              {SORTS.map(([value, label]) => (
+                <option value={value} key={value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
+        </form>
+
+        <div aria-live="polite" class="messages">
+          {notice && <p class="notice">{notice}</p>}
+        </div>
+        {error && (
+          <p role="alert" class="error">
+            {error}
+          </p>
+        )}
+
+        <p class="count" role="status">
+          {!list.loaded ? 'Loading tasks…' : list.total === 0 ? (hasFilters ? 'No task matches.' : 'No tasks yet. Add one above.') : `Showing ${shown.length} of ${list.total ?? shown.length}`}
+        </p>
+        <ul class="task-list" aria-label="Tasks" aria-busy={loading}>
+          {shown.map((task) => (
+            <TaskItem key={task.id} task={task} onToggle={toggle} onEdit={setEditing} onDelete={remove} />
+          ))}
+        </ul>
+        {list.nextCursor && (
+          <button type="button" class="more" disabled={loading} onClick={() => void loadPage(list, false)}>
+            {loading ? 'Loading…' : 'Load more tasks'}
+          </button>
+        )}
+      </main>
+      {editing && (
+        <EditDialog
+          task={list.items.find((task) => task.id === editing.id) ?? editing}
+          hub={hub}
+          onClose={() => setEditing(null)}
+          onSaved={(task) => {
+            setList((state) => withTask(state, task));
+            setEditing(null);
+            setNotice(`Saved “${task.title}”.`);
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+function TaskItem({ task, onToggle, onEdit, onDelete }: { task: Task; onToggle: (task: Task, done: boolean) => void; onEdit: (task: Task) => void; onDelete: (task: Task) => void }) {
+  const done = task.status === 'done';
+  return (
+    <li class={`task${done ? ' done' : ''}`}>
+      <input type="checkbox" checked={done} aria-label={`Done: ${task.title}`} onChange={(event) => onToggle(task, event.currentTarget.checked)} />
+      <div class="task-main">
+        <span class="title">{task.title}</span>
+        {task.description && <p class="description">{task.description}</p>}
+        <p class="meta">
+          <span class={`badge status-${task.status}`}>{statusLabel(task.status)}</span>
+          <span class={`badge priority-${task.priority}`}>{priorityLabel(task.priority)} priority</span>
+          {task.due_date && <span class="badge">Due {dayOf(task.due_date)}</span>}
+          {task.tags.map((tag) => (
+            <span class="tag" key={tag}>
+              #{tag}
+            </span>
+          ))}
+        </p>
+      </div>
+      <div class="actions">
+        <button type="button" aria-label={`Edit ${task.title}`} onClick={() => onEdit(task)}>
+          Edit
+        </button>
+        <button type="button" class="danger" aria-label={`Delete ${task.title}`} onClick={() => onDelete(task)}>
+          Delete
+        </button>
+      </div>
+    </li>
+  );
+}
