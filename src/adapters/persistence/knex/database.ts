@@ -148,8 +148,8 @@ export async function closeReadPool(reads: Knex, db: Knex): Promise<void> {
  * a small pool of its own, with the same server-side statement_timeout but without node-postgres'
  * `query_timeout`: that option replaces the callback of every query with a wrapper, and with it
  * in place the rows of nearly every page survived young-generation GCs and were promoted, so a
- * 100,000-task export left ~20-40 MiB of garbage in the old generation (the worker grew by
- * 62-70 MiB) against ~3 MiB without it. What `query_timeout` protects against, a server or
+ * 100,000-task read left 22-38 MiB of garbage in the old generation against ~3 MiB without it
+ * (docs/performance.md, "Background jobs"). What `query_timeout` protects against, a server or
  * network that stops answering, KnexTaskSnapshots guards itself, a page at a time. Elsewhere
  * `reads` itself. Close it with closeSnapshotPool.
  */
