@@ -60,12 +60,14 @@ const HELP = `npm run bench:jobs -- [options]
   --requests <n>      POST /tasks of each kind for the enqueue cost (default 1000)
   --pg <url>          PostgreSQL (or BENCH_PG_URL; default ${DEFAULT_PG_URL})
   --redis <url>       Redis (or BENCH_REDIS_URL; default ${DEFAULT_REDIS_URL})
+  --steps <a,b>       of exports, reminders, enqueue (default: all)
   --smoke             2,000 tasks, 200 reminders, 100 requests: checks the bench, measures nothing
   --check             exit 1 when a target is missed`;
 
 const { values: args } = parseArgs({
   options: {
     setups: { type: 'string' },
+    steps: { type: 'string' },
     tasks: { type: 'string' },
     reminders: { type: 'string' },
     requests: { type: 'string' },
@@ -84,6 +86,10 @@ if (args.help) {
 const TASKS = wholeNumber('tasks', args.tasks, args.smoke ? 2_000 : 100_000);
 const REMINDERS = wholeNumber('reminders', args.reminders, args.smoke ? 200 : 10_000);
 const REQUESTS = wholeNumber('requests', args.requests, args.smoke ? 100 : 1_000);
+const STEPS = ['exports', 'reminders', 'enqueue'] as const;
+type Step = (typeof STEPS)[number];
+const steps = new Set((args.steps?.split(',').map((s) => s.trim()) ?? [...STEPS]) as Step[]);
+for (const step of steps) if (!STEPS.includes(step)) throw new Error(`unknown step "${step}"; known: ${STEPS.join(', ')}`);
 const PG_URL = args.pg ?? process.env.BENCH_PG_URL ?? DEFAULT_PG_URL;
 const REDIS_URL = args.redis ?? process.env.BENCH_REDIS_URL ?? DEFAULT_REDIS_URL;
 
@@ -104,8 +110,9 @@ interface ExportResult {
 interface SetupResult {
   setup: Setup;
   exports: ExportResult[];
-  reminders: { count: number; fired: number; duplicates: number; lastAfterDueSeconds: number };
-  enqueue: { withReminderP50Ms: number; withoutP50Ms: number; addedMs: number };
+  /** Absent when the step was not run (--steps). */
+  reminders?: { count: number; fired: number; duplicates: number; lastAfterDueSeconds: number };
+  enqueue?: { withReminderP50Ms: number; withoutP50Ms: number; addedMs: number };
   checks: Check[];
 }
 
@@ -165,7 +172,7 @@ async function measureExport(api: ServerProcess, worker: ServerProcess, account:
 }
 
 /** Creates REMINDERS tasks due at one instant, then waits for their reminders in the change log. */
-async function measureReminders(api: ServerProcess, db: Knex, account: Account): Promise<SetupResult['reminders']> {
+async function measureReminders(api: ServerProcess, db: Knex, account: Account): Promise<NonNullable<SetupResult['reminders']>> {
   // Far enough ahead for every task to exist before it: creation runs at several hundred a second.
   const due = new Date(Date.now() + 10_000 + REMINDERS * 4);
   const createdBy = performance.now();
@@ -200,7 +207,7 @@ async function timedCreate(api: ServerProcess, account: Account, body: Record<st
   return performance.now() - started;
 }
 
-async function measureEnqueue(api: ServerProcess, account: Account): Promise<SetupResult['enqueue']> {
+async function measureEnqueue(api: ServerProcess, account: Account): Promise<NonNullable<SetupResult['enqueue']>> {
   const later = new Date(Date.now() + 365 * 86_400_000).toISOString();
   const withReminder: number[] = [];
   const without: number[] = [];
@@ -265,30 +272,42 @@ async function runSetup(setup: Setup, runDir: string, ports: Set<number>): Promi
     console.log(`\n== ${setup}${scratch ? `, database ${scratch.name}` : ''}`);
     db = openBenchDatabase(setup, databaseUrl);
 
-    const exporter = await signUp(api, 'bench_jobs_exporter');
-    const seeding = performance.now();
-    await seedTasks(db, exporter.id, TASKS);
-    console.log(`  seeded ${TASKS} tasks in ${round1((performance.now() - seeding) / 1000)} s`);
     const exports: ExportResult[] = [];
-    for (const format of ['json', 'csv'] as const) {
-      exports.push(await measureExport(api, worker, exporter, format));
-      console.log(`  ${format} export: ${exports.at(-1)!.seconds} s, ${exports.at(-1)!.sizeMiB} MiB, worker RSS +${exports.at(-1)!.rssGrowthMiB} MiB`);
+    if (steps.has('exports')) {
+      const exporter = await signUp(api, 'bench_jobs_exporter');
+      const seeding = performance.now();
+      await seedTasks(db, exporter.id, TASKS);
+      console.log(`  seeded ${TASKS} tasks in ${round1((performance.now() - seeding) / 1000)} s`);
+      for (const format of ['json', 'csv'] as const) {
+        exports.push(await measureExport(api, worker, exporter, format));
+        console.log(`  ${format} export: ${exports.at(-1)!.seconds} s, ${exports.at(-1)!.sizeMiB} MiB, worker RSS +${exports.at(-1)!.rssGrowthMiB} MiB`);
+      }
     }
 
-    const reminders = await measureReminders(api, db, await signUp(api, 'bench_jobs_reminded'));
-    console.log(`  reminders: ${reminders.fired}/${reminders.count} fired, ${reminders.duplicates} twice, the last ${reminders.lastAfterDueSeconds} s after they fell due`);
-    const enqueue = await measureEnqueue(api, await signUp(api, 'bench_jobs_writer'));
-    console.log(`  POST /tasks p50: ${enqueue.withReminderP50Ms} ms with a reminder, ${enqueue.withoutP50Ms} ms without`);
+    let reminders: SetupResult['reminders'] | undefined;
+    if (steps.has('reminders')) {
+      reminders = await measureReminders(api, db, await signUp(api, 'bench_jobs_reminded'));
+      console.log(`  reminders: ${reminders.fired}/${reminders.count} fired, ${reminders.duplicates} twice, the last ${reminders.lastAfterDueSeconds} s after they fell due`);
+    }
+    let enqueue: SetupResult['enqueue'] | undefined;
+    if (steps.has('enqueue')) {
+      enqueue = await measureEnqueue(api, await signUp(api, 'bench_jobs_writer'));
+      console.log(`  POST /tasks p50: ${enqueue.withReminderP50Ms} ms with a reminder, ${enqueue.withoutP50Ms} ms without`);
+    }
 
     const checks: Check[] = [
       ...exports.flatMap((e) => [
         { what: `${e.format} export of ${TASKS} tasks (s)`, value: e.seconds, target: `≤ ${TARGETS.exportSeconds}`, ok: e.seconds <= TARGETS.exportSeconds },
         { what: `worker RSS growth during the ${e.format} export (MiB)`, value: e.rssGrowthMiB, target: `≤ ${TARGETS.exportRssMiB}`, ok: e.rssGrowthMiB <= TARGETS.exportRssMiB },
       ]),
-      { what: 'reminders fired', value: reminders.fired, target: `= ${reminders.count}`, ok: reminders.fired === reminders.count },
-      { what: 'reminders fired twice', value: reminders.duplicates, target: '= 0', ok: reminders.duplicates === 0 },
-      { what: 'last reminder after due (s)', value: reminders.lastAfterDueSeconds, target: `≤ ${TARGETS.reminderSeconds}`, ok: reminders.lastAfterDueSeconds <= TARGETS.reminderSeconds },
-      { what: 'p50 added by enqueueing (ms)', value: enqueue.addedMs, target: `≤ ${TARGETS.enqueueMs}`, ok: enqueue.addedMs <= TARGETS.enqueueMs },
+      ...(reminders
+        ? [
+            { what: 'reminders fired', value: reminders.fired, target: `= ${reminders.count}`, ok: reminders.fired === reminders.count },
+            { what: 'reminders fired twice', value: reminders.duplicates, target: '= 0', ok: reminders.duplicates === 0 },
+            { what: 'last reminder after due (s)', value: reminders.lastAfterDueSeconds, target: `≤ ${TARGETS.reminderSeconds}`, ok: reminders.lastAfterDueSeconds <= TARGETS.reminderSeconds },
+          ]
+        : []),
+      ...(enqueue ? [{ what: 'p50 added by enqueueing (ms)', value: enqueue.addedMs, target: `≤ ${TARGETS.enqueueMs}`, ok: enqueue.addedMs <= TARGETS.enqueueMs }] : []),
     ];
     return { setup, exports, reminders, enqueue, checks };
   } finally {
@@ -334,7 +353,7 @@ async function main(): Promise<void> {
   const outDir = path.join(ROOT, 'bench-results');
   mkdirSync(outDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const settings = { tasks: TASKS, reminders: REMINDERS, requests: REQUESTS, smoke: args.smoke, node: process.version, cpus: os.cpus().length };
+  const settings = { steps: [...steps], tasks: TASKS, reminders: REMINDERS, requests: REQUESTS, smoke: args.smoke, node: process.version, cpus: os.cpus().length };
   writeFileSync(path.join(outDir, `jobs-${stamp}.json`), JSON.stringify({ settings, results }, null, 2));
   writeFileSync(path.join(outDir, `jobs-${stamp}.md`), `${table}\n`);
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `${r.setup}: ${c.what} ${c.value} (target ${c.target})`));

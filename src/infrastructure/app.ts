@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
 import { CreateAdmin, DEFAULT_LIVE_EVENTS_OPTIONS, JOB_QUEUE_NAMES, type JobQueue } from '../application/index.js';
 import { buildHttpApp } from '../adapters/http/http-app.js';
-import { closeReadPool, openReadPool } from '../adapters/persistence/knex/database.js';
+import { closeReadPool, closeSnapshotPool, openReadPool, openSnapshotPool } from '../adapters/persistence/knex/database.js';
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
 import { FallbackWindowCounter } from '../adapters/redis/fallback-window-counter.js';
 import { RedisWindowCounter } from '../adapters/redis/redis-window-counter.js';
@@ -55,6 +55,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
   const ownsDatabase = options.persistence !== 'memory' && !options.db;
   const db = options.persistence === 'memory' ? null : (options.db ?? (await openServiceDatabase(config, options.migrate, logger)));
   const reads = db && openReadPool(db, databaseOptions(config, logger));
+  const snapshots = reads && openSnapshotPool(reads, databaseOptions(config, logger));
   const tokenService = await createJwtTokenService(config.jwt);
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
   const { notifier, connected: notifierConnected, started: notifierStarted } = createChangeNotifier(config, { redis, sharedStores: db !== null, logger });
@@ -66,6 +67,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
     config,
     db: db ?? undefined,
     reads: reads ?? undefined,
+    snapshots: snapshots ?? undefined,
     argon2: options.argon2,
     tokenService,
     notifier,
@@ -128,6 +130,7 @@ export async function createApplication(config: Config, options: ApplicationOpti
     await notifier.close();
     redis?.disconnect();
     blobs?.close();
+    if (reads && snapshots) await closeSnapshotPool(snapshots, reads);
     if (db && reads) await closeReadPool(reads, db);
     if (ownsDatabase) await db?.destroy();
   });

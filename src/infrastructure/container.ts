@@ -111,6 +111,7 @@ import { exportEncoders } from '../adapters/exports/export-encoders.js';
 import { InMemoryJobQueue } from '../adapters/jobs/in-memory-job-queue.js';
 import { KnexExportRepository } from '../adapters/persistence/knex/knex-export-repository.js';
 import { KnexTaskSnapshots } from '../adapters/persistence/knex/knex-task-snapshots.js';
+import { clientReadTimeoutMs } from '../adapters/persistence/knex/database.js';
 import { InMemoryExportRepository } from '../adapters/persistence/memory/in-memory-export-repository.js';
 import { InMemoryTaskSnapshots } from '../adapters/persistence/memory/in-memory-task-snapshots.js';
 import { FilesystemBlobStorage } from '../adapters/storage/filesystem-blob-storage.js';
@@ -156,6 +157,8 @@ export interface ContainerOptions {
   db?: Knex;
   /** Where reads outside transactions go (openReadPool); `db` when omitted. */
   reads?: Knex;
+  /** Where an export reads its snapshot (openSnapshotPool); `reads` when omitted. */
+  snapshots?: Knex;
   argon2?: Argon2Options;
   /** Built ahead (it is asynchronous: see createJwtTokenService); processes that issue no tokens omit it. */
   tokenService?: TokenService;
@@ -205,7 +208,7 @@ export function openBlobStorage(config: Config): OpenedBlobStorage {
 
 /** The one place that chooses adapters. */
 export function createContainer(options: ContainerOptions): DependencyContainer {
-  const { config, db, reads, argon2, tokenService, notifier, liveEvents } = options;
+  const { config, db, reads, snapshots, argon2, tokenService, notifier, liveEvents } = options;
   const reportError = options.reportError ?? toStderr;
   const c = rootContainer.createChildContainer();
 
@@ -221,7 +224,7 @@ export function createContainer(options: ContainerOptions): DependencyContainer 
   single<JobQueue>(c, JOB_QUEUE, () => options.jobQueue ?? new InMemoryJobQueue());
   single<ExportEncoders>(c, EXPORT_ENCODERS, () => exportEncoders());
 
-  if (db) registerSqlStores(c, db, reads ?? db);
+  if (db) registerSqlStores(c, config, db, reads ?? db, snapshots ?? reads ?? db);
   else registerInMemoryStores(c);
   // Processes that serve or run jobs open the storage themselves (to close it and report on it);
   // the CLI's commands do not use it, and get the configured one should they ever resolve it.
@@ -244,7 +247,7 @@ export function createContainer(options: ContainerOptions): DependencyContainer 
  * Every request asks the database: no process keeps a copy of sessions, roles or tasks that
  * another process (a second instance, even on the same SQLite file, or the CLI) could change.
  */
-function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void {
+function registerSqlStores(c: DependencyContainer, config: Config, db: Knex, reads: Knex, snapshots: Knex): void {
   single<UserRepository>(c, USER_REPOSITORY, () => new KnexUserRepository(db, reads));
   single<SessionRepository>(c, SESSION_REPOSITORY, () => new KnexSessionRepository(db, reads));
   single<PersonalAccessTokenRepository>(c, PERSONAL_ACCESS_TOKEN_REPOSITORY, () => new KnexPersonalAccessTokenRepository(db, reads));
@@ -255,7 +258,7 @@ function registerSqlStores(c: DependencyContainer, db: Knex, reads: Knex): void 
   single<EventTicketStore>(c, EVENT_TICKET_STORE, () => new KnexEventTicketStore(db));
   single<TransactionRunner>(c, TRANSACTION_RUNNER, (c) => new KnexTransactionRunner(db, r(c, CHANGE_NOTIFIER)));
   single<ExportRepository>(c, EXPORT_REPOSITORY, () => new KnexExportRepository(db, reads));
-  single<TaskSnapshots>(c, TASK_SNAPSHOTS, () => new KnexTaskSnapshots(reads));
+  single<TaskSnapshots>(c, TASK_SNAPSHOTS, () => new KnexTaskSnapshots(snapshots, clientReadTimeoutMs(config.databaseTimeouts.statementMs)));
   single<AttachmentRepository>(c, ATTACHMENT_REPOSITORY, () => new KnexAttachmentRepository(db, reads));
 }
 

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { JOB_QUEUE_NAMES } from '../application/index.js';
 import { buildWorkerHttpApp } from '../adapters/http/worker-http-app.js';
-import { closeReadPool, openReadPool } from '../adapters/persistence/knex/database.js';
+import { closeReadPool, closeSnapshotPool, openReadPool, openSnapshotPool } from '../adapters/persistence/knex/database.js';
 import { createChangeNotifier } from './change-notifier.js';
 import type { Config } from './config.js';
 import { createContainer, openBlobStorage } from './container.js';
@@ -39,11 +39,12 @@ export async function createWorkerApplication(config: Config, options: WorkerApp
 
   const db = options.db ?? (await openServiceDatabase(config, options.migrate, logger));
   const reads = openReadPool(db, databaseOptions(config, logger));
+  const snapshots = openSnapshotPool(reads, databaseOptions(config, logger));
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : null;
   const { notifier, started: notifierStarted } = createChangeNotifier(config, { redis, sharedStores: true, logger });
   const jobQueue = await openJobQueue(config, { db, persistence: 'sql', logger });
   const blobs = openBlobStorage(config);
-  const container = createContainer({ config, db, reads, notifier, jobQueue: jobQueue.queue, blobStorage: blobs.storage });
+  const container = createContainer({ config, db, reads, snapshots, notifier, jobQueue: jobQueue.queue, blobStorage: blobs.storage });
   const instrumentation = createJobInstrumentation(jobQueue.queue, JOB_QUEUE_NAMES, logger);
 
   const readiness = databaseReadiness(db);
@@ -62,6 +63,7 @@ export async function createWorkerApplication(config: Config, options: WorkerApp
     await notifier.close();
     redis?.disconnect();
     blobs.close();
+    await closeSnapshotPool(snapshots, reads);
     await closeReadPool(reads, db);
     if (!options.db) await db.destroy();
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
-import { closeReadPool, openReadPool } from '../../src/adapters/persistence/knex/database.js';
+import { closeReadPool, openReadPool, openSnapshotPool } from '../../src/adapters/persistence/knex/database.js';
 import { availableEngines, openTestDatabase, type TestDatabase } from '../support/databases.js';
 
 const engines = await availableEngines();
@@ -53,6 +53,29 @@ describe('the read pool of an in-memory SQLite database', () => {
     const database = await openTestDatabase('sqlite-memory');
     try {
       expect(openReadPool(database.db)).toBe(database.db);
+    } finally {
+      await database.destroy();
+    }
+  });
+});
+
+describe('the snapshot pool', () => {
+  // PostgreSQL's, a pool of its own, is tested with the timeouts it keeps: tests/ops/database-outage-snapshots.test.ts.
+  it.each(['sqlite', 'sqlite-memory'] as const)('is the read pool itself on %s', async (engine) => {
+    const database = await openTestDatabase(engine);
+    const reads = openReadPool(database.db);
+    try {
+      expect(openSnapshotPool(reads)).toBe(reads);
+    } finally {
+      await closeReadPool(reads, database.db);
+      await database.destroy();
+    }
+  });
+
+  it.runIf(engines.includes('postgres'))('is the pool itself on PostgreSQL when the pool sets no client-side query timeout', async () => {
+    const database = await openTestDatabase('postgres');
+    try {
+      expect(openSnapshotPool(database.db)).toBe(database.db);
     } finally {
       await database.destroy();
     }

@@ -1,5 +1,5 @@
 import type { AttachmentRepository, ChangeLog, ExportRepository, TaskRepository, TaskSnapshots, TransactionRunner } from '../../src/application/index.js';
-import { closeReadPool, openReadPool } from '../../src/adapters/persistence/knex/database.js';
+import { clientReadTimeoutMs, closeReadPool, closeSnapshotPool, openReadPool, openSnapshotPool } from '../../src/adapters/persistence/knex/database.js';
 import { KnexAttachmentRepository } from '../../src/adapters/persistence/knex/knex-attachment-repository.js';
 import { KnexChangeLog } from '../../src/adapters/persistence/knex/knex-change-log.js';
 import { KnexExportRepository } from '../../src/adapters/persistence/knex/knex-export-repository.js';
@@ -59,17 +59,19 @@ export async function openExportStores(kind: StoreKind): Promise<ExportStores> {
   const db = base.database!.db;
   // As the service reads: an SQLite file's read pool beside its one writing connection.
   const reads = openReadPool(db);
+  const snapshots = openSnapshotPool(reads);
   return {
     kind,
     exports: new KnexExportRepository(db, reads),
     tasks: base.tasks,
     attachments: new KnexAttachmentRepository(db, reads),
-    snapshots: new KnexTaskSnapshots(reads),
+    snapshots: new KnexTaskSnapshots(snapshots, clientReadTimeoutMs(10_000)),
     transactions: new KnexTransactionRunner(db),
     log: new KnexChangeLog(db, reads),
     newUser: () => base.newUser(),
     deleteUser: (userId) => base.deleteUser(userId),
     close: async () => {
+      await closeSnapshotPool(snapshots, reads);
       await closeReadPool(reads, db);
       await base.close();
     },

@@ -13,6 +13,8 @@ export interface DatabaseOptions {
   sqliteBusyTimeoutMs?: number;
   /** Connections of an SQLite file's read pool (see openReadPool). */
   sqliteReadConnections?: number;
+  /** Connections of PostgreSQL's snapshot pool (see openSnapshotPool). */
+  snapshotConnections?: number;
   /** Where knex's own warnings go (connection errors during an outage); console otherwise. */
   log?: DatabaseLog;
 }
@@ -69,6 +71,13 @@ function sqliteReaderSetUp(busyTimeoutMs: number) {
   };
 }
 
+/**
+ * How long the client waits for PostgreSQL's answer to a statement before giving up on the
+ * connection: past the server's own statement_timeout, so that a slow statement is the server's
+ * to cancel (it answers 57014), and this one only fires when no answer can come.
+ */
+export const clientReadTimeoutMs = (statementTimeoutMs: number): number => statementTimeoutMs + 2_000;
+
 /** knex's configuration for a target; knexfile.ts gives the same to knex's own command line. */
 export function knexConfig(target: DatabaseTarget, options: DatabaseOptions = {}): Knex.Config {
   const acquireConnectionTimeout = options.acquireTimeoutMs ?? 5_000;
@@ -91,7 +100,7 @@ export function knexConfig(target: DatabaseTarget, options: DatabaseOptions = {}
       connectionString: target.url,
       statement_timeout: statementTimeout,
       // The server-side timeout cannot fire when the network itself is gone; this one can.
-      query_timeout: statementTimeout + 2_000,
+      query_timeout: clientReadTimeoutMs(statementTimeout),
       connectionTimeoutMillis: acquireConnectionTimeout,
       keepAlive: true,
     },
@@ -132,6 +141,46 @@ export function openReadPool(db: Knex, options: DatabaseOptions = {}): Knex {
 /** Closes a pool from openReadPool, and only that: `db` itself belongs to whoever opened it. */
 export async function closeReadPool(reads: Knex, db: Knex): Promise<void> {
   if (reads !== db) await reads.destroy();
+}
+
+/**
+ * Connections for reading one snapshot page after page (exports), beside `reads`. On PostgreSQL,
+ * a small pool of its own, with the same server-side statement_timeout but without node-postgres'
+ * `query_timeout`: that option replaces the callback of every query with a wrapper, and with it
+ * in place the rows of nearly every page survived young-generation GCs and were promoted, so a
+ * 100,000-task read left 22-38 MiB of garbage in the old generation against ~3 MiB without it
+ * (docs/performance.md, "Background jobs"). What `query_timeout` protects against, a server or
+ * network that stops answering, KnexTaskSnapshots guards itself, a page at a time. Elsewhere
+ * `reads` itself. Close it with closeSnapshotPool.
+ */
+export function openSnapshotPool(reads: Knex, options: DatabaseOptions = {}): Knex {
+  const config = reads.client.config as Knex.Config;
+  const connection = config.connection;
+  if (config.client !== 'pg' || typeof connection !== 'object' || connection === null || !('query_timeout' in connection)) return reads;
+  const { query_timeout: _guardedPerPage, ...withoutClientTimeout } = connection as Knex.PgConnectionConfig & { query_timeout?: number };
+  return knex({
+    ...config,
+    connection: withoutClientTimeout,
+    log: knexLog(options.log) ?? config.log,
+    // An export holds one connection for as long as it runs; two let a second one run beside it.
+    pool: { min: 0, max: options.snapshotConnections ?? 2 },
+  });
+}
+
+/**
+ * Closes a pool from openSnapshotPool, and only that. A snapshot whose server stopped answering
+ * holds its connection until the socket answers or fails (KnexTaskSnapshots gives up on it, not
+ * the socket): closing waits for it at most `patienceMs`, then leaves it to the process's end.
+ */
+export async function closeSnapshotPool(snapshots: Knex, reads: Knex, patienceMs = 5_000): Promise<void> {
+  if (snapshots === reads) return;
+  let timer: NodeJS.Timeout | undefined;
+  const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, patienceMs).unref()));
+  try {
+    await Promise.race([snapshots.destroy(), patience]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function migrateToLatest(db: Knex): Promise<string[]> {

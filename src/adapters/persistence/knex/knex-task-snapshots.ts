@@ -54,23 +54,65 @@ class TasksOfRows implements Iterable<SnapshotTask> {
  * demos.
  */
 export class KnexTaskSnapshots implements TaskSnapshots {
-  constructor(private readonly reads: Knex) {}
+  /**
+   * @param reads openSnapshotPool's pool
+   * @param readTimeoutMs on PostgreSQL, how long the transaction's start and each page may wait
+   *   for the server (clientReadTimeoutMs): the pool has no per-query `query_timeout` (see
+   *   openSnapshotPool), and a server or network that stops answering must fail the export,
+   *   not hang it. A slow statement is still cut by the server's statement_timeout first.
+   */
+  constructor(
+    private readonly reads: Knex,
+    private readonly readTimeoutMs?: number,
+  ) {}
 
   async *eachPage(userId: number, pageSize: number): AsyncIterable<Iterable<SnapshotTask>> {
-    const trx = await this.reads.transaction(isPostgres(this.reads) ? { isolationLevel: 'repeatable read', readOnly: true } : {});
+    const postgres = isPostgres(this.reads);
+    const starting = this.reads.transaction(postgres ? { isolationLevel: 'repeatable read', readOnly: true } : {});
+    let unanswered = false;
+    const noAnswer = () => (unanswered = true);
+    const trx = await this.withinReadTimeout(starting, noAnswer).catch((error: unknown) => {
+      // A transaction that starts after all is ended at once: nobody will read from it.
+      void starting.then((late) => late.rollback()).catch(() => undefined);
+      throw error;
+    });
     try {
       const tasks = new KnexTaskRepository(trx);
       const attachments = new KnexAttachmentRepository(trx);
       let after: SortPosition | undefined;
       for (;;) {
-        const rows = await tasks.findRecordPage(userId, { filter: {}, sort: CREATION_ORDER, limit: pageSize, after });
-        if (rows.length > 0) yield new TasksOfRows(rows, attachmentsByTask(await attachments.listOfTasks(userId, rows.map((row) => Number(row.id)))));
+        const rows = await this.withinReadTimeout(tasks.findRecordPage(userId, { filter: {}, sort: CREATION_ORDER, limit: pageSize, after }), noAnswer);
+        if (rows.length > 0) {
+          const attached = await this.withinReadTimeout(attachments.listOfTasks(userId, rows.map((row) => Number(row.id))), noAnswer);
+          yield new TasksOfRows(rows, attachmentsByTask(attached));
+        }
         if (rows.length < pageSize) return;
         after = sortPositionOf(taskFromRecord(rows[rows.length - 1]!), CREATION_ORDER.key);
       }
     } finally {
-      // It only read: nothing to keep. Ending it returns the connection and lets SQLite's WAL move on.
-      await trx.rollback();
+      // It only read: nothing to keep. Ending it returns the connection and lets SQLite's WAL move
+      // on. After a read that got no answer, the rollback would queue behind it on the same
+      // connection: it is sent, not awaited, and ends when the connection answers or fails.
+      const ending = trx.rollback();
+      if (unanswered) void ending.catch(() => undefined);
+      else await ending;
     }
+  }
+
+  /**
+   * `work`, or once readTimeoutMs has passed without its answer (PostgreSQL only) the error
+   * node-postgres' own `query_timeout` gives, which isDatabaseUnavailable knows; `onTimeout` is
+   * called first. One timer per read, holding nothing of its result.
+   */
+  private withinReadTimeout<T>(work: Promise<T>, onTimeout: () => void): Promise<T> {
+    const limit = this.readTimeoutMs;
+    if (limit === undefined || !isPostgres(this.reads)) return work;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => (onTimeout(), reject(new Error(`Query read timeout: no answer to a snapshot read within ${limit} ms`))), limit);
+      work.then(
+        (value) => (clearTimeout(timer), resolve(value)),
+        (error: unknown) => (clearTimeout(timer), reject(error)),
+      );
+    });
   }
 }
