@@ -40,8 +40,8 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** The built service (dist/, as `npm start` runs it) on a free port, with a data folder of its own. */
-export async function startBuiltService(): Promise<RunningService> {
+/** The built service (dist/, as `npm start` runs it) on a free port, with a data folder of its own; `env` adds settings (AI_BASE_URL…). */
+export async function startBuiltService(env: Record<string, string> = {}): Promise<RunningService> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'taskforge-browser-'));
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['dist/src/infrastructure/main.js'], {
@@ -56,6 +56,7 @@ export async function startBuiltService(): Promise<RunningService> {
       LOG_LEVEL: 'warn',
       // One address signs up and logs in many times here.
       RATE_LIMIT_AUTH_MAX: '1000',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

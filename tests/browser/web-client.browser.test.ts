@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../scripts/support/server-process.js';
+import { proposals, startFakeOpenAiServer, type FakeOpenAiServer } from '../support/fake-openai-server.js';
 import {
   ARTIFACTS_DIR,
   browserTestsSkipped,
@@ -26,13 +27,15 @@ if (skipped) console.warn(`Browser tests skipped: ${skipped}.`);
  */
 describe.skipIf(skipped !== null)('the web client in Chromium', () => {
   let service: RunningService;
+  let ai: FakeOpenAiServer;
   let browser: Browser;
   let page: Page;
   const person = { username: `ada_${process.pid}`, email: `ada_${process.pid}@example.com`, password: 'correct horse battery staple' };
 
   beforeAll(async () => {
     await buildService();
-    service = await startBuiltService();
+    ai = await startFakeOpenAiServer();
+    service = await startBuiltService({ AI_BASE_URL: ai.url, AI_API_KEY: 'browser-tests-key', AI_MODEL: 'fake-model' });
     browser = await launchBrowser();
     page = browser.page;
   }, 180_000);
@@ -40,6 +43,7 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await service?.stop();
+    await ai?.close();
   });
 
   beforeEach(({ task, onTestFailed }) => {
@@ -186,6 +190,64 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
     // Each change arrived once: no duplicate rows.
     const all = await titles();
     expect(all.length).toBe(new Set(all).size);
+  });
+
+  it('generates tasks from a prompt, previews them, and saves only the kept ones', async () => {
+    const panel = page.getByRole('region', { name: 'Generate tasks with AI' });
+    ai.answerWith(
+      proposals([
+        { title: 'Research the company', description: 'Products, news, the team.', priority: 'high', due_date: '2026-12-14T18:00:00.000Z', tags: ['interview'] },
+        { title: 'Buy a <b>tie</b>', priority: 'low', tags: ['interview', 'shopping'] },
+        { title: 'Practise answers', priority: 'medium', tags: ['interview'] },
+      ]),
+    );
+    await panel.getByLabel('Prompt', { exact: true }).fill('Prepare for a job interview next week');
+    await panel.getByLabel('Max tasks').fill('3');
+    await panel.getByRole('button', { name: /^Generate/ }).click();
+    const drafts = panel.getByRole('list', { name: 'Proposed tasks' });
+    await drafts.getByRole('checkbox', { name: 'Research the company' }).waitFor();
+    expect(await drafts.getByRole('listitem').allTextContents()).toEqual([
+      'Research the companyProducts, news, the team.High priorityDue 2026-12-14#interview',
+      'Buy a <b>tie</b>Low priority#interview#shopping',
+      'Practise answersMedium priority#interview',
+    ]);
+    expect(await panel.locator('b').count()).toBe(0);
+    expect(ai.requests.at(-1)?.body.messages.at(-1).content).toContain('Prepare for a job interview next week');
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    // Nothing is stored before Save.
+    expect(((await (await apiAs('GET', '/tasks?tag=interview')).json()) as { items: unknown[] }).items).toEqual([]);
+
+    await drafts.getByRole('checkbox', { name: 'Buy a <b>tie</b>' }).uncheck();
+    await panel.getByRole('button', { name: /^Save/ }).click();
+    await panel.getByText('Added 2 generated tasks.').waitFor();
+    await item('Research the company').getByText('High priority').waitFor();
+    await item('Practise answers').waitFor();
+    expect(await item('Buy a <b>tie</b>').count()).toBe(0);
+    const saved = (await (await apiAs('GET', '/tasks?tag=interview&sort=title')).json()) as { items: Array<{ title: string; due_date: string | null }> };
+    expect(saved.items.map(({ title, due_date }) => ({ title, due_date }))).toEqual([
+      { title: 'Practise answers', due_date: null },
+      { title: 'Research the company', due_date: '2026-12-14T18:00:00.000Z' },
+    ]);
+    // The live stream delivered the same tasks again: still one row each.
+    await page.getByText(/^Showing 64 of 64$/).waitFor();
+    const all = await titles();
+    expect(all.length).toBe(new Set(all).size);
+  });
+
+  it('shows the reason when the model keeps failing, and saves nothing', async () => {
+    const panel = page.getByRole('region', { name: 'Generate tasks with AI' });
+    ai.reset();
+    ai.answerWith({ kind: 'status', status: 500 }, { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+    await panel.getByLabel('Prompt', { exact: true }).fill('Plan a holiday');
+    await panel.getByRole('button', { name: /^Generate/ }).click();
+    const alert = panel.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe('The AI provider failed to answer; nothing was saved.');
+    expect(await panel.getByRole('list', { name: 'Proposed tasks' }).count()).toBe(0);
+    expect(ai.requests.length).toBeGreaterThanOrEqual(1);
+    const stored = (await (await apiAs('GET', '/tasks?limit=1')).json()) as { total: number };
+    expect(stored.total).toBe(64);
+    await page.getByText(/^Showing 64 of 64$/).waitFor();
   });
 
   it('can be used with the keyboard alone, focus always visible', async () => {

@@ -87,7 +87,8 @@ async function send<T>(request: () => Promise<T>): Promise<T> {
 }
 
 export function failure(response: Response, error: unknown): ApiError {
-  return new ApiError(response.status, problemMessage(response.status, error as Problem | undefined, response.headers.get('retry-after')));
+  const problem = error as Problem | undefined;
+  return new ApiError(response.status, problemMessage(response.status, problem, response.headers.get('retry-after')), problem && typeof problem === 'object' ? problem : undefined);
 }
 
 /**

@@ -21,6 +21,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number | null,
     message: string,
+    /** The service's problem document, for views that word some statuses their own way. */
+    readonly problem?: Problem,
   ) {
     super(message);
     this.name = 'ApiError';

@@ -6,6 +6,7 @@ import type { Sort, Status, Task } from '../api/types';
 import type { EventHub, LiveMessage } from '../live/event-hub';
 import { DEFAULT_QUERY, emptyList, withPage, withTask, withoutTask, type ListQuery, type ListState } from '../tasks/list-state';
 import { EditDialog } from './edit-dialog';
+import { GeneratePanel } from './generate-panel';
 import { STATUSES, TaskFields, dayOf, priorityLabel, statusLabel, taskFieldsOf } from './task-fields';
 
 const PAGE_SIZE = 50;
@@ -165,6 +166,7 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
             Add task
           </button>
         </form>
+        <GeneratePanel onCreated={(task) => setList((state) => withTask(state, task, true))} />
 
         <form class="filters" role="search" aria-label="Filter tasks" onSubmit={(event) => event.preventDefault()}>
           <div class="grow">
