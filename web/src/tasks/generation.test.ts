@@ -3,9 +3,14 @@ import { ApiError } from '../api/problem';
 import { generationMessage, previewOf } from './generation';
 
 describe('generation messages', () => {
-  it('says the server has no model for a 503', () => {
-    expect(generationMessage(new ApiError(503, 'Taskforge is unavailable right now. Try again in a moment.', { status: 503, detail: 'AI generation is not configured' }))).toBe(
+  it('says the server has no model for a 503 of that type, and words any other 503 as an outage', () => {
+    const notConfigured = { type: 'https://taskforge.dev/problems/ai-not-configured', status: 503, detail: 'AI generation is not configured on this server.' };
+    expect(generationMessage(new ApiError(503, 'Taskforge is unavailable right now. Try again in a moment.', notConfigured))).toBe(
       'AI generation is not configured on this server.',
+    );
+    const outage = { type: 'about:blank', status: 503, detail: 'The service is temporarily unavailable; retry shortly.' };
+    expect(generationMessage(new ApiError(503, 'Taskforge is unavailable right now. Try again in a moment.', outage))).toBe(
+      'Taskforge is unavailable right now. Try again in a moment.',
     );
   });
 

@@ -13,12 +13,13 @@ export interface PreviewItem {
 export const previewOf = (drafts: Draft[], newKey: () => string): PreviewItem[] => drafts.map((draft) => ({ draft, keep: true, key: newKey() }));
 
 /**
- * What a person reads when generation fails. 503 here means the server has no model configured
- * (not an outage), and the model's failures (502, 504) are best told in the service's own words.
+ * What a person reads when generation fails. A 503 of type ai-not-configured means the server has
+ * no model (any other 503 is an outage, worded as everywhere), and the model's failures (502, 504)
+ * are best told in the service's own words.
  */
 export function generationMessage(error: unknown): string {
   if (!(error instanceof ApiError)) return problemMessage(null, undefined);
-  if (error.status === 503) return 'AI generation is not configured on this server.';
+  if (error.status === 503 && error.problem?.type?.endsWith('/ai-not-configured')) return 'AI generation is not configured on this server.';
   if ((error.status === 502 || error.status === 504) && error.problem?.detail) return error.problem.detail;
   return error.message;
 }
