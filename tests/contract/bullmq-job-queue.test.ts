@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JobRefusedError, type JobContext, type JobHandler, type JobPayload, type JobWorker } from '../../src/application/index.js';
-import { BullmqJobQueue } from '../../src/adapters/jobs/bullmq-job-queue.js';
+import { BullmqJobQueue, type BullmqJobQueueOptions } from '../../src/adapters/jobs/bullmq-job-queue.js';
 import { DEFAULT_JOB_QUEUE_SETTINGS } from '../../src/adapters/jobs/job-settings.js';
 import { bullmqKinds, bullmqTestStores } from '../support/bullmq-job-queues.js';
 import type { JobQueueDeployment } from '../support/job-queues.js';
@@ -402,22 +402,28 @@ describe.skipIf(kinds.length === 0).each(kinds)('BullmqJobQueue: %s', (_kind, op
   });
 });
 
+/** A queue reaching its store through a proxy that can cut it off; `cleanups` undoes all three. */
+async function queueBehindProxy(
+  newStore: (typeof stores)[number][1],
+  cleanups: (() => Promise<void>)[],
+  options: Omit<BullmqJobQueueOptions, 'connection'> = {},
+) {
+  const store = newStore();
+  cleanups.push(() => store.remove());
+  const proxy = await new TcpProxy(store.server).start();
+  cleanups.push(() => proxy.close());
+  const queue = await BullmqJobQueue.open({ connection: store.via({ host: '127.0.0.1', port: proxy.port }), ...options });
+  cleanups.push(() => queue.close());
+  return { queue, proxy };
+}
+
 describe.skipIf(stores.length === 0).each(stores)('BullmqJobQueue producing while its store is away: %s', (_kind, newStore) => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  /** A queue reaching its store through a proxy that can cut it off. */
-  async function behindProxy() {
-    const store = newStore();
-    cleanups.push(() => store.remove());
-    const proxy = await new TcpProxy(store.server).start();
-    cleanups.push(() => proxy.close());
-    const queue = await BullmqJobQueue.open({ connection: store.via({ host: '127.0.0.1', port: proxy.port }) });
-    cleanups.push(() => queue.close());
-    return { queue, proxy };
-  }
+  const behindProxy = () => queueBehindProxy(newStore, cleanups);
 
   async function expectQuickFailure(enqueue: Promise<void>): Promise<void> {
     const started = Date.now();
@@ -452,16 +458,8 @@ describe.skipIf(stores.length === 0).each(stores)('BullmqJobQueue stopping while
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  /** A queue reaching its store through a proxy that can cut it off; jobs of a vanished worker run again after half a second. */
-  async function behindProxy() {
-    const store = newStore();
-    cleanups.push(() => store.remove());
-    const proxy = await new TcpProxy(store.server).start();
-    cleanups.push(() => proxy.close());
-    const queue = await BullmqJobQueue.open({ connection: store.via({ host: '127.0.0.1', port: proxy.port }), settings: SETTINGS, leaseMs: 500, onError: () => {} });
-    cleanups.push(() => queue.close());
-    return { queue, proxy };
-  }
+  /** Jobs of a vanished worker run again after half a second. */
+  const behindProxy = () => queueBehindProxy(newStore, cleanups, { settings: SETTINGS, leaseMs: 500, onError: () => {} });
 
   /** A handler whose runs last until their signal is aborted. */
   const holding = () => recorder((_payload, context) => new Promise((_resolve, reject) => context.signal.addEventListener('abort', () => reject(new Error('aborted')))));
