@@ -7,7 +7,7 @@ import { json, type TestApp } from '../support/test-app.js';
 describe('the refresh cookie of the web client', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await buildE2eApp('sqlite', { TRUST_PROXY: '1' });
+    app = await buildE2eApp('sqlite', { TRUST_PROXY: '1', REFRESH_TOKEN_TTL: '7d' });
   });
   afterAll(() => app.close());
 
@@ -45,11 +45,12 @@ describe('the refresh cookie of the web client', () => {
     }
   });
 
-  it('is set at login on request: HttpOnly, SameSite=Strict, only for /refresh, and the token stays out of the body', async () => {
+  it('is set at login on request: HttpOnly, SameSite=Strict, only for /refresh, as long-lived as the refresh token, and the token stays out of the body', async () => {
     const { cookie, body } = await webLogin();
     expect(cookie.startsWith('taskforge_refresh=')).toBe(true);
     expect(valueOf(cookie).length).toBeGreaterThan(20);
-    expect(attributesOf(cookie).sort()).toEqual(['HttpOnly', 'Path=/refresh', 'SameSite=Strict']);
+    // REFRESH_TOKEN_TTL is 7 days here: closing the browser does not end the login.
+    expect(attributesOf(cookie).sort()).toEqual(['HttpOnly', `Max-Age=${7 * 24 * 3600}`, 'Path=/refresh', 'SameSite=Strict']);
     expect(body).not.toHaveProperty('refresh_token');
     expect(body).toMatchObject({ access_token: expect.any(String), token_type: 'bearer', expires_in: expect.any(Number) });
     expect((await app.inject({ method: 'GET', url: '/me', headers: bearer(body.access_token) })).statusCode).toBe(200);
@@ -73,7 +74,8 @@ describe('the refresh cookie of the web client', () => {
     expect(body).not.toHaveProperty('refresh_token');
     expect((await app.inject({ method: 'GET', url: '/me', headers: bearer(body.access_token) })).statusCode).toBe(200);
     const rotated = setCookie(response);
-    expect(attributesOf(rotated).sort()).toEqual(['HttpOnly', 'Path=/refresh', 'SameSite=Strict']);
+    // Each rotation starts the refresh token's lifetime again, and the cookie's with it.
+    expect(attributesOf(rotated).sort()).toEqual(['HttpOnly', `Max-Age=${7 * 24 * 3600}`, 'Path=/refresh', 'SameSite=Strict']);
     expect(valueOf(rotated)).not.toBe(valueOf(cookie));
     expect((await refreshWithCookie(valueOf(rotated))).statusCode).toBe(200);
   });

@@ -3,8 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 /**
  * The web client's refresh token, kept where its script cannot read it. Only POST /refresh ever
  * receives it (`Path`), never from another site (`SameSite=Strict`), and only over HTTPS when the
- * page came over HTTPS (`Secure`). No `Max-Age`: it ends with the browser session, while the
- * refresh token itself expires after REFRESH_TOKEN_TTL like any other.
+ * page came over HTTPS (`Secure`). It lives as long as the refresh token it holds (`Max-Age`), so
+ * closing the browser does not log the person out; logging out clears it.
  */
 export const REFRESH_COOKIE = 'taskforge_refresh';
 export const REFRESH_COOKIE_PATH = '/refresh';
@@ -12,8 +12,8 @@ export const REFRESH_COOKIE_PATH = '/refresh';
 const attributes = (request: FastifyRequest): string =>
   `Path=${REFRESH_COOKIE_PATH}; HttpOnly; SameSite=Strict${request.protocol === 'https' ? '; Secure' : ''}`;
 
-export function setRefreshCookie(request: FastifyRequest, reply: FastifyReply, token: string): void {
-  reply.header('set-cookie', `${REFRESH_COOKIE}=${encodeURIComponent(token)}; ${attributes(request)}`);
+export function setRefreshCookie(request: FastifyRequest, reply: FastifyReply, token: string, lifetimeSeconds: number): void {
+  reply.header('set-cookie', `${REFRESH_COOKIE}=${encodeURIComponent(token)}; Max-Age=${lifetimeSeconds}; ${attributes(request)}`);
 }
 
 export function clearRefreshCookie(request: FastifyRequest, reply: FastifyReply): void {

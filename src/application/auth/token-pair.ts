@@ -6,6 +6,8 @@ export interface TokenPair {
   tokenType: 'bearer';
   expiresIn: number;
   refreshToken: string;
+  /** Seconds until the refresh token expires (every rotation starts a full lifetime again). */
+  refreshExpiresIn: number;
   /** What the tokens may do now: what the login was granted that the user may hold. */
   scopes: Scope[];
 }
@@ -43,6 +45,6 @@ export class SessionStarter {
   pair(user: TokenHolder, sessionId: string, refreshToken: string, granted: Scope[]): TokenPair {
     const scopes = effectiveScopes(granted, user.role);
     const access = this.tokens.issueAccessToken({ userId: user.id, sessionId, scopes });
-    return { accessToken: access.token, tokenType: 'bearer', expiresIn: access.expiresIn, refreshToken, scopes };
+    return { accessToken: access.token, tokenType: 'bearer', expiresIn: access.expiresIn, refreshToken, refreshExpiresIn: this.tokens.refreshTokenTtlSeconds, scopes };
   }
 }

@@ -30,7 +30,7 @@ const toTokenPairDto = (pair: TokenPair) => ({
 
 /** The web client's form of the pair: the refresh token goes into the cookie, never into the body its script reads. */
 function withRefreshCookie(request: FastifyRequest, reply: FastifyReply, pair: TokenPair) {
-  setRefreshCookie(request, reply, pair.refreshToken);
+  setRefreshCookie(request, reply, pair.refreshToken, pair.refreshExpiresIn);
   const { refresh_token: _inCookie, ...body } = toTokenPairDto(pair);
   return body;
 }
