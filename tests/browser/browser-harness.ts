@@ -54,8 +54,9 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
       DATA_DIR: dataDir,
       JWT_SECRET: 'browser-tests-secret-that-is-long-enough-0123456789',
       LOG_LEVEL: 'warn',
-      // One address signs up and logs in many times here.
+      // One address signs up and logs in many times here, and one person fills a list of thousands.
       RATE_LIMIT_AUTH_MAX: '1000',
+      RATE_LIMIT_MAX: '100000',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../scripts/support/server-process.js';
 import { proposals, startFakeOpenAiServer, type FakeOpenAiServer } from '../support/fake-openai-server.js';
@@ -121,12 +121,16 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
     await dialog.getByLabel('Title', { exact: true }).fill('Write the annual report');
     await dialog.getByLabel('Description', { exact: true }).fill('Due before the board meeting');
     await dialog.getByLabel('Priority').selectOption('urgent');
+    await dialog.getByLabel('Due date').fill('2026-12-24');
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
     await dialog.getByRole('button', { name: /^Save/ }).click();
     await dialog.waitFor({ state: 'detached' });
     const edited = item('Write the annual report');
     await edited.getByText('Urgent priority').waitFor();
     expect(await edited.textContent()).toContain('Due before the board meeting');
+    await edited.getByText('Due 2026-12-24').waitFor();
+    const stored = (await (await apiAs('GET', '/tasks?q=annual')).json()) as { items: Array<{ priority: string; due_date: string | null }> };
+    expect(stored.items.map(({ priority, due_date }) => ({ priority, due_date }))).toEqual([{ priority: 'urgent', due_date: '2026-12-24T00:00:00.000Z' }]);
   });
 
   it('completes a task with its checkbox, and the server keeps it done', async () => {
@@ -144,6 +148,50 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
     await page.getByLabel('Filter by tag').fill('work');
     await listShows(['Write the annual report']);
     await page.getByLabel('Filter by tag').fill('');
+    await listShows(['<img src=x onerror=alert(1)> & friends', 'Write the annual report', 'Buy milk']);
+  });
+
+  it('sorts by title, by priority and by due date, as the server orders them', async () => {
+    const sortBy = page.getByLabel('Sort by');
+    await sortBy.selectOption({ label: 'Title' });
+    await listShows(['<img src=x onerror=alert(1)> & friends', 'Buy milk', 'Write the annual report']);
+    await sortBy.selectOption({ label: 'Priority' });
+    await listShows(['Write the annual report', '<img src=x onerror=alert(1)> & friends', 'Buy milk']);
+    // Tasks without a due date come last.
+    await sortBy.selectOption({ label: 'Due date' });
+    await listShows(['Write the annual report', 'Buy milk', '<img src=x onerror=alert(1)> & friends']);
+    await sortBy.selectOption({ label: 'Newest first' });
+    await listShows(['<img src=x onerror=alert(1)> & friends', 'Write the annual report', 'Buy milk']);
+  });
+
+  it('shows a 429 or a 503 as a message with a way to try again, never a blank page', async () => {
+    const listRequests = (url: URL) => url.pathname === '/tasks';
+    const failWith = (status: 429 | 503, headers: Record<string, string> = {}) =>
+      page.route(listRequests, (route: Route) =>
+        route.request().method() === 'GET'
+          ? route.fulfill({ status, headers: { 'content-type': 'application/problem+json', ...headers }, body: JSON.stringify({ type: 'about:blank', title: 'Refused', status }) })
+          : route.fallback(),
+      );
+    await failWith(429, { 'retry-after': '30' });
+    await page.getByLabel('Filter by status').selectOption('todo');
+    await page.getByRole('alert').filter({ hasText: 'Too many requests. Try again in 30 s.' }).waitFor();
+    await page.getByText('Your tasks could not be loaded.').waitFor();
+    // The rest of the page stays usable.
+    await page.getByRole('button', { name: /^Log out/ }).waitFor();
+    await newTaskForm().getByLabel('Title', { exact: true }).waitFor();
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+
+    await page.unroute(listRequests);
+    await failWith(503);
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Taskforge is unavailable right now. Try again in a moment.' }).waitFor();
+
+    await page.unroute(listRequests);
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await listShows(['<img src=x onerror=alert(1)> & friends', 'Write the annual report']);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Try again' }).count()).toBe(0);
+    await page.getByLabel('Filter by status').selectOption('');
     await listShows(['<img src=x onerror=alert(1)> & friends', 'Write the annual report', 'Buy milk']);
   });
 
@@ -292,6 +340,33 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
     await dialog.waitFor({ state: 'detached' });
   });
 
+  it("shows an upload's progress while the file goes up", async () => {
+    await item('Typed with keys').getByRole('button', { name: /^Edit/ }).click();
+    const dialog = page.getByRole('dialog');
+    // The network throttled to 2 MiB/s: 3 MiB take long enough to watch the bar move.
+    const devtools = await browser.context.newCDPSession(page);
+    await devtools.send('Network.enable');
+    await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 * 1024 * 1024 });
+    try {
+      const chooser = page.waitForEvent('filechooser');
+      await dialog.getByRole('button', { name: /^Attach/ }).click();
+      await (await chooser).setFiles({ name: 'large.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3 * 1024 * 1024, 7) });
+      const progress = dialog.getByRole('progressbar', { name: 'Uploading large.bin' });
+      await progress.waitFor();
+      // Part of the file, not nothing and not all of it: the bar follows the upload.
+      await page.waitForFunction("() => { const bar = document.getElementById('upload-progress'); return bar !== null && bar.value > 0.05 && bar.value < 0.95; }");
+      await dialog.getByRole('button', { name: 'Download large.bin' }).waitFor({ timeout: 20_000 });
+      expect(await progress.count()).toBe(0);
+    } finally {
+      await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await devtools.detach();
+    }
+    await dialog.getByRole('button', { name: 'Remove large.bin' }).click();
+    await dialog.getByText('No files.').waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   it('creates a personal access token, shown once, that works until revoked', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access tokens' }).click();
     await page.getByLabel('Token name').fill('nightly backup');
@@ -335,6 +410,8 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
     expect(cookies.map(({ name, path: cookiePath, httpOnly, sameSite }) => ({ name, path: cookiePath, httpOnly, sameSite }))).toEqual([
       { name: 'taskforge_refresh', path: '/refresh', httpOnly: true, sameSite: 'Strict' },
     ]);
+    // Not a session cookie: it lasts as long as the refresh token (30 days by default).
+    expect(cookies[0]!.expires).toBeGreaterThan(Date.now() / 1000 + 29 * 86_400);
     expect(await inPage('document.cookie')).toBe('');
   });
 
@@ -355,6 +432,44 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
     await page.getByRole('button', { name: /^Log in/ }).click();
     await item('Typed with keys').waitFor();
   });
+
+  it('keeps a list of 5,000 tasks responsive: scrolling loads 50 more at a time, never all of them', async () => {
+    let seeded = 0;
+    const seedOne = async (): Promise<void> => {
+      while (seeded < 5_000) {
+        const number = ++seeded;
+        expect((await apiAs('POST', '/tasks', { title: `Bulk task ${number}`, tags: ['bulk'] })).status).toBe(201);
+      }
+    };
+    // Away from the page meanwhile: it would otherwise render each of the 5,000 as it is created.
+    await page.goto('about:blank');
+    const seeding = Date.now();
+    await Promise.all(Array.from({ length: 8 }, seedOne));
+    console.log(`5,000 tasks created through the API in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
+    const { total } = (await (await apiAs('GET', '/tasks?limit=1')).json()) as { total: number };
+    expect(total).toBeGreaterThan(5_000);
+
+    const listRequests: URL[] = [];
+    const onRequest = (request: { url(): string; method(): string }) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/tasks' && request.method() === 'GET') listRequests.push(url);
+    };
+    page.on('request', onRequest);
+    try {
+      await page.goto(`${service.baseUrl}/app/`);
+      await page.getByText(`Showing 50 of ${total}`).waitFor();
+      for (const shown of [100, 150, 200]) {
+        await page.getByRole('button', { name: 'Load more tasks' }).scrollIntoViewIfNeeded();
+        await page.getByText(`Showing ${shown} of ${total}`).waitFor();
+      }
+    } finally {
+      page.off('request', onRequest);
+    }
+    expect(await page.getByRole('listitem').count()).toBe(200);
+    // One request per page, each for 50: the list never asked for more than it shows.
+    expect(listRequests.map((url) => url.searchParams.get('limit'))).toEqual(['50', '50', '50', '50']);
+    expect(new Set(await titles()).size).toBe(200);
+  }, 120_000);
 
   it('ran under the strict Content-Security-Policy without a violation', () => {
     expect(browser.cspViolations).toEqual([]);

@@ -1,4 +1,4 @@
-import type { TargetedSubmitEvent } from 'preact';
+import { Component, type TargetedSubmitEvent } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, authorized } from '../api/client';
 import { ApiError, problemMessage } from '../api/problem';
@@ -31,6 +31,26 @@ function useSettled<T>(value: T, ms: number): T {
   return settled;
 }
 
+/**
+ * Calls `onNear` when the element comes within two screens of the viewport: scrolling down asks
+ * for the next page before the person reaches the end. The observer is made again whenever `key`
+ * changes (each page has a new cursor), and a new observer reports at once, so a screen tall
+ * enough to show the end after a page still loads the next one.
+ */
+function useLoadWhenNear<T extends Element>(key: unknown, onNear: () => void) {
+  const element = useRef<T>(null);
+  const latest = useRef(onNear);
+  latest.current = onNear;
+  useEffect(() => {
+    const target = element.current;
+    if (!target || typeof IntersectionObserver === 'undefined') return;
+    const observer = new IntersectionObserver((entries) => entries.some((entry) => entry.isIntersecting) && latest.current(), { rootMargin: '200% 0px' });
+    observer.observe(target);
+    return () => observer.disconnect();
+  }, [key]);
+  return element;
+}
+
 export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<void> }) {
   const [search, setSearch] = useState('');
   const [tag, setTag] = useState('');
@@ -42,18 +62,24 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
   const [list, setList] = useState<ListState>(() => emptyList(DEFAULT_QUERY));
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  /** A page of the list that could not be loaded, and how to ask for it again (a 429 or a 503 passes). */
+  const [listFailure, setListFailure] = useState<{ message: string; retry: () => void } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [editing, setEditing] = useState<Task | null>(null);
   const [listening, setListening] = useState(false);
   const current = useRef(list);
   current.current = list;
+  /** The cursor of the next page while it is being fetched: scrolling and the button ask for it once. */
+  const pageInFlight = useRef<string | null>(null);
 
   const query: ListQuery = { status: status || null, tag: settledTag || null, q: settledSearch, sort };
   const queryKey = JSON.stringify(query);
 
-  const loadPage = useCallback(async (state: ListState, first: boolean) => {
+  const loadPage = useCallback(async (state: ListState, first: boolean): Promise<void> => {
+    if (!first && pageInFlight.current === state.nextCursor) return;
+    pageInFlight.current = first ? null : state.nextCursor;
     setLoading(true);
-    setError(null);
+    setListFailure(null);
     try {
       const { query: q } = state;
       const page = await authorized(() =>
@@ -69,11 +95,16 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
       // A page of a query the person has since changed is dropped.
       setList((latest) => (JSON.stringify(latest.query) === JSON.stringify(q) ? withPage(latest, page, first) : latest));
     } catch (caught) {
-      setError(messageOf(caught));
+      setListFailure({ message: messageOf(caught), retry: () => void loadPage(state, first) });
     } finally {
+      pageInFlight.current = null;
       setLoading(false);
     }
   }, []);
+  const loadMore = () => {
+    if (list.nextCursor && !loading) void loadPage(list, false);
+  };
+  const more = useLoadWhenNear<HTMLButtonElement>(list.nextCursor, loadMore);
 
   // Live changes first, then the list: whatever is committed once the stream is live reaches the page.
   useEffect(() => {
@@ -109,7 +140,7 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
     // queryKey stands for the query's value: a new object each render, the same query as before.
   }, [queryKey, listening, loadPage]);
 
-  const act = async (work: () => Promise<void>) => {
+  const act = useCallback(async (work: () => Promise<void>) => {
     setError(null);
     setNotice(null);
     try {
@@ -117,7 +148,7 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
     } catch (caught) {
       setError(messageOf(caught));
     }
-  };
+  }, []);
 
   const create = async (event: TargetedSubmitEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -132,26 +163,33 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
     });
   };
 
-  const toggle = (task: Task, done: boolean) =>
-    act(async () => {
-      // Shown at once (the server's answer, one version higher, replaces it), put back if refused.
-      setList((state) => withTask(state, { ...task, status: done ? 'done' : 'todo', completed: done }));
-      try {
-        const changed = await authorized(() => api.PATCH('/tasks/{id}', { params: { path: { id: task.id } }, body: { status: done ? 'done' : 'todo' } }));
-        setList((state) => withTask(state, changed));
-      } catch (caught) {
-        setList((state) => withTask(state, task));
-        throw caught;
-      }
-    });
+  // Stable callbacks: a list item re-renders only when its task changed (see TaskItem).
+  const toggle = useCallback(
+    (task: Task, done: boolean) =>
+      act(async () => {
+        // Shown at once (the server's answer, one version higher, replaces it), put back if refused.
+        setList((state) => withTask(state, { ...task, status: done ? 'done' : 'todo', completed: done }));
+        try {
+          const changed = await authorized(() => api.PATCH('/tasks/{id}', { params: { path: { id: task.id } }, body: { status: done ? 'done' : 'todo' } }));
+          setList((state) => withTask(state, changed));
+        } catch (caught) {
+          setList((state) => withTask(state, task));
+          throw caught;
+        }
+      }),
+    [act],
+  );
 
-  const remove = (task: Task) =>
-    act(async () => {
-      await authorized(() => api.DELETE('/tasks/{id}', { params: { path: { id: task.id } } }));
-      setList((state) => withoutTask(state, task.id));
-      setNotice(`Deleted “${task.title}”.`);
-      document.getElementById('search')?.focus();
-    });
+  const remove = useCallback(
+    (task: Task) =>
+      act(async () => {
+        await authorized(() => api.DELETE('/tasks/{id}', { params: { path: { id: task.id } } }));
+        setList((state) => withoutTask(state, task.id));
+        setNotice(`Deleted “${task.title}”.`);
+        document.getElementById('search')?.focus();
+      }),
+    [act],
+  );
 
   const shown = list.items;
   const hasFilters = query.status !== null || query.tag !== null || query.q.trim() !== '';
@@ -208,9 +246,19 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
             {error}
           </p>
         )}
+        {listFailure && (
+          <div class="list-failure">
+            <p role="alert" class="error">
+              {listFailure.message}
+            </p>
+            <button type="button" onClick={listFailure.retry}>
+              Try again
+            </button>
+          </div>
+        )}
 
         <p class="count" role="status">
-          {!list.loaded ? 'Loading tasks…' : list.total === 0 ? (hasFilters ? 'No task matches.' : 'No tasks yet. Add one above.') : `Showing ${shown.length} of ${list.total ?? shown.length}`}
+          {!list.loaded ? (listFailure ? 'Your tasks could not be loaded.' : 'Loading tasks…') : list.total === 0 ? (hasFilters ? 'No task matches.' : 'No tasks yet. Add one above.') : `Showing ${shown.length} of ${list.total ?? shown.length}`}
         </p>
         <ul class="task-list" aria-label="Tasks" aria-busy={loading}>
           {shown.map((task) => (
@@ -218,7 +266,7 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
           ))}
         </ul>
         {list.nextCursor && (
-          <button type="button" class="more" disabled={loading} onClick={() => void loadPage(list, false)}>
+          <button type="button" class="more" ref={more} disabled={loading} onClick={loadMore}>
             {loading ? 'Loading…' : 'Load more tasks'}
           </button>
         )}
@@ -239,7 +287,29 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
   );
 }
 
-function TaskItem({ task, onToggle, onEdit, onDelete }: { task: Task; onToggle: (task: Task, done: boolean) => void; onEdit: (task: Task) => void; onDelete: (task: Task) => void }) {
+interface TaskItemProps {
+  task: Task;
+  onToggle: (task: Task, done: boolean) => void;
+  onEdit: (task: Task) => void;
+  onDelete: (task: Task) => void;
+}
+
+/**
+ * One task of the list. It renders again only when one of its props changed: with thousands of
+ * tasks loaded, typing in the search box or an event for one task re-renders one item, not all.
+ */
+class TaskItem extends Component<TaskItemProps> {
+  override shouldComponentUpdate(next: TaskItemProps): boolean {
+    const props = this.props;
+    return next.task !== props.task || next.onToggle !== props.onToggle || next.onEdit !== props.onEdit || next.onDelete !== props.onDelete;
+  }
+
+  override render() {
+    return <TaskRow {...this.props} />;
+  }
+}
+
+function TaskRow({ task, onToggle, onEdit, onDelete }: TaskItemProps) {
   const done = task.status === 'done';
   return (
     <li class={`task${done ? ' done' : ''}`}>
