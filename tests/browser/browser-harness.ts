@@ -1,33 +1,21 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, chromiumInstalled, launchChromium } from '../../scripts/support/chromium.js';
 import { REPO_ROOT, freePort, waitUntilHealthy } from '../../scripts/support/server-process.js';
-
-/** Debian's chromium (`apt-get install chromium`); never a browser download. CHROMIUM_PATH overrides it. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Why the browser tests do not run here, or null when they do. */
 export function browserTestsSkipped(): string | null {
   if (process.env.BROWSER_TESTS === 'off') return 'BROWSER_TESTS=off (CI runs them once, in a step of their own)';
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH) to run them`;
+  if (!chromiumInstalled()) return `no Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH) to run them`;
   return null;
 }
 
 /** Where screenshots of failed steps go (.ci/run prints it). */
 export const ARTIFACTS_DIR = path.resolve(REPO_ROOT, process.env.BROWSER_ARTIFACTS_DIR ?? '.ci/browser-artifacts');
-
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** `npm run build`: the service and the client exactly as `npm start` runs them. */
 export async function buildService(): Promise<void> {
@@ -88,23 +76,13 @@ export interface Browser {
 
 /** Chromium with a fresh profile, its console watched for CSP violations. */
 export async function launchBrowser(): Promise<Browser> {
-  const profile = mkdtempSync(path.join(tmpdir(), 'taskforge-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  const { context, page, close } = await launchChromium();
   context.setDefaultTimeout(10_000);
-  const page = context.pages()[0] ?? (await context.newPage());
   const cspViolations: string[] = [];
   page.on('console', (message) => {
     if (/Content.Security.Policy/i.test(message.text())) cspViolations.push(message.text());
   });
-  return {
-    context,
-    page,
-    cspViolations,
-    close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+  return { context, page, cspViolations, close };
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

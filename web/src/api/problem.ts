@@ -28,3 +28,6 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
+
+/** What to show for anything a request threw: the ApiError's sentence, else the network's. */
+export const messageOf = (error: unknown): string => (error instanceof ApiError ? error.message : problemMessage(null, undefined));

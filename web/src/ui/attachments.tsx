@@ -1,13 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, authorized, authorizedResponse } from '../api/client';
 import { filenameOf, saveBlob, sizeOf, uploadFile } from '../api/files';
-import { ApiError, problemMessage } from '../api/problem';
+import { messageOf } from '../api/problem';
 import type { paths } from '../api/schema';
 import type { EventHub } from '../live/event-hub';
+import { Alert, FetchedList } from './feedback';
 
 type Attachment = NonNullable<paths['/tasks/{id}/attachments']['get']['responses'][200]['content']['application/json']>['items'][number];
-
-const messageOf = (error: unknown): string => (error instanceof ApiError ? error.message : problemMessage(null, undefined));
 
 /** A task's files: attach (with the upload's progress), download, remove; kept current by live events. */
 export function Attachments({ taskId, hub }: { taskId: number; hub: EventHub }) {
@@ -72,32 +71,22 @@ export function Attachments({ taskId, hub }: { taskId: number; hub: EventHub }) 
   return (
     <section class="attachments" aria-labelledby="attachments-heading">
       <h3 id="attachments-heading">Attachments</h3>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
-      {files === null ? (
-        <p role="status">Loading files…</p>
-      ) : files.length === 0 ? (
-        <p class="hint">No files.</p>
-      ) : (
-        <ul class="files" aria-label="Files">
-          {files.map((file) => (
-            <li key={file.id}>
-              <span class="grow">
-                {file.filename} <span class="hint">({sizeOf(file.size)})</span>
-              </span>
-              <button type="button" aria-label={`Download ${file.filename}`} onClick={() => void download(file)}>
-                Download
-              </button>
-              <button type="button" class="danger" aria-label={`Remove ${file.filename}`} onClick={() => void remove(file)}>
-                Remove
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+      <Alert message={error} />
+      <FetchedList items={files} loading="Loading files…" empty="No files." label="Files" listClass="files">
+        {(file) => (
+          <li key={file.id}>
+            <span class="grow">
+              {file.filename} <span class="hint">({sizeOf(file.size)})</span>
+            </span>
+            <button type="button" aria-label={`Download ${file.filename}`} onClick={() => void download(file)}>
+              Download
+            </button>
+            <button type="button" class="danger" aria-label={`Remove ${file.filename}`} onClick={() => void remove(file)}>
+              Remove
+            </button>
+          </li>
+        )}
+      </FetchedList>
       {upload && (
         <p role="status">
           <label for="upload-progress">Uploading {upload.name}</label>

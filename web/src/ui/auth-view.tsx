@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { TargetedSubmitEvent } from 'preact';
 import { api, logIn } from '../api/client';
-import { ApiError, problemMessage } from '../api/problem';
+import { ApiError, messageOf, problemMessage } from '../api/problem';
 import type { Problem } from '../api/types';
+import { Alert } from './feedback';
 
 const SIGN_UP_PATH = '/app/signup';
 
@@ -41,7 +42,7 @@ export function AuthView({ notice, onSignedIn }: { notice: string | null; onSign
       history.replaceState(null, '', '/app/');
       await onSignedIn();
     } catch (caught) {
-      setError(caught instanceof ApiError ? caught.message : problemMessage(null, undefined));
+      setError(messageOf(caught));
       setBusy(false);
     }
   };
@@ -52,11 +53,7 @@ export function AuthView({ notice, onSignedIn }: { notice: string | null; onSign
       <form class="card auth" onSubmit={submit} aria-labelledby="auth-heading" aria-busy={busy}>
         <h2 id="auth-heading">{signingUp ? 'Create your account' : 'Log in to your tasks'}</h2>
         {notice && !error && <p role="status">{notice}</p>}
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <Alert message={error} />
         <label>
           Username
           <input name="username" autoComplete="username" required minLength={signingUp ? 3 : 1} maxLength={signingUp ? 32 : 254} />

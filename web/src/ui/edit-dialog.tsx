@@ -1,10 +1,11 @@
 import type { TargetedSubmitEvent } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, authorized } from '../api/client';
-import { ApiError, problemMessage } from '../api/problem';
+import { ApiError, messageOf } from '../api/problem';
 import type { Status, Task } from '../api/types';
 import type { EventHub } from '../live/event-hub';
 import { Attachments } from './attachments';
+import { Alert } from './feedback';
 import { STATUSES, TaskFields, taskFieldsOf } from './task-fields';
 
 /**
@@ -39,7 +40,7 @@ export function EditDialog({ task, hub, onClose, onSaved }: { task: Task; hub: E
         const latest = await authorized(() => api.GET('/tasks/{id}', { params: { path: { id: shown.id } } })).catch(() => null);
         if (latest) setShown(latest);
         setError('This task was changed elsewhere. The form now shows the latest version; make your change again.');
-      } else setError(caught instanceof ApiError ? caught.message : problemMessage(null, undefined));
+      } else setError(messageOf(caught));
     } finally {
       setBusy(false);
     }
@@ -49,11 +50,7 @@ export function EditDialog({ task, hub, onClose, onSaved }: { task: Task; hub: E
     <dialog ref={dialog} class="card" aria-labelledby="edit-heading" onClose={onClose}>
       <form onSubmit={save} key={shown.version} aria-busy={busy}>
         <h2 id="edit-heading">Edit task</h2>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <Alert message={error} />
         <TaskFields task={shown} idPrefix="edit" />
         <label for="edit-status">Status</label>
         <select id="edit-status" name="status">

@@ -1,14 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, authorized, authorizedResponse } from '../api/client';
 import { filenameOf, saveBlob, sizeOf } from '../api/files';
-import { ApiError, problemMessage } from '../api/problem';
+import { messageOf } from '../api/problem';
 import type { paths } from '../api/schema';
 import type { EventHub } from '../live/event-hub';
+import { Alert, FetchedList } from './feedback';
 
 type Export = NonNullable<paths['/exports']['get']['responses'][200]['content']['application/json']>['items'][number];
 const STATUS_LABELS: Record<Export['status'], string> = { queued: 'Queued', running: 'Running', succeeded: 'Ready', failed: 'Failed' };
-
-const messageOf = (error: unknown): string => (error instanceof ApiError ? error.message : problemMessage(null, undefined));
 
 /** Exports of every task as JSON or CSV: started here, finished by a job, announced by a live event. */
 export function ExportsView({ hub }: { hub: EventHub }) {
@@ -61,38 +60,28 @@ export function ExportsView({ hub }: { hub: EventHub }) {
           Export as CSV
         </button>
       </div>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
-      {exports === null ? (
-        <p role="status">Loading exports…</p>
-      ) : exports.length === 0 ? (
-        <p>No exports yet.</p>
-      ) : (
-        <ul class="task-list" aria-label="Exports">
-          {exports.map((item) => (
-            <li class="task" key={item.id}>
-              <div class="task-main">
-                <span class="title">
-                  {item.format.toUpperCase()} export of {item.created_at.slice(0, 16).replace('T', ' ')} UTC
-                </span>
-                <p class="meta">
-                  <span class="badge">{STATUS_LABELS[item.status]}</span>
-                  {item.size !== null && <span>{sizeOf(item.size)}</span>}
-                  {item.expires_at && <span>Available until {item.expires_at.slice(0, 16).replace('T', ' ')} UTC</span>}
-                </p>
-              </div>
-              {item.status === 'succeeded' && (
-                <button type="button" aria-label={`Download ${item.format.toUpperCase()} export`} onClick={() => void download(item)}>
-                  Download
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+      <Alert message={error} />
+      <FetchedList items={exports} loading="Loading exports…" empty="No exports yet." label="Exports">
+        {(item) => (
+          <li class="task" key={item.id}>
+            <div class="task-main">
+              <span class="title">
+                {item.format.toUpperCase()} export of {item.created_at.slice(0, 16).replace('T', ' ')} UTC
+              </span>
+              <p class="meta">
+                <span class="badge">{STATUS_LABELS[item.status]}</span>
+                {item.size !== null && <span>{sizeOf(item.size)}</span>}
+                {item.expires_at && <span>Available until {item.expires_at.slice(0, 16).replace('T', ' ')} UTC</span>}
+              </p>
+            </div>
+            {item.status === 'succeeded' && (
+              <button type="button" aria-label={`Download ${item.format.toUpperCase()} export`} onClick={() => void download(item)}>
+                Download
+              </button>
+            )}
+          </li>
+        )}
+      </FetchedList>
     </main>
   );
 }

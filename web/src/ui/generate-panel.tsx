@@ -3,6 +3,7 @@ import { useRef, useState } from 'preact/hooks';
 import { api, authorized } from '../api/client';
 import type { Task } from '../api/types';
 import { generationMessage, previewOf, type PreviewItem } from '../tasks/generation';
+import { Alert } from './feedback';
 import { dayOf, priorityLabel } from './task-fields';
 
 const DEFAULT_MAX_TASKS = '5';
@@ -98,11 +99,7 @@ export function GeneratePanel({ onCreated }: { onCreated: (task: Task) => void }
       <p id="generate-status" role="status" class="hint">
         {busy === 'generating' ? 'Generating tasks… this can take a few seconds.' : busy === 'saving' ? 'Saving tasks…' : notice ?? ''}
       </p>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {preview && (
         <div class="preview">
           <h3 ref={heading} tabIndex={-1}>

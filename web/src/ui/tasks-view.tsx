@@ -1,11 +1,12 @@
 import { Component, type TargetedSubmitEvent } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, authorized } from '../api/client';
-import { ApiError, problemMessage } from '../api/problem';
+import { messageOf } from '../api/problem';
 import type { Sort, Status, Task } from '../api/types';
 import type { EventHub, LiveMessage } from '../live/event-hub';
 import { DEFAULT_QUERY, emptyList, withPage, withTask, withoutTask, type ListQuery, type ListState } from '../tasks/list-state';
 import { EditDialog } from './edit-dialog';
+import { Alert } from './feedback';
 import { GeneratePanel } from './generate-panel';
 import { STATUSES, TaskFields, dayOf, priorityLabel, statusLabel, taskFieldsOf } from './task-fields';
 
@@ -18,8 +19,6 @@ const SORTS: ReadonlyArray<[Sort, string]> = [
   ['-priority', 'Priority'],
   ['title', 'Title'],
 ];
-
-const messageOf = (error: unknown): string => (error instanceof ApiError ? error.message : problemMessage(null, undefined));
 
 /** Waits for `value` to stay unchanged for `ms` (typing in the search box asks the server once). */
 function useSettled<T>(value: T, ms: number): T {
@@ -241,16 +240,10 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
         <div aria-live="polite" class="messages">
           {notice && <p class="notice">{notice}</p>}
         </div>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <Alert message={error} />
         {listFailure && (
           <div class="list-failure">
-            <p role="alert" class="error">
-              {listFailure.message}
-            </p>
+            <Alert message={listFailure.message} />
             <button type="button" onClick={listFailure.retry}>
               Try again
             </button>

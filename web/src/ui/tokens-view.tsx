@@ -1,8 +1,9 @@
 import type { TargetedSubmitEvent } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, authorized } from '../api/client';
-import { ApiError, problemMessage } from '../api/problem';
+import { messageOf } from '../api/problem';
 import type { paths } from '../api/schema';
+import { Alert, FetchedList } from './feedback';
 
 type Token = NonNullable<paths['/me/tokens']['get']['responses'][200]['content']['application/json']>['items'][number];
 type Scope = Token['scopes'][number];
@@ -12,7 +13,6 @@ const SCOPES: ReadonlyArray<[Scope, string]> = [
   ['profile', 'Profile'],
 ];
 
-const messageOf = (error: unknown): string => (error instanceof ApiError ? error.message : problemMessage(null, undefined));
 const dayOf = (timestamp: string | null): string => (timestamp ? timestamp.slice(0, 10) : 'never');
 
 /** Personal access tokens for scripts: created with chosen scopes, shown once, revoked at will. */
@@ -98,11 +98,7 @@ export function TokensView() {
           </button>
         </div>
       </form>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {created && (
         <div class="card secret" role="region" aria-label="New token">
           <p>
@@ -118,34 +114,28 @@ export function TokensView() {
         </div>
       )}
       <h2>Your tokens</h2>
-      {tokens === null ? (
-        <p role="status">Loading tokens…</p>
-      ) : tokens.length === 0 ? (
-        <p>No tokens yet.</p>
-      ) : (
-        <ul class="task-list" aria-label="Tokens">
-          {tokens.map((token) => (
-            <li class="task" key={token.id}>
-              <div class="task-main">
-                <span class="title">{token.name}</span>
-                <p class="meta">
-                  {token.scopes.map((scope) => (
-                    <span class="badge" key={scope}>
-                      {scope}
-                    </span>
-                  ))}
-                  <span>Created {dayOf(token.created_at)}</span>
-                  <span>Expires {token.expires_at ? dayOf(token.expires_at) : 'never'}</span>
-                  <span>Last used {dayOf(token.last_used_at)}</span>
-                </p>
-              </div>
-              <button type="button" class="danger" aria-label={`Revoke ${token.name}`} onClick={() => void revoke(token)}>
-                Revoke
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+      <FetchedList items={tokens} loading="Loading tokens…" empty="No tokens yet." label="Tokens">
+        {(token) => (
+          <li class="task" key={token.id}>
+            <div class="task-main">
+              <span class="title">{token.name}</span>
+              <p class="meta">
+                {token.scopes.map((scope) => (
+                  <span class="badge" key={scope}>
+                    {scope}
+                  </span>
+                ))}
+                <span>Created {dayOf(token.created_at)}</span>
+                <span>Expires {token.expires_at ? dayOf(token.expires_at) : 'never'}</span>
+                <span>Last used {dayOf(token.last_used_at)}</span>
+              </p>
+            </div>
+            <button type="button" class="danger" aria-label={`Revoke ${token.name}`} onClick={() => void revoke(token)}>
+              Revoke
+            </button>
+          </li>
+        )}
+      </FetchedList>
     </main>
   );
 }
