@@ -25,6 +25,8 @@ export async function buildService(): Promise<void> {
 export interface RunningService {
   baseUrl: string;
   output(): string;
+  /** Stops the process (SIGTERM) and starts it again on the same port and data: what a deploy does. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -32,35 +34,45 @@ export interface RunningService {
 export async function startBuiltService(env: Record<string, string> = {}): Promise<RunningService> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'taskforge-browser-'));
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['dist/src/infrastructure/main.js'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      JWT_SECRET: 'browser-tests-secret-that-is-long-enough-0123456789',
-      LOG_LEVEL: 'warn',
-      // One address signs up and logs in many times here, and one person fills a list of thousands.
-      RATE_LIMIT_AUTH_MAX: '1000',
-      RATE_LIMIT_MAX: '100000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const baseUrl = `http://127.0.0.1:${port}`;
-  await waitUntilHealthy(`${baseUrl}/health`, child, 30_000, () => output);
+  let output = '';
+  const launch = async () => {
+    const child: ChildProcess = spawn(process.execPath, ['dist/src/infrastructure/main.js'], {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'production',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        JWT_SECRET: 'browser-tests-secret-that-is-long-enough-0123456789',
+        LOG_LEVEL: 'warn',
+        // One address signs up and logs in many times here, and one person fills a list of thousands.
+        RATE_LIMIT_AUTH_MAX: '1000',
+        RATE_LIMIT_MAX: '100000',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await waitUntilHealthy(`${baseUrl}/health`, child, 30_000, () => output);
+    return async () => {
+      child.kill('SIGTERM');
+      await exited;
+    };
+  };
+  let stopRunning = await launch();
   return {
     baseUrl,
     output: () => output,
+    restart: async () => {
+      await stopRunning();
+      stopRunning = await launch();
+    },
     stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
+      await stopRunning();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

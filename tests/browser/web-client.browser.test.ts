@@ -240,6 +240,38 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
     expect(all.length).toBe(new Set(all).size);
   });
 
+  it('catches up after a lost connection: what changed meanwhile appears once, without a reload', async () => {
+    await page.getByText(/^Live$/).waitFor();
+    // The service restarts (its streams end) while the browser is offline, so the page cannot
+    // reconnect before the changes below are made: it must resume from the last event it saw.
+    await browser.context.setOffline(true);
+    const resumedFrom: string[] = [];
+    const onRequest = (request: { url(): string }) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/events' && url.searchParams.has('since')) resumedFrom.push(url.searchParams.get('since')!);
+    };
+    page.on('request', onRequest);
+    let madeId: number;
+    try {
+      await service.restart();
+      await page.getByText('Reconnecting…').waitFor();
+      madeId = ((await (await apiAs('POST', '/tasks', { title: 'Made while offline' })).json()) as { id: number }).id;
+      expect((await apiAs('PATCH', `/tasks/${madeId}`, { priority: 'high' })).status).toBe(200);
+    } finally {
+      await browser.context.setOffline(false);
+    }
+    // Resumed from the last event seen: the missed create and update, each applied once.
+    await item('Made while offline').getByText('High priority').waitFor();
+    await page.getByText(/^Live$/).waitFor();
+    page.off('request', onRequest);
+    expect(resumedFrom.length).toBeGreaterThan(0);
+    const all = await titles();
+    expect(all.filter((title) => title === 'Made while offline')).toHaveLength(1);
+    expect(all.length).toBe(new Set(all).size);
+    expect((await apiAs('DELETE', `/tasks/${madeId}`)).status).toBe(204);
+    await item('Made while offline').waitFor({ state: 'detached' });
+  }, 60_000);
+
   it('generates tasks from a prompt, previews them, and saves only the kept ones', async () => {
     const panel = page.getByRole('region', { name: 'Generate tasks with AI' });
     ai.answerWith(
