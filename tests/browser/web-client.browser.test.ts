@@ -57,9 +57,10 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
   const item = (title: string): Locator => page.getByRole('listitem').filter({ hasText: title });
   /** An expression evaluated in the page (this file is type-checked without the DOM's types). */
   const inPage = (expression: string): Promise<unknown> => page.evaluate(expression);
-  /** Waits until the list shows exactly these titles, in this order. */
-  const listShows = (expected: string[]) =>
-    page.waitForFunction("(expected) => JSON.stringify([...document.querySelectorAll('[aria-label=\"Tasks\"] li .title')].map((title) => title.textContent)) === expected", JSON.stringify(expected));
+  /** The titles in the task list, in its order. */
+  const listTitles = () => page.locator('[aria-label="Tasks"] li .title').allTextContents();
+  /** Waits until the task list shows exactly these titles, in this order. */
+  const listShows = (expected: string[]) => expect.poll(listTitles, { timeout: 10_000 }).toEqual(expected);
   const titles = async () => page.getByRole('listitem').locator('.title').allTextContents();
 
   async function addTask(title: string, fields: { description?: string; tags?: string } = {}): Promise<void> {
@@ -386,7 +387,7 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
       const progress = dialog.getByRole('progressbar', { name: 'Uploading large.bin' });
       await progress.waitFor();
       // Part of the file, not nothing and not all of it: the bar follows the upload.
-      await page.waitForFunction("() => { const bar = document.getElementById('upload-progress'); return bar !== null && bar.value > 0.05 && bar.value < 0.95; }");
+      await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 10_000, interval: 20 }).toSatisfy((fraction: number) => fraction > 0.05 && fraction < 0.95);
       await dialog.getByRole('button', { name: 'Download large.bin' }).waitFor({ timeout: 20_000 });
       expect(await progress.count()).toBe(0);
     } finally {

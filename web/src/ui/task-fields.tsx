@@ -49,7 +49,12 @@ export function TaskFields({ task, idPrefix }: { task?: Task; idPrefix: string }
           <label for={`${idPrefix}-priority`}>Priority</label>
           <select id={`${idPrefix}-priority`} name="priority">
             {PRIORITIES.map(([value, label]) => (
-              <option value={value} key={value} selected={value === (task?.priority ?? 'medium')}>
+              // The default selection is the `selected` attribute (defaultSelected), not the property: the form's
+              // reset() after adding a task returns to it, where it would otherwise fall back to the first option.
+              <option value={value} key={value} ref={(option) => {
+                  if (option) option.defaultSelected = value === (task?.priority ?? 'medium');
+                }}
+              >
                 {label}
               </option>
             ))}
