@@ -100,8 +100,6 @@ export async function launchBrowser(): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const file = path.join(ARTIFACTS_DIR, `${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 100)}.png`);
-  // Rows off screen are not painted (content-visibility: auto); a full-page screenshot wants them all.
-  await page.evaluate("document.querySelectorAll('.task').forEach((row) => { row.style.contentVisibility = 'visible'; })").catch(() => undefined);
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
