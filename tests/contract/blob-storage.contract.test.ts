@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobStorageKinds, type BlobStorageUnderTest } from '../support/blob-storages.js';
+import { gate } from '../support/gate.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -18,15 +19,6 @@ async function readAll(bytes: AsyncIterable<Uint8Array> | null): Promise<Buffer 
   const chunks: Buffer[] = [];
   for await (const chunk of bytes) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks);
-}
-
-/** Resolves once `open()` is called; `reached` resolves once something waits on it. */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  let arrive!: () => void;
-  const reached = new Promise<void>((resolve) => (arrive = resolve));
-  return { open, reached, pass: () => (arrive(), opened) };
 }
 
 let serial = 0;

@@ -28,6 +28,7 @@ import { FixedClock } from '../support/fakes.js';
 import { aNewTask, aPrincipal, aTask, aTaskInput } from '../support/task-builders.js';
 import { openTaskStores } from '../support/task-stores.js';
 import { aReminderScheduler } from '../support/reminders.js';
+import { gate } from '../support/gate.js';
 
 type LogKind = 'memory' | SqlEngine;
 const kinds: LogKind[] = ['memory', ...(await availableEngines())];
@@ -91,15 +92,6 @@ const aNote = (userId: number, n = ++notes, occurredAt = now): DomainEvent => ({
 const ALL = 10_000;
 const positions = (events: LoggedEvent[]) => events.map((event) => event.position);
 const notesOf = (events: LoggedEvent[]) => events.map((event) => (event.payload as { n: number }).n);
-
-/** Resolves once `open()` is called; `reached` resolves once something waits on it. */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  let arrive!: () => void;
-  const reached = new Promise<void>((resolve) => (arrive = resolve));
-  return { open, reached, pass: () => (arrive(), opened) };
-}
 
 describe.each(kinds)('ChangeLog on %s', (kind) => {
   let subject: LogUnderTest;

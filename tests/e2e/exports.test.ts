@@ -25,20 +25,12 @@ import { FixedClock } from '../support/fakes.js';
 import { fileBody, type MultipartBody } from '../support/multipart.js';
 import { bearer, buildE2eApp, expectProblem, fieldsOf, logInAdmin, signUp, type Account } from '../support/http.js';
 import { json, type TestApp } from '../support/test-app.js';
+import { gate } from '../support/gate.js';
 
 const engines = await availableEngines();
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const EXPORT_KEYS = ['completed_at', 'created_at', 'expires_at', 'format', 'id', 'size', 'status'];
-
-/** Resolves once `open()` is called; `reached` resolves once something waits on it. */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  let arrive!: () => void;
-  const reached = new Promise<void>((resolve) => (arrive = resolve));
-  return { open, reached, pass: () => (arrive(), opened) };
-}
 
 describe.each(engines)('exports on %s', (engine) => {
   let app: TestApp;
