@@ -75,8 +75,10 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
   const queryKey = JSON.stringify(query);
 
   const loadPage = useCallback(async (state: ListState, first: boolean): Promise<void> => {
-    if (!first && pageInFlight.current === state.nextCursor) return;
-    pageInFlight.current = first ? null : state.nextCursor;
+    if (!first) {
+      if (pageInFlight.current === state.nextCursor) return;
+      pageInFlight.current = state.nextCursor;
+    }
     setLoading(true);
     setListFailure(null);
     try {
@@ -96,7 +98,7 @@ export function TasksView({ hub, ready }: { hub: EventHub; ready: () => Promise<
     } catch (caught) {
       setListFailure({ message: messageOf(caught), retry: () => void loadPage(state, first) });
     } finally {
-      pageInFlight.current = null;
+      if (!first && pageInFlight.current === state.nextCursor) pageInFlight.current = null;
       setLoading(false);
     }
   }, []);
