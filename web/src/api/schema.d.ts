@@ -1119,7 +1119,7 @@ export interface operations {
                 "application/json": {
                     /** @example correct horse battery staple */
                     password: string;
-                    /** @description For the web client: true sets the refresh token as an HttpOnly, SameSite=Strict cookie limited to POST /refresh (Secure over HTTPS) instead of returning it in the body. Omitted or false: refresh_token is in the body and no cookie is set. */
+                    /** @description For the web client: true sets the refresh token as an HttpOnly, SameSite=Strict cookie limited to POST /refresh (Secure over HTTPS), lasting as long as the refresh token, instead of returning it in the body. Omitted or false: refresh_token is in the body and no cookie is set. */
                     refresh_cookie?: boolean;
                     /**
                      * @description Space-separated scopes to grant (tasks:read, tasks:write, profile, admin); omitted or blank: every scope you may hold.

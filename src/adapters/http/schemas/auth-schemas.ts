@@ -18,7 +18,7 @@ export const LoginBody = Type.Object(
     refresh_cookie: Type.Optional(
       Type.Boolean({
         description:
-          'For the web client: true sets the refresh token as an HttpOnly, SameSite=Strict cookie limited to POST /refresh (Secure over HTTPS) instead of returning it in the body. Omitted or false: refresh_token is in the body and no cookie is set.',
+          'For the web client: true sets the refresh token as an HttpOnly, SameSite=Strict cookie limited to POST /refresh (Secure over HTTPS), lasting as long as the refresh token, instead of returning it in the body. Omitted or false: refresh_token is in the body and no cookie is set.',
       }),
     ),
   },
