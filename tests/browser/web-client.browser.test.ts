@@ -210,8 +210,9 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
     await page.getByText(/^Showing 50 of 63$/).waitFor();
   });
 
-  it('pages through the list with the cursor, 50 at a time', async () => {
-    await page.getByRole('button', { name: 'Load more tasks' }).click();
+  it('pages through the list with the cursor, 50 at a time, as the person scrolls to its end', async () => {
+    // Scrolling near the button loads the next page (a click would race that load for the button).
+    await page.getByRole('button', { name: 'Load more tasks' }).scrollIntoViewIfNeeded();
     await page.getByText(/^Showing 63 of 63$/).waitFor();
     expect(new Set(await titles()).size).toBe(63);
     expect(await page.getByRole('button', { name: 'Load more tasks' }).count()).toBe(0);
@@ -503,6 +504,43 @@ describe.skipIf(skipped !== null)('the web client in Chromium', () => {
     expect(listRequests.map((url) => url.searchParams.get('limit'))).toEqual(['50', '50', '50', '50']);
     expect(new Set(await titles()).size).toBe(200);
   }, 120_000);
+
+  it('changes the name and the password in Account, then deletes the account and everything in it', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
+    const profile = page.getByRole('form', { name: 'Profile' });
+    await profile.getByLabel('Name').fill('Ada Lovelace');
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    await profile.getByRole('button', { name: 'Save profile' }).click();
+    await profile.getByText('Saved.', { exact: true }).waitFor();
+    await page.getByRole('banner').getByText('Ada Lovelace').waitFor();
+
+    const password = page.getByRole('form', { name: 'Password' });
+    await password.getByLabel('Current password').fill('not my password');
+    await password.getByLabel('New password').fill('a brand new passphrase');
+    await password.getByRole('button', { name: 'Change password' }).click();
+    await password.getByRole('alert').filter({ hasText: 'The current password is incorrect.' }).waitFor();
+    await password.getByLabel('Current password').fill(person.password);
+    await password.getByRole('button', { name: 'Change password' }).click();
+    await password.getByText('Password changed. Your other sessions were logged out.').waitFor();
+    const logInWith = (secret: string) =>
+      fetch(`${service.baseUrl}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: person.username, password: secret }) });
+    expect((await logInWith(person.password)).status).toBe(401);
+    expect((await logInWith('a brand new passphrase')).status).toBe(200);
+
+    await page.getByRole('button', { name: 'Delete account…' }).click();
+    const confirm = page.getByRole('form', { name: 'Confirm deletion' });
+    const deleteButton = confirm.getByRole('button', { name: 'Delete my account' });
+    await confirm.getByLabel('Type your username to confirm').fill(`${person.username}x`);
+    expect(await deleteButton.isDisabled()).toBe(true);
+    await confirm.getByLabel('Type your username to confirm').fill(person.username);
+    await deleteButton.click();
+    await page.getByText('Your account and everything in it were deleted.').waitFor();
+    await page.getByRole('button', { name: /^Log in/ }).waitFor();
+    expect((await logInWith('a brand new passphrase')).status).toBe(401);
+    // The refresh cookie left behind cannot bring the deleted account back.
+    await page.reload();
+    await page.getByRole('button', { name: /^Log in/ }).waitFor();
+  });
 
   it('ran under the strict Content-Security-Policy without a violation', () => {
     expect(browser.cspViolations).toEqual([]);

@@ -36,14 +36,16 @@ export function App() {
   if (phase.name === 'signed-out') {
     return <AuthView notice={phase.notice} onSignedIn={async () => setPhase({ name: 'signed-in', user: await currentUser() })} />;
   }
+  const signOut = async (notice: string) => {
+    await logOut().catch(() => undefined);
+    history.replaceState(null, '', '/app/');
+    setPhase({ name: 'signed-out', notice });
+  };
   return (
     <SignedIn
       user={phase.user}
-      onLogOut={async () => {
-        await logOut().catch(() => undefined);
-        history.replaceState(null, '', '/app/');
-        setPhase({ name: 'signed-out', notice: 'You have logged out.' });
-      }}
+      onLogOut={() => signOut('You have logged out.')}
+      onAccountDeleted={() => signOut('Your account and everything in it were deleted.')}
     />
   );
 }

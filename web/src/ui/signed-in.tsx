@@ -4,6 +4,7 @@ import { ApiError } from '../api/problem';
 import type { User } from '../api/types';
 import { EventHub } from '../live/event-hub';
 import { LiveEvents, type LiveState } from '../live/live-events';
+import { AccountView } from './account-view';
 import { ExportsView } from './exports-view';
 import { TasksView } from './tasks-view';
 import { TokensView } from './tokens-view';
@@ -12,6 +13,7 @@ const VIEWS = [
   { path: '/app/', label: 'Tasks' },
   { path: '/app/exports', label: 'Exports' },
   { path: '/app/tokens', label: 'Access tokens' },
+  { path: '/app/account', label: 'Account' },
 ] as const;
 type ViewPath = (typeof VIEWS)[number]['path'];
 
@@ -23,7 +25,8 @@ const viewOf = (pathname: string): ViewPath => VIEWS.find((view) => view.path !=
  * The page of a person who is logged in: the header, the navigation between views, and the one
  * live stream of their changes (started before any view loads, so nothing committed meanwhile is missed).
  */
-export function SignedIn({ user, onLogOut }: { user: User; onLogOut: () => Promise<void> }) {
+export function SignedIn({ user: signedIn, onLogOut, onAccountDeleted }: { user: User; onLogOut: () => Promise<void>; onAccountDeleted: () => Promise<void> }) {
+  const [user, setUser] = useState(signedIn);
   const [view, setView] = useState<ViewPath>(() => viewOf(location.pathname));
   const [live, setLive] = useState<LiveState>('connecting');
   const hub = useMemo(() => new EventHub(), []);
@@ -91,6 +94,7 @@ export function SignedIn({ user, onLogOut }: { user: User; onLogOut: () => Promi
       {view === '/app/' && <TasksView hub={hub} ready={ready} />}
       {view === '/app/exports' && <ExportsView hub={hub} />}
       {view === '/app/tokens' && <TokensView />}
+      {view === '/app/account' && <AccountView user={user} onChanged={setUser} onDeleted={onAccountDeleted} />}
     </>
   );
 }
