@@ -9,23 +9,26 @@
  * - memory: 20 concurrent 5 MiB uploads, and how far the service's peak resident memory rose
  *   above what it used before them;
  * - interference: the p99 latency of `GET /tasks` (another user's, 200 tasks) on its own, then
- *   while rounds of 20 concurrent 5 MiB uploads run.
+ *   while rounds of 20 concurrent 5 MiB uploads run, timed by a probe process of its own.
  * Every upload's SHA-256 and every download's bytes are checked: a fast wrong answer fails.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { PeakRssMeter, freePort, mapLimit, percentile, requestJson, round1, rssMiB, startServer, wholeNumber, type ServerProcess } from './harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DIST_MAIN = path.join(ROOT, 'dist/src/infrastructure/main.js');
 const DIST_FLOOR = path.join(ROOT, 'dist/scripts/bench/upload-floor-server.js');
+const DIST_PROBE = path.join(ROOT, 'dist/scripts/bench/latency-probe.js');
 const JWT_SECRET = 'bench-files-secret-that-is-long-enough-0123456789';
 const MiB = 2 ** 20;
+const run = promisify(execFile);
 
 const TARGETS = { throughputMBps: 150, concurrentRssMiB: 40, latencyRatio: 1.2 } as const;
 
@@ -35,6 +38,7 @@ const HELP = `npm run bench:files -- [options]
   --small <MiB>       each concurrent upload (default 5)
   --concurrent <n>    uploads at once (default 20)
   --seconds <n>       each GET /tasks latency window (default 5)
+  --rate <n>          GET /tasks per second in a window, sent on schedule (default 100)
   --check             exit 1 when a target is missed`;
 
 const { values: args } = parseArgs({
@@ -44,6 +48,7 @@ const { values: args } = parseArgs({
     small: { type: 'string' },
     concurrent: { type: 'string' },
     seconds: { type: 'string' },
+    rate: { type: 'string' },
     check: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -58,14 +63,22 @@ const LARGE = wholeNumber('large', args.large, 25) * MiB;
 const SMALL = wholeNumber('small', args.small, 5) * MiB;
 const CONCURRENT = wholeNumber('concurrent', args.concurrent, 20);
 const WINDOW_MS = wholeNumber('seconds', args.seconds, 5) * 1000;
+const PROBE_RATE = wholeNumber('rate', args.rate, 100);
 
 /** One MiB of random bytes, repeated: incompressible, and no client-side buffer as large as the file. */
 const BLOCK = randomBytes(MiB);
 
+/** The SHA-256 of `size` bytes of BLOCK repeated, computed once per size: the check of every upload must not stall the uploads. */
+const sha256BySize = new Map<number, string>();
 function sha256Of(size: number): string {
-  const hash = createHash('sha256');
-  for (let sent = 0; sent < size; sent += BLOCK.byteLength) hash.update(BLOCK.subarray(0, Math.min(BLOCK.byteLength, size - sent)));
-  return hash.digest('hex');
+  let digest = sha256BySize.get(size);
+  if (digest === undefined) {
+    const hash = createHash('sha256');
+    for (let sent = 0; sent < size; sent += BLOCK.byteLength) hash.update(BLOCK.subarray(0, Math.min(BLOCK.byteLength, size - sent)));
+    digest = hash.digest('hex');
+    sha256BySize.set(size, digest);
+  }
+  return digest;
 }
 
 interface Sent {
@@ -203,20 +216,19 @@ async function measureFloor(floor: ServerProcess): Promise<Throughput> {
   return { uploadBest: Math.max(...up), uploadMedian: median(up), downloadBest: Math.max(...down), downloadMedian: median(down) };
 }
 
-/** The p99 latency (ms) of GET /tasks, four requests at a time, over one window. */
-async function tasksP99(server: ServerProcess, reader: Account): Promise<number> {
-  const latencies: number[] = [];
-  const until = performance.now() + WINDOW_MS;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (performance.now() < until) {
-        const started = performance.now();
-        await requestJson(server.url, 'GET', '/tasks?limit=50', undefined, reader.token);
-        latencies.push(performance.now() - started);
-      }
-    }),
-  );
-  return round2(percentile(latencies.sort((a, b) => a - b), 99));
+interface Latency {
+  p50: number;
+  p99: number;
+}
+
+/**
+ * The latency (ms) of GET /tasks over one window, PROBE_RATE requests a second sent on schedule,
+ * timed by a process of its own (latency-probe.ts).
+ */
+async function tasksLatency(server: ServerProcess, reader: Account): Promise<Latency> {
+  const { stdout } = await run(process.execPath, [DIST_PROBE, `${server.url}/tasks?limit=50`, reader.token, String(PROBE_RATE), String(WINDOW_MS)], { maxBuffer: 64 * MiB });
+  const sorted = (JSON.parse(stdout) as number[]).sort((a, b) => a - b);
+  return { p50: round2(percentile(sorted, 50)), p99: round2(percentile(sorted, 99)) };
 }
 
 async function main(): Promise<void> {
@@ -270,7 +282,7 @@ async function main(): Promise<void> {
     await removeAll(server, uploader, concurrent.map((u) => u.attachment));
     console.log(`  ${CONCURRENT} concurrent ${SMALL / MiB} MiB uploads: RSS ${before} MiB before, +${rssGrowth} MiB at the peak`);
 
-    const quiet = await tasksP99(server, reader);
+    const quiet = await tasksLatency(server, reader);
     let uploading = true;
     const rounds = (async () => {
       let done = 0;
@@ -281,11 +293,13 @@ async function main(): Promise<void> {
       }
       return done;
     })();
-    const busy = await tasksP99(server, reader);
+    const busy = await tasksLatency(server, reader);
     uploading = false;
     const roundsDone = await rounds;
-    const ratio = round2(busy / quiet);
-    console.log(`  GET /tasks p99: ${quiet} ms quiet, ${busy} ms during ${roundsDone} rounds of ${CONCURRENT} uploads (×${ratio})`);
+    const ratio = round2(busy.p99 / quiet.p99);
+    console.log(
+      `  GET /tasks at ${PROBE_RATE}/s, p50 / p99: ${quiet.p50} / ${quiet.p99} ms quiet, ${busy.p50} / ${busy.p99} ms during ${roundsDone} rounds of ${CONCURRENT} uploads (p99 ×${ratio})`,
+    );
 
     const checks = [
       { what: `upload of ${LARGE / MiB} MiB, median (MB/s)`, value: service.uploadMedian, target: `≥ ${TARGETS.throughputMBps}`, ok: service.uploadMedian >= TARGETS.throughputMBps },
