@@ -14,6 +14,7 @@ import * as exportsTable from './20261209_011_exports.js';
 import * as failedJobsIndex from './20261210_013_failed_jobs_index.js';
 import * as attachments from './20261210_014_attachments.js';
 import * as exportFilesGarbage from './20261210_015_export_files_garbage.js';
+import * as jobClaimIndexes from './20261211_016_job_claim_indexes.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -43,6 +44,7 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261210_013_failed_jobs_index', migration: failedJobsIndex },
   { file: '20261210_014_attachments', migration: attachments },
   { file: '20261210_015_export_files_garbage', migration: exportFilesGarbage },
+  { file: '20261211_016_job_claim_indexes', migration: jobClaimIndexes },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -237,6 +237,27 @@ describe('EmbeddedJobQueue on an SQLite file', () => {
     expect(new Set(ticks.map((tick) => tick.jobId)).size).toBe(ticks.length);
   });
 
+  it('claims through indexes: the next job is the first row read, however many jobs wait', async () => {
+    const claims: Array<{ sql: string; bindings: readonly unknown[] }> = [];
+    const instance = openProcess();
+    instance.db.on('query', (query: { sql: string; bindings?: readonly unknown[] }) => {
+      if (/^update `jobs` set `state` = \?/.test(query.sql)) claims.push({ sql: query.sql, bindings: query.bindings ?? [] });
+    });
+    for (let n = 0; n < 50; n++) await instance.queue.enqueue(`queue-${n % 3}`, { n });
+    const ran: unknown[] = [];
+    const handler: JobHandler = { run: async (payload) => void ran.push(payload) };
+    // Several queues, as the service's worker has: one index range per queue could not give the oldest job first.
+    await instance.start({ 'queue-0': handler, 'queue-1': handler, 'queue-2': handler });
+    await vi.waitFor(() => expect(ran).toHaveLength(50), SOON);
+
+    const plan = (await db.raw(`explain query plan ${claims[0]!.sql}`, claims[0]!.bindings as Knex.RawBinding[])) as Array<{ detail: string }>;
+    const steps = plan.map((step) => step.detail);
+    expect(steps).toContainEqual(expect.stringContaining('USING INDEX jobs_state_run_at'));
+    expect(steps).toContainEqual(expect.stringContaining('USING INDEX jobs_state_lease_until'));
+    // A scan or a sort would read every waiting job for each claim: n jobs due at once, n² work.
+    expect(steps.filter((step) => /^SCAN|TEMP B-TREE/.test(step))).toEqual([]);
+  });
+
   it('refuses jobs once closed', async () => {
     const { queue } = openProcess();
     await queue.close();

@@ -100,19 +100,19 @@ export class EmbeddedJobStore {
 
   /** Whether a claim would find a job: a read, so an idle poll never takes the file's write lock. */
   async anyClaimable(queues: readonly string[], now: number): Promise<boolean> {
-    return (await this.claimable(queues, now).first('id')) !== undefined;
+    const [row] = (await this.db.select(this.db.raw('? as id', [this.nextClaimable(queues, now)]))) as Array<{ id: string | null }>;
+    return row?.id != null;
   }
 
   /**
-   * The oldest due job of these queues, claimed for `leaseMs`: a waiting one, or a running one
-   * whose lease ran out (its worker died; this run counts as an attempt). One statement.
+   * The next due job of these queues, claimed for `leaseMs`: a running one whose lease ran out
+   * (its worker died; this run counts as an attempt), else the oldest waiting one. One statement.
    */
   async claim(queues: readonly string[], now: number, leaseMs: number): Promise<ClaimedJob | null> {
     const leaseToken = randomUUID();
-    const oldest = this.claimable(queues, now).select('id').orderBy('run_at').limit(1);
     const [row] = (await this.db('jobs')
       .update({ state: 'active', attempts: this.db.raw('attempts + 1'), lease_token: leaseToken, lease_until: now + leaseMs })
-      .where('id', oldest)
+      .where('id', this.nextClaimable(queues, now))
       .returning(['id', 'queue', 'payload', 'attempts'])) as Array<{ id: string; queue: string; payload: string; attempts: number | string }>;
     return row ? { id: row.id, queue: row.queue, payload: row.payload, attempts: Number(row.attempts), leaseToken } : null;
   }
@@ -172,13 +172,13 @@ export class EmbeddedJobStore {
       .update({ state: 'waiting', attempts: this.db.raw('attempts - 1'), lease_token: null, lease_until: null });
   }
 
-  private claimable(queues: readonly string[], now: number): Knex.QueryBuilder {
-    return this.db('jobs')
-      .whereIn('queue', queues)
-      .andWhere((due) =>
-        due
-          .where((waiting) => waiting.where('state', 'waiting').andWhere('run_at', '<=', now))
-          .orWhere((stalled) => stalled.where('state', 'active').andWhere('lease_until', '<=', now)),
-      );
+  /**
+   * The id of the job a claim takes, or null: each half reads the first row of its own index
+   * (migration 016), however many jobs wait.
+   */
+  private nextClaimable(queues: readonly string[], now: number): Knex.Raw {
+    const stalled = this.db('jobs').where('state', 'active').andWhere('lease_until', '<=', now).whereIn('queue', queues).orderBy('lease_until').limit(1).select('id');
+    const oldestWaiting = this.db('jobs').where('state', 'waiting').andWhere('run_at', '<=', now).whereIn('queue', queues).orderBy('run_at').limit(1).select('id');
+    return this.db.raw('coalesce((?), (?))', [stalled, oldestWaiting]);
   }
 }
