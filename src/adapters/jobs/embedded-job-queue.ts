@@ -126,6 +126,10 @@ class EmbeddedJobWorker implements JobWorker {
   private draining: Promise<void> | null = null;
   private drainAgain = false;
   private abandoned = false;
+  /** When this worker last turned due schedule ticks into jobs. */
+  private schedulesCheckedAt = Number.NEGATIVE_INFINITY;
+  /** Whether the last claim found a job: then the next one likely finds another, and goes without the read first. */
+  private lastClaimFoundWork = false;
 
   constructor(
     private readonly store: EmbeddedJobStore,
@@ -186,10 +190,19 @@ class EmbeddedJobWorker implements JobWorker {
       this.drainAgain = false;
       try {
         const now = Date.now();
-        await this.store.fireDueSchedules(this.queues, now);
-        if (this.running.size >= this.config.settings.concurrency || !(await this.store.anyClaimable(this.queues, now))) continue;
+        // Every finished job wakes the worker: schedules, which tick in seconds or more, are
+        // looked at once per poll interval rather than between every two jobs of a busy queue.
+        if (now - this.schedulesCheckedAt >= this.config.pollMs) {
+          this.schedulesCheckedAt = now;
+          await this.store.fireDueSchedules(this.queues, now);
+        }
+        if (this.running.size >= this.config.settings.concurrency) continue;
+        // A read first when the queue may be empty, so that an idle poll never takes the file's
+        // write lock; while claims keep finding jobs, straight to the next claim.
+        if (!this.lastClaimFoundWork && !(await this.store.anyClaimable(this.queues, now))) continue;
         while (this.state === 'started' && this.running.size < this.config.settings.concurrency) {
           const job = await this.store.claim(this.queues, Date.now(), this.config.leaseMs);
+          this.lastClaimFoundWork = job !== null;
           if (!job) break;
           if (this.state !== 'started') {
             // stop() came while this claim was on its way: the job goes back at once, unless the
