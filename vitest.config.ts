@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,6 +7,9 @@ export default defineConfig({
     include: ['tests/**/*.test.ts', 'web/src/**/*.test.ts'],
     setupFiles: ['tests/setup.ts'],
     pool: 'forks',
+    // Vitest's default is one fork fewer than there are cores: one on a 2-core machine, where the
+    // suite spends much of its time waiting on databases and child processes, not computing.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // `npm run coverage`. Code that runs only in child processes (main.ts, cli.ts) is not seen by
