@@ -13,28 +13,28 @@ const portIsFree = (port: number) =>
   });
 
 /**
- * Ports this process has handed out: a port is free when checked, but whoever it was given to
- * may not listen on it yet (a proxy started later), so the next call must not hand it out again.
+ * Ports this process has handed out, in the order it handed them out: a port is free when
+ * checked, but whoever it was given to may not listen on it yet (a server still starting), so
+ * the next call must not hand it out again while any other port will do.
  */
 const handedOut = new Set<number>();
 
 /**
  * A free TCP port in [from, to] (default: the tests' range, see test-ports.ts) on 127.0.0.1
- * (checked, then released for the server to take), starting at a random place; ports in `taken`,
- * and those this process handed out before, are skipped, and the one returned is added to both.
- * Once every port of the range has been handed out, the hand-outs are forgotten.
+ * (checked, then released for the server to take), starting at a random place; ports in `taken`
+ * are skipped, and the one returned is added to it. A port this process never handed out comes
+ * first; once every port of the range has been, the one handed out longest ago that is free again.
  */
 export async function freePort(from = testPortRange().from, to = testPortRange().to, taken = new Set<number>()): Promise<number> {
-  for (const avoidHandedOut of [true, false]) {
-    const offset = Math.floor(Math.random() * (to - from + 1));
-    for (let i = 0; i <= to - from; i++) {
-      const port = from + ((offset + i) % (to - from + 1));
-      if (taken.has(port) || (avoidHandedOut && handedOut.has(port)) || !(await portIsFree(port))) continue;
-      taken.add(port);
-      handedOut.add(port);
-      return port;
-    }
-    handedOut.clear();
+  const offset = Math.floor(Math.random() * (to - from + 1));
+  const inRange = (port: number) => port >= from && port <= to;
+  const fresh = Array.from({ length: to - from + 1 }, (_, i) => from + ((offset + i) % (to - from + 1))).filter((port) => !handedOut.has(port));
+  for (const port of [...fresh, ...[...handedOut].filter(inRange)]) {
+    if (taken.has(port) || !(await portIsFree(port))) continue;
+    taken.add(port);
+    handedOut.delete(port);
+    handedOut.add(port);
+    return port;
   }
   throw new Error(`no free port in ${from}-${to}`);
 }

@@ -16,6 +16,13 @@ describe('the ports tests listen on', () => {
     expect(testPortRange({ TEST_PORT_BASE: ' 4200 ' })).toEqual({ from: 4200, to: 4299 });
   });
 
+  it('are half of those inside a test worker, the other half for the next worker', () => {
+    expect(testPortRange({ VITEST_POOL_ID: '1' })).toEqual({ from: 3100, to: 3149 });
+    expect(testPortRange({ VITEST_POOL_ID: '2' })).toEqual({ from: 3150, to: 3199 });
+    expect(testPortRange({ VITEST_POOL_ID: '2', TEST_PORT_BASE: '4200' })).toEqual({ from: 4250, to: 4299 });
+    expect(testPortRange({ VITEST_POOL_ID: '3' })).toEqual({ from: 3100, to: 3149 });
+  });
+
   it.each(['80', 'abc', '3100.5', '65500'])('refuse TEST_PORT_BASE=%s with a message naming it', (value) => {
     expect(() => testPortRange({ TEST_PORT_BASE: value })).toThrow(/^TEST_PORT_BASE must be a whole number from 1024 to 65436/);
   });
