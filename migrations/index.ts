@@ -15,6 +15,7 @@ import * as failedJobsIndex from './20261210_013_failed_jobs_index.js';
 import * as attachments from './20261210_014_attachments.js';
 import * as exportFilesGarbage from './20261210_015_export_files_garbage.js';
 import * as jobClaimIndexes from './20261211_016_job_claim_indexes.js';
+import * as positionsWithoutHeadRows from './20261212_017_positions_without_head_rows.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -45,6 +46,7 @@ export const migrations: readonly NamedMigration[] = [
   { file: '20261210_014_attachments', migration: attachments },
   { file: '20261210_015_export_files_garbage', migration: exportFilesGarbage },
   { file: '20261211_016_job_claim_indexes', migration: jobClaimIndexes },
+  { file: '20261212_017_positions_without_head_rows', migration: positionsWithoutHeadRows },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -48,7 +48,6 @@ describe.each(engines)('housekeeping on %s', (engine) => {
       .insert({ username: 'kept', username_key: 'kept', email: 'k@example.com', email_key: 'k@example.com', role: 'user', password_hash: 'x', created_at: at(now), updated_at: at(now) })
       .returning('id');
     const userId = Number(typeof user === 'object' ? (user as { id: number }).id : user);
-    await db('event_heads').insert({ user_id: userId, position: 2 });
     await db('events').insert([
       { user_id: userId, position: 1, type: 'task.deleted', occurred_at: at(now - 3 * DAY_MS), data: '{"taskId":1}' },
       { user_id: userId, position: 2, type: 'task.deleted', occurred_at: at(now - DAY_MS), data: '{"taskId":2}' },

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { ChangeLog, ChangeNotifier, DomainEvent, EventPublisher, LoggedEvent } from '../../../application/index.js';
 import { isPostgres } from './dialect.js';
+import { EVENT_APPEND_LOCK } from './event-append-lock.js';
 import { fromEventData, toEventData } from './event-data.js';
 import { fixedStatement, runFixed } from './fixed-statements.js';
 import { lookupChunks } from './lookup-chunks.js';
@@ -30,44 +31,38 @@ const EVENT_ID = /^[1-9][0-9]{0,17}$/;
 const COLUMNS = 'id, user_id, position, type, occurred_at, data';
 
 /**
- * Taking the next position locks the user's head row until the transaction ends, so one user's
- * writers append one after the other in commit order. On PostgreSQL the head and the event are
- * one statement (one round trip); SQLite, which has one writer at a time anyway, takes two. The
- * triggers that append task events (migration 009) take positions the same way.
+ * An event's position is its user's newest plus one, purged positions included (migration 017).
+ * On PostgreSQL `log_event` first takes the user's append lock, held until the transaction ends,
+ * so one user's writers append one after the other in commit order, on any instance; SQLite has
+ * one writer at a time anyway. The triggers that append task events take positions the same way.
  */
 const STATEMENTS = {
-  appendPostgres: fixedStatement(
-    'append_event',
-    `with head as (
-       insert into event_heads (user_id, position) values (?, 1)
-       on conflict (user_id) do update set position = event_heads.position + 1
-       returning position)
-     insert into events (user_id, position, type, occurred_at, data) select ?, position, ?, ?, ? from head
-     returning id`,
+  appendPostgres: fixedStatement('append_event', 'select log_event(?, ?, ?, ?) as id'),
+  appendSqlite: fixedStatement(
+    'append_event_sqlite',
+    `insert into events (user_id, position, type, occurred_at, data)
+     values (?, coalesce((select max(position) from events where user_id = ?),
+                         (select position from purged_event_heads where user_id = ?), 0) + 1, ?, ?, ?)`,
   ),
-  advanceHead: fixedStatement(
-    'advance_event_head',
-    `insert into event_heads (user_id, position) values (?, 1)
-     on conflict (user_id) do update set position = event_heads.position + 1
-     returning position`,
-  ),
-  insertEvent: fixedStatement('insert_event', 'insert into events (user_id, position, type, occurred_at, data) values (?, ?, ?, ?, ?) returning id'),
   readAfter: fixedStatement('events_after', `select ${COLUMNS} from events where user_id = ? and position > ? order by position limit ?`),
   latest: fixedStatement('latest_event', `select ${COLUMNS} from events where user_id = ? order by position desc limit 1`),
-  head: fixedStatement('event_head', 'select position from event_heads where user_id = ?'),
+  head: fixedStatement(
+    'event_head',
+    `select max(position) as position from (
+       select max(position) as position from events where user_id = ?
+       union all select position from purged_event_heads where user_id = ?) as heads`,
+  ),
   positionOf: fixedStatement('event_position', 'select position from events where id = ? and user_id = ?'),
+  takeAppendLock: fixedStatement('take_event_append_lock', `select pg_advisory_xact_lock(${EVENT_APPEND_LOCK}, ?)`),
 };
 
-/** Appends one event in `trx`, which holds the user's head row from then until it ends. */
+/** Appends one event in `trx`; on PostgreSQL the user's append lock is held from then until it ends. */
 async function appendEvent(trx: Knex.Transaction, event: DomainEvent): Promise<void> {
   const occurredAt = toDbTime(event.occurredAt);
   const data = toEventData(event.payload);
-  if (isPostgres(trx)) {
-    await runFixed(trx, STATEMENTS.appendPostgres, [event.userId, event.userId, event.type, occurredAt, data]);
-  } else {
-    const [head] = await runFixed<{ position: number }>(trx, STATEMENTS.advanceHead, [event.userId]);
-    await runFixed(trx, STATEMENTS.insertEvent, [event.userId, head!.position, event.type, occurredAt, data]);
-  }
+  const { userId, type } = event;
+  if (isPostgres(trx)) await runFixed(trx, STATEMENTS.appendPostgres, [userId, type, occurredAt, data]);
+  else await runFixed(trx, STATEMENTS.appendSqlite, [userId, userId, userId, type, occurredAt, data]);
 }
 
 /**
@@ -129,16 +124,19 @@ export class KnexChangeLog implements ChangeLog {
 
   async head(userId: number): Promise<number> {
     if (!isStorableId(userId)) return 0;
-    const [row] = await runFixed<{ position: number | string }>(this.reads, STATEMENTS.head, [userId]);
-    return row ? Number(row.position) : 0;
+    const [row] = await runFixed<{ position: number | string | null }>(this.reads, STATEMENTS.head, [userId, userId]);
+    return Number(row?.position ?? 0);
   }
 
   async heads(userIds: readonly number[]): Promise<Map<number, number>> {
     const storable = userIds.filter(isStorableId);
     const heads = new Map(storable.map((userId): [number, number] => [userId, 0]));
+    const raise = (rows: Array<{ user_id: number; position: number | string }>) => {
+      for (const row of rows) heads.set(Number(row.user_id), Math.max(heads.get(Number(row.user_id)) ?? 0, Number(row.position)));
+    };
     for (const chunk of lookupChunks(storable)) {
-      const rows = await this.reads('event_heads').whereIn('user_id', chunk).select<Array<{ user_id: number; position: number | string }>>('user_id', 'position');
-      for (const row of rows) heads.set(Number(row.user_id), Number(row.position));
+      raise(await this.reads('events').whereIn('user_id', chunk).groupBy('user_id').select('user_id', this.reads.raw('max(position) as position')));
+      raise(await this.reads('purged_event_heads').whereIn('user_id', chunk).select('user_id', 'position'));
     }
     return heads;
   }
@@ -147,6 +145,9 @@ export class KnexChangeLog implements ChangeLog {
    * Each user's log loses a prefix: everything up to their newest position that occurred before
    * the cutoff. Positions follow commit order but times are taken before the commit, so purging
    * by time alone could drop position n+1 and keep n, and a client resuming from n would skip.
+   * The last position purged is kept as the user's floor, in the same transaction and (on
+   * PostgreSQL) under the user's append lock: the next append never reads an emptied log
+   * without it, and numbers on from there.
    */
   async purgeBefore(cutoff: Date): Promise<number> {
     const ends = await this.db('events')
@@ -155,7 +156,13 @@ export class KnexChangeLog implements ChangeLog {
       .select<Array<{ user_id: number; last: number | string }>>('user_id', this.db.raw('max(position) as last'));
     let purged = 0;
     for (const { user_id: userId, last } of ends) {
-      purged += await this.db('events').where('user_id', userId).andWhere('position', '<=', Number(last)).delete();
+      purged += await this.db.transaction(async (trx) => {
+        if (isPostgres(trx)) await runFixed(trx, STATEMENTS.takeAppendLock, [userId]);
+        const deleted = await trx('events').where('user_id', userId).andWhere('position', '<=', Number(last)).delete();
+        const newer = isPostgres(trx) ? 'greatest(purged_event_heads.position, excluded.position)' : 'max(purged_event_heads.position, excluded.position)';
+        await trx('purged_event_heads').insert({ user_id: userId, position: Number(last) }).onConflict('user_id').merge({ position: trx.raw(newer) });
+        return deleted;
+      });
     }
     return purged;
   }
