@@ -17,9 +17,10 @@ import { EVENT_APPEND_LOCK } from '../src/adapters/persistence/knex/event-append
  *   is read in the next statement, whose snapshot sees the commit of the transaction the lock
  *   waited for. `log_event` is that pair, for the triggers and for KnexChangeLog alike.
  * - SQLite has one writer at a time and needs no lock.
- * - On PostgreSQL the purge finds old events through a BRIN index on `occurred_at` instead of a
- *   B-tree: events are appended in time order, so block ranges summarise them well, and an
- *   append no longer inserts into a third B-tree.
+ * - The purge, once an hour, no longer has every append insert into a B-tree on `occurred_at`.
+ *   On PostgreSQL it finds old events through a BRIN index instead: events are appended in time
+ *   order, so block ranges summarise them well. SQLite has no such index, and the purge reads
+ *   the table through, on a reader connection, beside the writer.
  */
 /** The task columns the repository reads a Task from, as the snapshot of created and updated events (as in migration 010). */
 const SNAPSHOT_COLUMNS = [
@@ -37,9 +38,9 @@ interface TaskEvent {
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.renameTable('event_heads', 'purged_event_heads');
+  await knex.raw('drop index events_occurred_at_index');
   if (isPostgres(knex)) {
     await appendByLockPostgres(knex);
-    await knex.raw('drop index events_occurred_at_index');
     await knex.raw('create index events_occurred_at_brin on events using brin (occurred_at)');
   } else {
     await appendByNewestSqlite(knex);
@@ -56,10 +57,10 @@ export async function down(knex: Knex): Promise<void> {
   if (isPostgres(knex)) {
     await appendByHeadRowPostgres(knex);
     await knex.raw('drop index events_occurred_at_brin');
-    await knex.raw('create index events_occurred_at_index on events (occurred_at)');
   } else {
     await appendByHeadRowSqlite(knex);
   }
+  await knex.raw('create index events_occurred_at_index on events (occurred_at)');
 }
 
 /**

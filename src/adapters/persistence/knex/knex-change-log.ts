@@ -147,13 +147,15 @@ export class KnexChangeLog implements ChangeLog {
    * by time alone could drop position n+1 and keep n, and a client resuming from n would skip.
    * The last position purged is kept as the user's floor, in the same transaction and (on
    * PostgreSQL) under the user's append lock: the next append never reads an emptied log
-   * without it, and numbers on from there.
+   * without it, and numbers on from there. The ends are found on `reads`: on SQLite, where no
+   * index serves `occurred_at` (migration 017), that read goes through the table beside the
+   * writer instead of holding it.
    */
   async purgeBefore(cutoff: Date): Promise<number> {
-    const ends = await this.db('events')
+    const ends = await this.reads('events')
       .where('occurred_at', '<', toDbTime(cutoff))
       .groupBy('user_id')
-      .select<Array<{ user_id: number; last: number | string }>>('user_id', this.db.raw('max(position) as last'));
+      .select<Array<{ user_id: number; last: number | string }>>('user_id', this.reads.raw('max(position) as last'));
     let purged = 0;
     for (const { user_id: userId, last } of ends) {
       purged += await this.db.transaction(async (trx) => {
