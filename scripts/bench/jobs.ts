@@ -185,7 +185,7 @@ async function measureReminders(api: ServerProcess, db: Knex, account: Account):
   const count = async () => {
     const row = (await db('events')
       .where({ user_id: account.id, type: 'task.reminder' })
-      .first(db.raw('count(*) as fired'), db.raw(`count(distinct ${taskId}) as tasks`), db.raw('max(id) as last'))) as { fired: string | number; tasks: string | number; last: string | number | null };
+      .first(db.raw('count(*) as fired'), db.raw(`count(distinct ${taskId}) as tasks`))) as { fired: string | number; tasks: string | number };
     return { fired: Number(row.fired), tasks: Number(row.tasks) };
   };
   const deadline = due.getTime() + TARGETS.reminderSeconds * 1000 * 2;
