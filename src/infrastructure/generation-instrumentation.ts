@@ -19,7 +19,7 @@ export function createGenerationInstrumentation(logger: Logger): GenerationInstr
   const registry = new Registry();
   const requests = new Counter({
     name: 'ai_requests_total',
-    help: 'Task generation requests that passed validation, by outcome',
+    help: 'Task generation requests that passed validation, by what the model did (saving the drafts is not counted here)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
