@@ -235,13 +235,13 @@ async function whileUploading<T>(measure: () => Promise<T>, round: () => Promise
     }
     return done;
   })();
+  let latency: T;
   try {
-    const latency = await measure();
-    uploading = false;
-    return { latency, rounds: await rounds };
+    latency = await measure();
   } finally {
     uploading = false;
   }
+  return { latency, rounds: await rounds };
 }
 
 interface Latency {
