@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import { freePort as freePortIn, waitUntilHealthy } from '../support/server-process.js';
@@ -139,13 +139,38 @@ const CLOCK_TICKS_PER_SECOND = 100;
  */
 export function processCpuSeconds(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which may contain spaces: utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(pid);
+    // utime and stime: the 12th and 13th fields after the name.
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   } catch {
     return Number.NaN;
   }
+}
+
+/** The fields of /proc/<pid>/stat after the command name (which may contain spaces); throws when there is no such process. */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * CPU seconds used so far by a process and every process it started directly: for a PostgreSQL
+ * server's postmaster, its backends (one per connection), WAL writer, checkpointer and autovacuum.
+ * A child that exits meanwhile takes its time with it: the bench's connections stay open.
+ */
+export function processFamilyCpuSeconds(parentPid: number): number {
+  let total = processCpuSeconds(parentPid);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = statFields(Number(entry));
+      // The parent's pid is the 2nd field after the name; utime and stime the 12th and 13th.
+      if (Number(fields[1]) === parentPid) total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return total;
 }
 
 /** A JSON request that must succeed; the benchmark cannot measure anything if seeding fails. */

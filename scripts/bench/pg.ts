@@ -6,6 +6,7 @@
  * over HTTP, so the bench does not depend on how the product builds its connections.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
 const { Client } = pg;
@@ -37,6 +38,28 @@ export async function probe(url: string): Promise<{ ok: true; version: string } 
     return { ok: true, version: rows[0]!.server_version };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  } finally {
+    await client?.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The pid of the PostgreSQL server's postmaster when the server runs on this host, so that the
+ * bench can read the CPU time of its processes; null when it runs elsewhere (or /proc says
+ * otherwise). A backend's parent is the postmaster, and both are named `postgres`.
+ */
+export async function localPostmasterPid(url: string): Promise<number | null> {
+  let client: PgClient | undefined;
+  try {
+    client = await connect(url);
+    const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+    const backend = rows[0]!.pid;
+    const stat = readFileSync(`/proc/${backend}/stat`, 'utf8');
+    const named = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return named(backend) && named(parent) ? parent : null;
+  } catch {
+    return null;
   } finally {
     await client?.end().catch(() => undefined);
   }

@@ -25,8 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import autocannon, { type Result } from 'autocannon';
 import knex from 'knex';
-import { freePort, mapLimit, PeakRssMeter, processCpuSeconds, requestJson, rssMiB, sleep, startServer, type ServerProcess } from './harness.js';
-import { createScratchDatabase, formatProfile, PgWriteProfiler, probe, redact, type ScratchDatabase, type WriteProfile } from './pg.js';
+import { freePort, mapLimit, PeakRssMeter, processCpuSeconds, processFamilyCpuSeconds, requestJson, rssMiB, sleep, startServer, type ServerProcess } from './harness.js';
+import { createScratchDatabase, formatProfile, localPostmasterPid, PgWriteProfiler, probe, redact, type ScratchDatabase, type WriteProfile } from './pg.js';
 import { summarizeProfile } from './profile-summary.js';
 import { SCENARIOS, taskBody, type Scenario, type SeededUser } from './scenarios.js';
 
@@ -60,9 +60,10 @@ const HELP = `npm run bench -- [options]
                            a request needing k round trips in sequence cannot beat /floor/k's ratio
   --connections <n>        concurrent connections (default 10)
   --rate <req/s>           send at this fixed rate instead of as fast as the server answers; then
-                           compare the CPU µs/req column (the server's CPU, all threads, per request);
-                           the ratio is then the other server's CPU per request over this one's, and
-                           the throughput targets are not checked
+                           compare the CPU µs/req column (the server's CPU, all threads, per
+                           request; DB CPU µs/req: every process of the PostgreSQL server, when it
+                           runs on this host); the ratio is then the other server's CPU per request
+                           over this one's, and the throughput targets are not checked
   --flood-connections <n>  connections of the login flood in list+login (default 8)
   --tasks <n>              tasks seeded per user, 2 users (default 1000)
   --scenarios <a,b>        subset of: ${SCENARIOS.map((s) => s.name).join(', ')}, list+login
@@ -220,6 +221,11 @@ interface Measurement {
   rssAfterMiB: number[];
   /** The server's CPU time (every thread) per request answered, in µs; the median round's in a median. */
   cpuMicrosPerRequest: number;
+  /**
+   * The same for the PostgreSQL server it uses, every one of its processes, when that server runs
+   * on this host (NaN otherwise): what a request costs the database.
+   */
+  databaseCpuMicrosPerRequest: number;
 }
 
 /** `rate` 0: as fast as the server answers (the login flood always is). */
@@ -227,7 +233,7 @@ function fire(server: ServerProcess, scenario: Scenario, users: SeededUser[], se
   return autocannon({ url: server.url, connections, duration: seconds, timeout: 10, requests: scenario.requests(users), ...(rate ? { overallRate: rate } : {}) });
 }
 
-function toMeasurement(scenario: string, target: Target, result: Result, peakRssMiB: number, rssAfter: number, cpuSeconds = Number.NaN): Measurement {
+function toMeasurement(scenario: string, target: Target, result: Result, peakRssMiB: number, rssAfter: number, cpuSeconds = Number.NaN, databaseCpuSeconds = Number.NaN): Measurement {
   const statusCodes: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = Number(count);
   return {
@@ -243,20 +249,31 @@ function toMeasurement(scenario: string, target: Target, result: Result, peakRss
     peakRssMiB,
     rssAfterMiB: [rssAfter],
     cpuMicrosPerRequest: Math.round((cpuSeconds * 1e6) / Math.max(result.requests.total, 1)),
+    databaseCpuMicrosPerRequest: Math.round((databaseCpuSeconds * 1e6) / Math.max(result.requests.total, 1)),
   };
 }
 
-async function measure(server: ServerProcess, target: Target, scenario: Scenario, users: SeededUser[], label = ''): Promise<Measurement> {
+interface MeasureOptions {
+  /** Printed before the measurement's line. */
+  label?: string;
+  /** The local PostgreSQL server's postmaster (localPostmasterPid), whose processes' CPU is read too. */
+  databasePid?: number | null;
+}
+
+async function measure(server: ServerProcess, target: Target, scenario: Scenario, users: SeededUser[], { label = '', databasePid = null }: MeasureOptions = {}): Promise<Measurement> {
   if (WARMUP > 0) await fire(server, scenario, users, WARMUP, CONNECTIONS);
   const pid = server.child.pid!;
   const meter = new PeakRssMeter(pid);
   meter.start();
+  const databaseCpu = () => (databasePid ? processFamilyCpuSeconds(databasePid) : Number.NaN);
   const cpuBefore = processCpuSeconds(pid);
+  const databaseCpuBefore = databaseCpu();
   const result = await fire(server, scenario, users, DURATION, CONNECTIONS);
-  const measurement = toMeasurement(scenario.name, target, result, meter.stop(), rssMiB(pid), processCpuSeconds(pid) - cpuBefore);
+  const measurement = toMeasurement(scenario.name, target, result, meter.stop(), rssMiB(pid), processCpuSeconds(pid) - cpuBefore, databaseCpu() - databaseCpuBefore);
   console.log(
     `  ${label}${target.padEnd(9)} ${scenario.name.padEnd(10)} ${String(measurement.requestsPerSecond).padStart(6)} req/s  p99 ${measurement.latencyMs.p99} ms  ` +
-      `CPU ${measurement.cpuMicrosPerRequest} µs/req  RSS ${measurement.rssAfterMiB[0]} MiB  errors ${measurement.errors}`,
+      `CPU ${measurement.cpuMicrosPerRequest} µs/req  ${Number.isFinite(measurement.databaseCpuMicrosPerRequest) ? `DB CPU ${measurement.databaseCpuMicrosPerRequest} µs/req  ` : ''}` +
+      `RSS ${measurement.rssAfterMiB[0]} MiB  errors ${measurement.errors}`,
   );
   return measurement;
 }
@@ -285,6 +302,12 @@ async function measureFlood(server: ServerProcess, users: SeededUser[]): Promise
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** The lower middle of `values`, NaN when they are all NaN. */
+function medianOf(values: number[]): number {
+  const known = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return known[Math.floor((known.length - 1) / 2)] ?? Number.NaN;
+}
+
 /** The round with the median throughput (the lower middle of an even count), with the errors of all rounds. */
 function median(rounds: Measurement[]): Measurement {
   const sorted = [...rounds].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
@@ -297,7 +320,8 @@ function median(rounds: Measurement[]): Measurement {
     socketErrors: rounds.reduce((sum, m) => sum + m.socketErrors, 0),
     peakRssMiB: Math.max(...rounds.map((m) => m.peakRssMiB)),
     rssAfterMiB: rounds.flatMap((m) => m.rssAfterMiB),
-    cpuMicrosPerRequest: [...rounds].sort((a, b) => a.cpuMicrosPerRequest - b.cpuMicrosPerRequest)[Math.floor((rounds.length - 1) / 2)]!.cpuMicrosPerRequest,
+    cpuMicrosPerRequest: medianOf(rounds.map((m) => m.cpuMicrosPerRequest)),
+    databaseCpuMicrosPerRequest: medianOf(rounds.map((m) => m.databaseCpuMicrosPerRequest)),
   };
 }
 
@@ -496,6 +520,8 @@ async function runEngine(engine: Engine, runDir: string, ports: Set<number>, ser
       console.log(`  write profile from ${profiler.source}${profiler.reason ? ` — ${profiler.reason}` : ''}`);
     }
 
+    // What each request costs the database too, when it runs on this host.
+    const databasePid = engine === 'postgres' ? await localPostmasterPid(serviceUrl) : null;
     const measurements: Measurement[] = [];
     const rssSeries: number[] = [];
     const wrote: Check[] = [];
@@ -506,7 +532,7 @@ async function runEngine(engine: Engine, runDir: string, ports: Set<number>, ser
       for (let r = 0; r < ROUNDS; r++) {
         const order = r % 2 === 0 ? servers : [...servers].reverse();
         for (const [server, target] of order) {
-          const m = await measure(server, target, scenario, seeded.get(server)!);
+          const m = await measure(server, target, scenario, seeded.get(server)!, { databasePid });
           rounds.get(server)!.push(m);
           if (target === 'service') rssSeries.push(...m.rssAfterMiB);
         }
@@ -516,7 +542,7 @@ async function runEngine(engine: Engine, runDir: string, ports: Set<number>, ser
       if (profiler) {
         // A run of its own: the profile then holds this scenario's statements and nothing else.
         await profiler.start();
-        await measure(service, 'service', scenario, seeded.get(service)!, '[pg profile] ');
+        await measure(service, 'service', scenario, seeded.get(service)!, { label: '[pg profile] ' });
         pgProfiles.push(await profiler.stop(scenario.name));
       }
     }
@@ -605,6 +631,8 @@ const mark = (ok: boolean) => (ok ? '✓' : '✗');
 /** Per scenario: the service beside the reference, its ratio against the target, and the rest. */
 function resultRows(result: EngineResult): string[][] {
   const other = AGAINST_BASELINE ? 'baseline' : 'ref';
+  const withDatabaseCpu = result.measurements.some((m) => Number.isFinite(m.databaseCpuMicrosPerRequest));
+  const known = (micros: number | undefined) => (micros !== undefined && Number.isFinite(micros) ? String(micros) : '–');
   const rows = [
     [
       'scenario',
@@ -616,6 +644,7 @@ function resultRows(result: EngineResult): string[][] {
       'errors (svc / ' + other + ')',
       'svc peak RSS MiB',
       `CPU µs/req (svc / ${other})`,
+      ...(withDatabaseCpu ? [`DB CPU µs/req (svc / ${other})`] : []),
       'service rounds',
       `${other} rounds`,
     ],
@@ -636,13 +665,14 @@ function resultRows(result: EngineResult): string[][] {
       `${own.errors} / ${ref?.errors ?? '–'}`,
       own.peakRssMiB.toFixed(1),
       `${own.cpuMicrosPerRequest} / ${ref?.cpuMicrosPerRequest ?? '–'}`,
+      ...(withDatabaseCpu ? [`${known(own.databaseCpuMicrosPerRequest)} / ${known(ref?.databaseCpuMicrosPerRequest)}`] : []),
       (own.rounds ?? []).join(' '),
       (ref?.rounds ?? []).join(' '),
     ]);
   }
   if (result.flood) {
     const { flooded, login, idle } = result.flood;
-    rows.push(['list+login', String(flooded.requestsPerSecond), '–', '–', '–', `${flooded.latencyMs.p99} (idle ${idle.latencyMs.p99})`, `${flooded.errors + login.errors}`, flooded.peakRssMiB.toFixed(1), '–', `logins ${login.requestsPerSecond}/s`, '']);
+    rows.push(['list+login', String(flooded.requestsPerSecond), '–', '–', '–', `${flooded.latencyMs.p99} (idle ${idle.latencyMs.p99})`, `${flooded.errors + login.errors}`, flooded.peakRssMiB.toFixed(1), '–', ...(withDatabaseCpu ? ['–'] : []), `logins ${login.requestsPerSecond}/s`, '']);
   }
   return rows;
 }
