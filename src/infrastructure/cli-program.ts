@@ -20,7 +20,7 @@ import { migrateToLatest, type DatabaseTarget } from '../adapters/persistence/kn
 import { isDatabaseUnavailable } from '../adapters/persistence/knex/database-unavailable.js';
 import { revertAll, revertLast, rollbackPlan } from '../adapters/persistence/knex/schema-status.js';
 import { openDatabase } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, shownWithoutCredentials, type Config } from './config.js';
 import type { DependencyContainer } from 'tsyringe';
 import { createContainer } from './container.js';
 import { createLogger } from './logger.js';
@@ -338,7 +338,7 @@ function serviceUrl(values: Options): string {
   } catch {
     // reported below
   }
-  throw new UsageError(`--url must be an http:// or https:// URL; got "${text}"`);
+  throw new UsageError(`--url must be an http:// or https:// URL; got "${shownWithoutCredentials(text)}"`);
 }
 
 /** Commands that talk to a running server over HTTP: no configuration, no database. */

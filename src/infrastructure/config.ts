@@ -125,6 +125,19 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i;
+
+/**
+ * A bad value as its error message may echo it: a URL's `user:password@` masked, and a value with
+ * an `@` anywhere else not shown at all, since that may be credentials typed some other way.
+ */
+export function shownWithoutCredentials(value: string): string {
+  const credentials = URL_CREDENTIALS.exec(value);
+  const rest = credentials ? value.slice(credentials[0].length) : value;
+  if (rest.includes('@')) return '(not shown: it may hold credentials)';
+  return credentials ? `${credentials[1]}***@${rest}` : value;
+}
+
 type Env = Record<string, string | undefined>;
 
 const MIN_SECRET_BYTES = 32;
@@ -221,7 +234,7 @@ export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget {
   if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url };
   if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', filename: ':memory:' };
   const file = /^(?:file|sqlite):(.+)$/i.exec(url)?.[1];
-  if (!file) throw new ConfigError(`DATABASE_URL must be file:<path>, sqlite:<path>, sqlite::memory: or postgres://…; got "${url}"`);
+  if (!file) throw new ConfigError(`DATABASE_URL must be file:<path>, sqlite:<path>, sqlite::memory: or postgres://…; got "${shownWithoutCredentials(url)}"`);
   return { kind: 'sqlite', filename: path.resolve(cwd, file.replace(/^\/\/(?=\/)/, '')) };
 }
 
@@ -325,11 +338,11 @@ function readS3Endpoint(reader: EnvReader): string | null {
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(`S3_ENDPOINT must be a URL such as http://minio:9000; got "${text}"`);
+    throw new ConfigError(`S3_ENDPOINT must be a URL such as http://minio:9000; got "${shownWithoutCredentials(text)}"`);
   }
   if (url.username || url.password) throw new ConfigError('S3_ENDPOINT must not hold credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
   if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.pathname !== '/') {
-    throw new ConfigError(`S3_ENDPOINT must be an http:// or https:// URL with no path, such as http://minio:9000; got "${text}"`);
+    throw new ConfigError(`S3_ENDPOINT must be an http:// or https:// URL with no path, such as http://minio:9000; got "${shownWithoutCredentials(text)}"`);
   }
   return url.origin;
 }
@@ -362,7 +375,7 @@ function readStorage(reader: EnvReader, dataDir: string, cwd: string, warnings: 
   if (url === null) return { kind: 'file', directory: path.join(dataDir, 'attachments') };
   // file:/abs, file:rel and file:///abs; a file:// URL naming another host is no folder of this machine.
   const directory = /^file:(?:\/\/(?=\/))?(.+)$/i.exec(url)?.[1];
-  if (!directory || /^\/\/[^/]/.test(directory)) throw new ConfigError(`${STORAGE_URL_FORMS}; got "${url.includes('@') ? '(a value with credentials)' : url}"`);
+  if (!directory || /^\/\/[^/]/.test(directory)) throw new ConfigError(`${STORAGE_URL_FORMS}; got "${shownWithoutCredentials(url)}"`);
   return { kind: 'file', directory: path.resolve(cwd, directory) };
 }
 
@@ -394,7 +407,7 @@ function readAiBaseUrl(reader: EnvReader): string {
   }
   if (url && (url.username || url.password)) throw new ConfigError('AI_BASE_URL must not hold credentials: set AI_API_KEY');
   if (!url || !['http:', 'https:'].includes(url.protocol) || url.search || url.hash) {
-    throw new ConfigError(`AI_BASE_URL must be an http:// or https:// URL such as http://localhost:11434/v1; got "${text}"`);
+    throw new ConfigError(`AI_BASE_URL must be an http:// or https:// URL such as http://localhost:11434/v1; got "${shownWithoutCredentials(text)}"`);
   }
   return text.replace(/\/+$/, '');
 }
@@ -425,7 +438,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const dataDir = dataDirOf(reader, cwd);
   const database = databaseTarget(env, cwd);
   const redisUrl = reader.optional('REDIS_URL');
-  if (redisUrl !== null && !/^rediss?:\/\//i.test(redisUrl)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://; got "${redisUrl}"`);
+  if (redisUrl !== null && !/^rediss?:\/\//i.test(redisUrl)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://; got "${shownWithoutCredentials(redisUrl)}"`);
   const corsOrigins = reader.string('CORS_ORIGINS', '').split(',').map((o) => o.trim()).filter(Boolean);
   for (const origin of corsOrigins) {
     if (origin !== '*' && !/^https?:\/\/[^/]+$/i.test(origin)) throw new ConfigError(`CORS_ORIGINS must list origins such as https://app.example.com; got "${origin}"`);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseDatabaseUrl } from '../../../src/infrastructure/config.js';
+import { ConfigError, loadConfig, parseDatabaseUrl, shownWithoutCredentials } from '../../../src/infrastructure/config.js';
 
 const SECRET = 'a-secret-that-is-long-enough-for-hs256-0123456789';
 const dirs: string[] = [];
@@ -329,6 +329,39 @@ describe('STORAGE_URL forms', () => {
       const message = configError(env);
       expect(message).toMatch(/STORAGE_URL|S3_ENDPOINT/);
       expect(message).not.toMatch(/AKIAEXAMPLE|hunter2secret/);
+    }
+  });
+});
+
+describe('a bad value in an error message', () => {
+  it.each([
+    ['mysql://root:hunter2secret@db/app', 'mysql://***@db/app'],
+    ['postgresql+asyncpg://app:hunter2:secret@db:5432/app', 'postgresql+asyncpg://***@db:5432/app'],
+    ['http://:hunter2secret@redis:6379', 'http://***@redis:6379'],
+    ['db.sqlite', 'db.sqlite'],
+  ])('shows %s as %s', (value, shown) => {
+    expect(shownWithoutCredentials(value)).toBe(shown);
+  });
+
+  it.each(['root:hunter2secret@db/app', 'mysql://root:hunter2/secret@db/app', 'mysql://db/app?password=x@hunter2secret'])(
+    'does not show %s at all: its @ may be credentials typed another way',
+    (value) => {
+      expect(shownWithoutCredentials(value)).not.toMatch(/hunter2/);
+    },
+  );
+
+  it('never echoes credentials put in DATABASE_URL, REDIS_URL, S3_ENDPOINT or AI_BASE_URL, whatever their form', () => {
+    for (const [env, name] of <Array<[Record<string, string>, string]>>[
+      [{ DATABASE_URL: 'mysql://root:hunter2secret@db/app' }, 'DATABASE_URL'],
+      [{ DATABASE_URL: 'root:hunter2secret@db/app' }, 'DATABASE_URL'],
+      [{ REDIS_URL: 'http://:hunter2secret@redis:6379' }, 'REDIS_URL'],
+      [{ REDIS_URL: 'default:hunter2secret@redis:6379' }, 'REDIS_URL'],
+      [{ STORAGE_URL: 's3://bucket', S3_ENDPOINT: 'AKIAEXAMPLE:hunter2secret@minio:9000' }, 'S3_ENDPOINT'],
+      [{ AI_BASE_URL: 'user:hunter2secret@models.example/v1', AI_MODEL: 'm' }, 'AI_BASE_URL'],
+    ]) {
+      const message = configError(env);
+      expect(message).toContain(name);
+      expect(message).not.toMatch(/hunter2/);
     }
   });
 });
