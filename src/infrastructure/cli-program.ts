@@ -243,7 +243,8 @@ const commands: Record<string, (args: string[], ctx: Context) => Promise<void>> 
     const values = parse(args, { username: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' }, password: { type: 'string' } });
     const username = requiredText(values, 'username');
     const email = requiredText(values, 'email');
-    const password = typeof values.password === 'string' ? values.password : (io.env.ADMIN_PASSWORD ?? (await readPassword(io)));
+    // An empty ADMIN_PASSWORD (as `.env.example` and the compose file leave it) is unset, as for the service.
+    const password = typeof values.password === 'string' ? values.password : io.env.ADMIN_PASSWORD || (await readPassword(io));
     const name = typeof values.name === 'string' ? values.name : null;
     const admin = await withDatabase((db) =>
       createContainer({ config, db })

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import argon2 from 'argon2';
 import knex, { type Knex } from 'knex';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,6 +135,14 @@ describe('the command line (tsx src/infrastructure/cli.ts) on a temporary SQLite
     const fromFlag = await cli(['create-admin', '--username', 'third', '--email', 'third@example.com', '--password', 'from the flag 123']);
     expect(fromFlag.status, fromFlag.stderr).toBe(0);
     expect(fromFlag.stdout).not.toContain('from the flag 123');
+  });
+
+  it('create-admin asks for the password when ADMIN_PASSWORD is set but empty, as .env.example leaves it', async () => {
+    const run = await cli(['create-admin', '--username', 'fourth', '--email', 'fourth@example.com'], { env: { ADMIN_PASSWORD: '' }, stdin: 'asked for at last\n' });
+    expect(run.status, run.stderr).toBe(0);
+    const row = await db('users').where({ username_key: 'fourth' }).first();
+    expect(await argon2.verify(row.password_hash, 'asked for at last')).toBe(true);
+    await db('users').where({ id: row.id }).delete(); // the listings below count the admins before it
   });
 
   it('the created admin logs in through the HTTP API and may list users', async () => {
