@@ -78,6 +78,12 @@ function sqliteReaderSetUp(busyTimeoutMs: number) {
  */
 export const clientReadTimeoutMs = (statementTimeoutMs: number): number => statementTimeoutMs + 2_000;
 
+/**
+ * An error's message keeps the statement's placeholders: by default knex writes the values into
+ * it, and errors are logged and printed, so password hashes and token digests would go with them.
+ */
+const ERRORS_WITHOUT_VALUES = { compileSqlOnError: false } as const;
+
 /** knex's configuration for a target; knexfile.ts gives the same to knex's own command line. */
 export function knexConfig(target: DatabaseTarget, options: DatabaseOptions = {}): Knex.Config {
   const acquireConnectionTimeout = options.acquireTimeoutMs ?? 5_000;
@@ -86,6 +92,7 @@ export function knexConfig(target: DatabaseTarget, options: DatabaseOptions = {}
       client: 'sqlite3',
       connection: { filename: target.filename },
       useNullAsDefault: true,
+      ...ERRORS_WITHOUT_VALUES,
       acquireConnectionTimeout,
       log: knexLog(options.log),
       // One connection: SQLite has one writer, and a transaction holds the connection it runs on,
@@ -96,6 +103,7 @@ export function knexConfig(target: DatabaseTarget, options: DatabaseOptions = {}
   const statementTimeout = options.statementTimeoutMs ?? 10_000;
   return {
     client: 'pg',
+    ...ERRORS_WITHOUT_VALUES,
     connection: {
       connectionString: target.url,
       statement_timeout: statementTimeout,
@@ -131,6 +139,7 @@ export function openReadPool(db: Knex, options: DatabaseOptions = {}): Knex {
     client: 'sqlite3',
     connection: { filename },
     useNullAsDefault: true,
+    ...ERRORS_WITHOUT_VALUES,
     acquireConnectionTimeout: options.acquireTimeoutMs ?? 5_000,
     log: knexLog(options.log),
     // Opened on first use, after start-up has created and migrated the file through `db`.
