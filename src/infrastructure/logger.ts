@@ -7,6 +7,9 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
   'headers.authorization',
   'headers.cookie',
+  // @fastify/multipart logs the options it gives busboy, the request's headers among them, at trace.
+  'busboyOptions.headers.authorization',
+  'busboyOptions.headers.cookie',
   '*.password',
   '*.current_password',
   '*.refresh_token',

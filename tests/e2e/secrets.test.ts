@@ -1,8 +1,11 @@
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/infrastructure/logger.js';
-import { ADMIN, aSignUp, bearer, E2E_ENV } from '../support/http.js';
+import { ADMIN, aSignUp, bearer, E2E_ENV, signUp } from '../support/http.js';
+import { multipartBody } from '../support/multipart.js';
 import { buildTestApp, json, type TestApp } from '../support/test-app.js';
 
 /** Every line the service logs, through the production logger and its redaction rules. */
@@ -87,6 +90,52 @@ describe('no secret reaches a response body or a log line', () => {
     own.logger.info({ headers: { authorization: 'Basic dXNlcjpwYXNz' }, password: 'p3-secret' }, 'y');
     for (const secret of ['abc.def.ghi', 'p1-secret', 'p2-secret', 'r-secret', 'dXNlcjpwYXNz', 'p3-secret']) expect(own.text()).not.toContain(secret);
     expect(own.text()).toContain('[redacted]');
+  });
+});
+
+/** Sends `request` as it is over TCP and resolves once the server has closed the connection. */
+function sendRaw(port: number, request: string): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+    socket.resume();
+    socket.end(Buffer.from(request, 'latin1'));
+  });
+}
+
+describe('no secret reaches a log line from a request the HTTP parser refused, or from an upload, at trace', () => {
+  const logs = captureLogs();
+  let app: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    app = await buildTestApp('sqlite', E2E_ENV, { logger: logs.logger });
+    await app.http.listen({ port: 0, host: '127.0.0.1' });
+    port = (app.http.server.address() as AddressInfo).port;
+  });
+  afterAll(() => app.close());
+
+  it('logs what Node refused without the request bytes: no header, no body', async () => {
+    const header = 'authorization: Bearer token-of-a-refused-request';
+    await sendRaw(port, `GET /tasks HTTP/1.1\r\nHost: localhost\r\n${header}\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const body = '{"username":"ada","password":"password-of-a-refused-request"}';
+    // Shorter than the body: the rest is parsed as a next request, which Node refuses.
+    await sendRaw(port, `POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n${body}`);
+    const text = logs.text();
+    expect(text).toContain('refused a malformed request');
+    expect(text).not.toContain('rawPacket');
+    expect(text).not.toMatch(/token-of-a-refused-request|password-of-a-refused-request/);
+  });
+
+  it('logs an upload without its Authorization header', async () => {
+    const account = await signUp(app);
+    const task = await app.inject({ method: 'POST', url: '/tasks', headers: account.auth, payload: { title: 'with a file' } });
+    const upload = multipartBody([{ name: 'file', filename: 'a.txt', contentType: 'text/plain', content: 'hello' }]);
+    const response = await app.inject({ method: 'POST', url: `/tasks/${json(task).id}/attachments`, headers: { ...account.auth, ...upload.headers }, payload: upload.payload });
+    expect(response.statusCode, response.body).toBe(201);
+    expect(logs.text()).toContain('busboyOptions');
+    expect(logs.text()).not.toContain(account.tokens.access_token);
   });
 });
 

@@ -43,7 +43,8 @@ function problemFor(error: ConnectionError): ProblemDetails {
 export function clientErrorHandler(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
   // A reset connection has nobody left to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  this.log.debug({ err: error }, 'refused a malformed request');
+  // Only the code and message: the error's rawPacket holds the request's bytes, credentials and body included.
+  this.log.debug({ err: { code: error.code, message: error.message } }, 'refused a malformed request');
   if (socket.writable) {
     const problem = problemFor(error);
     const body = JSON.stringify(problem);
