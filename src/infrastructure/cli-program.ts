@@ -333,12 +333,9 @@ function stopSignal(io: CliIo): AbortSignal {
 
 function serviceUrl(values: Options): string {
   const text = typeof values.url === 'string' ? values.url : DEFAULT_SERVICE_URL;
-  try {
-    const url = new URL(text);
-    if (url.protocol === 'http:' || url.protocol === 'https:') return url.href;
-  } catch {
-    // reported below
-  }
+  const url = URL.canParse(text) ? new URL(text) : null;
+  if (url?.username || url?.password) throw new UsageError('--url must not hold credentials: the token goes in --token (or TASKFORGE_TOKEN)');
+  if (url?.protocol === 'http:' || url?.protocol === 'https:') return url.href;
   throw new UsageError(`--url must be an http:// or https:// URL; got "${shownWithoutCredentials(text)}"`);
 }
 

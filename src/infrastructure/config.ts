@@ -128,14 +128,16 @@ export class ConfigError extends Error {
 const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i;
 
 /**
- * A bad value as its error message may echo it: a URL's `user:password@` masked, and a value with
- * an `@` anywhere else not shown at all, since that may be credentials typed some other way.
+ * A bad value as its error message may echo it: a URL's `user:password@` masked, its query string
+ * and fragment cut (`?password=…`, `?api-key=…`), and a value with an `@` anywhere else not shown
+ * at all, since that may be credentials typed some other way.
  */
 export function shownWithoutCredentials(value: string): string {
   const credentials = URL_CREDENTIALS.exec(value);
   const rest = credentials ? value.slice(credentials[0].length) : value;
   if (rest.includes('@')) return '(not shown: it may hold credentials)';
-  return credentials ? `${credentials[1]}***@${rest}` : value;
+  const shown = credentials ? `${credentials[1]}***@${rest}` : value;
+  return shown.replace(/[?#][\s\S]*$/, '?…');
 }
 
 type Env = Record<string, string | undefined>;

@@ -101,6 +101,13 @@ describe('npm run cli -- watch', () => {
     expect(missing.notices.join('\n')).toMatch(/--token/);
   });
 
+  it('refuses with status 2 a --url holding credentials, without printing them', async () => {
+    const run = watchInProcess(['--token', user.tokens.access_token, '--url', `http://ada:url-password-secret@127.0.0.1:${port}`]);
+    expect(await run.status).toBe(2);
+    expect(run.notices.join('\n')).toMatch(/--url must not hold credentials/);
+    expect(run.notices.join('\n')).not.toContain('url-password-secret');
+  });
+
   /** The id of the user's newest event, as a stream's ready message gives it. */
   async function newestEventId(): Promise<string> {
     const ws = await connectWs(port, '/events', user.auth);

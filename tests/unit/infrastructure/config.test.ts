@@ -339,6 +339,8 @@ describe('a bad value in an error message', () => {
     ['postgresql+asyncpg://app:hunter2:secret@db:5432/app', 'postgresql+asyncpg://***@db:5432/app'],
     ['http://:hunter2secret@redis:6379', 'http://***@redis:6379'],
     ['db.sqlite', 'db.sqlite'],
+    ['mysql://127.0.0.1/db?password=hunter2secret', 'mysql://127.0.0.1/db?…'],
+    ['ftp://models.example/v1#api-key=hunter2secret', 'ftp://models.example/v1?…'],
   ])('shows %s as %s', (value, shown) => {
     expect(shownWithoutCredentials(value)).toBe(shown);
   });
@@ -358,6 +360,8 @@ describe('a bad value in an error message', () => {
       [{ REDIS_URL: 'default:hunter2secret@redis:6379' }, 'REDIS_URL'],
       [{ STORAGE_URL: 's3://bucket', S3_ENDPOINT: 'AKIAEXAMPLE:hunter2secret@minio:9000' }, 'S3_ENDPOINT'],
       [{ AI_BASE_URL: 'user:hunter2secret@models.example/v1', AI_MODEL: 'm' }, 'AI_BASE_URL'],
+      [{ AI_BASE_URL: 'ftp://models.example/v1?api-key=hunter2secret', AI_MODEL: 'm' }, 'AI_BASE_URL'],
+      [{ DATABASE_URL: 'mysql://127.0.0.1/db?password=hunter2secret' }, 'DATABASE_URL'],
     ]) {
       const message = configError(env);
       expect(message).toContain(name);
