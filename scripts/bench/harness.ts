@@ -153,6 +153,9 @@ function statFields(pid: number): string[] {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
+/** The pid of a process's parent; throws when there is no such process. */
+export const parentPidOf = (pid: number): number => Number(statFields(pid)[1]);
+
 /**
  * CPU seconds used so far by a process and every process it started directly: for a PostgreSQL
  * server's postmaster, its backends (one per connection), WAL writer, checkpointer and autovacuum.

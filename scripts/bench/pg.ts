@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { parentPidOf } from './harness.js';
 
 const { Client } = pg;
 type PgClient = InstanceType<typeof Client>;
@@ -54,9 +55,8 @@ export async function localPostmasterPid(url: string): Promise<number | null> {
     client = await connect(url);
     const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
     const backend = rows[0]!.pid;
-    const stat = readFileSync(`/proc/${backend}/stat`, 'utf8');
     const named = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
-    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const parent = parentPidOf(backend);
     return named(backend) && named(parent) ? parent : null;
   } catch {
     return null;
